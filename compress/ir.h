@@ -116,8 +116,10 @@ typedef struct ecc_dim {
 
 typedef struct ecc_use {
     ecc_node *node;
-    uint32_t slot;          /* input index */
+    uint32_t slot;          /* input index, or ECC_SLOT_CAPTURE */
 } ecc_use;
+/* The use of a value by a node whose subgraph captures it (If/Loop bodies). */
+#define ECC_SLOT_CAPTURE UINT32_MAX
 
 struct ecc_value {
     const char *name;       /* arena */
@@ -185,6 +187,7 @@ struct ecc_node {
     ecc_attr *attrs;        /* arena */
     uint32_t n_attrs;
     ecc_blob unknown;       /* unknown fields (overload, metadata_props of newer IRs) */
+    uint32_t scratch;       /* algorithm scratch space, meaningless between calls */
 };
 
 /* ---------------- graphs and models ---------------- */
@@ -276,6 +279,9 @@ ecc_status ecc_graph_insert_node(ecc_ctx *ctx, ecc_graph *g, size_t pos, const c
 void ecc_graph_remove_node(ecc_graph *g, ecc_node *n);
 /* Sets input slot i of n (updating use lists). */
 void ecc_node_set_input(ecc_node *n, uint32_t i, ecc_value *v);
+/* Makes n produce v at output slot i; v must have no producer (the old output
+ * value loses its producer). Keeps graph output names stable in rewrites. */
+ecc_status ecc_node_set_output(ecc_ctx *ctx, ecc_node *n, uint32_t i, ecc_value *v);
 /* Every use of from (node inputs here and in subgraphs, graph outputs) now reads to. */
 void ecc_value_replace_uses(ecc_value *from, ecc_value *to);
 size_t ecc_graph_index_of(const ecc_graph *g, const ecc_node *n); /* SIZE_MAX if absent */
@@ -294,6 +300,10 @@ ecc_status ecc_node_set_attr_ints(ecc_ctx *ctx, ecc_node *n, const char *name,
                                   const int64_t *v, size_t count);
 ecc_status ecc_node_set_attr_float(ecc_ctx *ctx, ecc_node *n, const char *name, float v);
 void ecc_node_remove_attr(ecc_node *n, const char *name);
+
+/* Calls fn for every subgraph held by n's attributes (GRAPH and GRAPHS). */
+typedef void (*ecc_subgraph_fn)(ecc_graph *sub, void *arg);
+void ecc_node_each_subgraph(const ecc_node *n, ecc_subgraph_fn fn, void *arg);
 
 /* ---- whole-graph algorithms ---- */
 /* Stable topological order of g->nodes (Kahn, ties by current position).

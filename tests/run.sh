@@ -1,0 +1,26 @@
+#!/bin/sh
+# The test suite (`make test`, `make asan`): dependency rule, cmocka unit
+# tests, CLI and bad-input tests, round trip of the ONNX conformance models
+# with ONNX Runtime agreement, fold-bn exactness. Ends with "N passed, N failed".
+BUILD=${BUILD:-build}
+export BUILD
+passed=0
+failed=0
+failures=""
+step() { # name, command...
+    name=$1; shift
+    echo "=== $name"
+    if "$@"; then passed=$((passed + 1)); echo "--- ok: $name"
+    else failed=$((failed + 1)); failures="$failures $name"; echo "--- FAILED: $name"; fi
+}
+step dependency-rule sh tools/check_deps_rule.sh
+for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    step "$(basename "$t")" "$t"
+done
+step cli sh tests/cli_test.sh
+step conformance-roundtrip sh tests/roundtrip_test.sh
+echo
+[ -n "$failures" ] && echo "failed steps:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

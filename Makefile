@@ -93,8 +93,9 @@ asan: deps
 demo: deps all
 	@sh tools/demo.sh $(BUILD)
 
-bench: all $(BENCHES)
+bench: deps all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+	@for b in bench/*.sh; do BUILD=$(BUILD) sh $$b || exit 1; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/ecc

@@ -4,7 +4,7 @@
 set -e
 PKGS="gcc make libc6-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
 liblapacke-dev libopenblas-dev libzstd-dev libcmocka-dev libcjson-dev \
-libonnx-testdata dataset-fashion-mnist python3-onnx python3-numpy nodejs npm valgrind"
+libonnx-testdata dataset-fashion-mnist python3-onnx python3-numpy nodejs npm valgrind time"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -237,24 +237,29 @@ def tensor_cases(base):
     m = copy(base)
     t = init(m, "fc.w")
     del t.dims[:]
-    t.dims.extend([-10, 49])
-    write_model("dims_negative.onnx", m, "initializer fc.w has dims [-10, 49]",
+    t.dims.extend([-10, -49])
+    write_model("dims_negative.onnx", m,
+                "initializer fc.w has dims [-10, -49] (product 490 matches the 1960-byte raw_data)",
                 "negative dimension in tensor fc.w")
 
     m = copy(base)
     t = init(m, "fc.w")
     del t.dims[:]
     t.dims.extend([1 << 40, 1 << 40])
+    t.raw_data = b""
     write_model("dims_overflow.onnx", m,
-                "initializer fc.w has dims [2^40, 2^40] (element count overflows int64)",
+                "initializer fc.w has dims [2^40, 2^40] and empty raw_data (element count "
+                "overflows int64; a wrapping 64-bit product is 0, matching the empty data)",
                 "tensor fc.w size overflows")
 
     m = copy(base)
     t = init(m, "fc.w")
     del t.dims[:]
-    t.dims.extend([1 << 61, 1])
+    t.dims.extend([1 << 62])
+    t.raw_data = b""
     write_model("dims_bytes_overflow.onnx", m,
-                "fc.w dims [2^61, 1] float: element count fits int64 but bytes (x4) do not",
+                "fc.w float dims [2^62] and empty raw_data: the element count fits int64 but "
+                "x4 bytes does not (wraps to 0 in 64 bits, matching the empty data)",
                 "tensor fc.w size overflows")
 
     m = copy(base)

@@ -30,6 +30,8 @@ TEST_PLUGIN_SRC := $(wildcard tests/plugins/*.c)
 TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(TEST_PLUGIN_SRC))
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/*.c)
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -73,6 +75,14 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libecc.a $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iformats/onnx -Ipasses -Icalibrate -o $@ $< $(BUILD)/libecc.a $(LDLIBS) -lcmocka
 
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/libecc.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iformats/onnx -o $@ $< $(BUILD)/libecc.a $(LDLIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libecc.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iformats/onnx -Ipasses -o $@ $< $(BUILD)/libecc.a $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libecc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libecc.a $(LDLIBS)
@@ -81,7 +91,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libecc.a
 test: deps
 	@$(MAKE) --no-print-directory test-only
 
-test-only: all $(TESTS) $(TEST_PLUGINS) $(TOOLS)
+test-only: all $(TESTS) $(TEST_PLUGINS) $(TOOLS) $(FUZZERS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # Same suite under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -1,0 +1,80 @@
+/* interp.h — the CPU reference interpreter: plan a graph once (topological
+ * order, liveness, buffer reuse, one workspace reused across batches), then
+ * run it batch after batch. Kernels live in a table (op, dtype) → forward
+ * (and, later, backward) functions. Activations stay addressable by value so
+ * calibration observers and training can read them. */
+#ifndef ECC_INTERP_H
+#define ECC_INTERP_H
+
+#include "ir.h"
+
+#define ECC_MAX_RANK 8
+
+/* A runtime tensor: dtype, dims and a data pointer (not owned unless the API
+ * says so). Data is dense, C order, little endian; 4-bit types packed. */
+typedef struct ecc_rt_tensor {
+    int32_t dtype;
+    int32_t rank;
+    int64_t dims[ECC_MAX_RANK];
+    void *data;
+    size_t nbytes;
+} ecc_rt_tensor;
+
+typedef struct ecc_interp ecc_interp;
+
+/* Called after each node with every output it produced (for observers).
+ * Return non-zero to stop the run with ECC_E_INTERNAL. */
+typedef int (*ecc_observe_fn)(void *user, const ecc_node *node, uint32_t out_slot,
+                              const ecc_value *value, const ecc_rt_tensor *t);
+
+typedef struct ecc_interp_options {
+    uint32_t struct_size;     /* sizeof(ecc_interp_options) */
+    int threads;              /* 0 = all cores */
+    int64_t max_batch;        /* largest batch planned for (symbolic batch dims) */
+    const char *const *keep;  /* value names to keep readable after a run (NULL-terminated) */
+    ecc_observe_fn observe;   /* may be NULL */
+    void *observe_user;
+} ecc_interp_options;
+
+/* Plans model for execution. Every node must have a kernel: otherwise
+ * ECC_E_INPUT naming the node and op ("node 'x' (Foo): no kernel for Foo
+ * (float32)") before anything runs. model must outlive the interpreter. */
+ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
+                             const ecc_interp_options *opts, ecc_interp **out);
+void ecc_interp_free(ecc_interp *it); /* NULL is a no-op */
+
+size_t ecc_interp_input_count(const ecc_interp *it);
+const ecc_value *ecc_interp_input(const ecc_interp *it, size_t i);   /* graph input (not initializers) */
+size_t ecc_interp_output_count(const ecc_interp *it);
+const ecc_value *ecc_interp_output(const ecc_interp *it, size_t i);
+
+/* Runs one batch. inputs[i] feeds ecc_interp_input(it, i); shapes and dtypes
+ * are checked against the model (ECC_E_INPUT naming the input). Outputs are
+ * owned by the interpreter and valid until the next run or free. */
+ecc_status ecc_interp_run(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *inputs,
+                          size_t n_inputs);
+const ecc_rt_tensor *ecc_interp_result(const ecc_interp *it, size_t output_index);
+/* A kept value (opts->keep) after the last run, or NULL. */
+const ecc_rt_tensor *ecc_interp_value(const ecc_interp *it, const char *name);
+
+/* ---- kernel table ---- */
+typedef struct ecc_kernel_ctx ecc_kernel_ctx; /* threads, scratch, ctx for errors */
+
+typedef ecc_status (*ecc_kernel_fn)(ecc_kernel_ctx *k, const ecc_node *node,
+                                    const ecc_rt_tensor *const *in, size_t n_in,
+                                    ecc_rt_tensor *const *out, size_t n_out);
+
+typedef struct ecc_kernel_entry {
+    const char *op;           /* ONNX op_type, default domain */
+    int32_t dtype;            /* dtype of the first input it handles; 0 = any */
+    int since_opset;          /* first opset with these semantics */
+    ecc_kernel_fn forward;
+    ecc_kernel_fn backward;   /* NULL until training lands */
+} ecc_kernel_entry;
+
+/* The kernel for op/dtype at opset, or NULL. */
+const ecc_kernel_entry *ecc_kernel_find(const char *op, int32_t dtype, int64_t opset);
+/* Every entry, for `ecc ops`. */
+const ecc_kernel_entry *ecc_kernel_table(size_t *count);
+
+#endif

@@ -23,6 +23,7 @@ struct ecc_plugin_reg {
     ecc_registry *reg;
     const char *origin;
     bool open;
+    bool reported;             /* host->error(NULL, …) was called during init */
     int status;                /* first registration failure (ECC_OK if none) */
 };
 
@@ -31,6 +32,10 @@ struct ecc_registry {
     size_t n, cap;
     ecc_ptrvec plugins;        /* ecc_plugin_handle* (plugin.c), loaded order */
 };
+
+/* The built-in passes (passes/builtin.c, from passes/passes.def). */
+extern const ecc_pass_desc *const ecc_builtin_passes[];
+extern const size_t ecc_builtin_pass_count;
 
 /* Pass by exact name; NULL if absent. */
 const ecc_pass_entry *ecc_registry_find(const ecc_registry *reg, const char *name);
@@ -108,7 +113,8 @@ typedef struct ecc_stat {
     double value;
 } ecc_stat;
 
-/* A tensor handed to the pass and the value that holds it (copy-on-write). */
+/* A shared tensor cloned for a value by tensor_f32_mut: writes through the
+ * old handle go to the value's copy, never to the shared original. */
 typedef struct ecc_handout {
     ecc_tensor *tensor;
     ecc_value *value;
@@ -139,6 +145,12 @@ void ecc_pass_run_release(ecc_pass_run *run); /* frees stats and handouts */
 /* Nodes in the model (main graph and every subgraph). */
 size_t ecc_model_node_count(const ecc_model *m);
 
+/* Calls fn on the main graph, then on each subgraph still held by one of its
+ * nodes (depth first, a graph before its subgraphs, subgraphs collected after
+ * fn returned so removed nodes are not visited). Stops at the first error. */
+typedef ecc_status (*ecc_graph_visit_fn)(ecc_ctx *ctx, ecc_graph *g, void *arg);
+ecc_status ecc_model_each_graph(ecc_ctx *ctx, ecc_model *m, ecc_graph_visit_fn fn, void *arg);
+
 /* ---------------- report hook ---------------- */
 
 typedef struct ecc_pass_record {
@@ -151,6 +163,8 @@ typedef struct ecc_pass_record {
     int64_t bytes_before, bytes_after;
 } ecc_pass_record;
 
+/* Starts an empty "passes" array (replacing any "passes" key). */
+void ecc_report_begin_passes(ecc_report *r);
 /* Appends one entry to the report's "passes" array (order preserved). */
 void ecc_report_add_pass(ecc_report *r, const ecc_pass_record *rec);
 

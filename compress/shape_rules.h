@@ -64,6 +64,8 @@ bool ecc_sh_rules_sorted(void);
 /* ---- helpers for rules (shape_infer.c) ---- */
 /* Input slot after following captured outer values; NULL when absent/empty. */
 const ecc_value *ecc_sh_input(const ecc_sh_cx *cx, uint32_t slot);
+/* Type of a value into *out (rank -1 when unknown; initializer dims win). */
+void ecc_sh_value(const ecc_value *v, ecc_shape *out);
 /* Type of input slot into *out (rank -1 when unknown); false when absent. */
 bool ecc_sh_in(const ecc_sh_cx *cx, uint32_t slot, ecc_shape *out);
 /* Merges s into output slot (absent outputs are ignored); a conflict with a

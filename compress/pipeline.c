@@ -1,0 +1,211 @@
+/* pipeline.c — checking and running a parsed pipeline: unmet needs are refused
+ * before anything runs; each pass is timed (CLOCK_MONOTONIC), its statistics
+ * and node/parameter counts are collected and reported, and the graph is
+ * verified after it (a pass that breaks the graph is an internal error naming
+ * it); annotations are lowered once at the end. Parsing is in options.c. */
+#include "pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void ecc_pipeline_free(ecc_pipeline *pl) {
+    if (!pl) return;
+    for (size_t i = 0; i < pl->n; i++) {
+        ecc_pass_inv *inv = &pl->passes[i];
+        for (uint32_t k = 0; inv->opts && k < inv->desc->n_options; k++)
+            ecc_opt_value_clear(&inv->opts[k]);
+        free(inv->opts);
+        free(inv->text);
+    }
+    free(pl->passes);
+    free(pl->text);
+    free(pl);
+}
+
+/* ---------------- needs ---------------- */
+
+static const char *env_calib(const ecc_run_env *env) {
+    if (!env || env->struct_size < offsetof(ecc_run_env, calib_path) + sizeof env->calib_path)
+        return NULL;
+    return env->calib_path && *env->calib_path ? env->calib_path : NULL;
+}
+
+static bool has_calib(const ecc_run_env *env) { return env_calib(env) != NULL; }
+static bool not_in_this_build(const ecc_run_env *env) {
+    (void)env;
+    return false;
+}
+
+static const struct {
+    uint32_t flag;
+    const char *what;
+    bool (*available)(const ecc_run_env *env);
+    const char *remedy;
+} need_table[] = {
+    {ECC_NEED_CALIB, "calibration data", has_calib, "give it with --calib DIR"},
+    {ECC_NEED_TRAIN, "training", not_in_this_build,
+     "this build of ecc cannot train yet; remove the pass from --passes"},
+    {ECC_NEED_TEACHER, "the original model as teacher", not_in_this_build,
+     "this build of ecc cannot run a teacher yet; remove the pass from --passes"},
+};
+
+ecc_status ecc_pipeline_check(ecc_ctx *ctx, const ecc_pipeline *pl, const ecc_run_env *env) {
+    ecc_status st = ECC_OK;
+    ECC_FAIL_IF(!pl, ctx, ECC_E_USAGE, "ecc_pipeline_check: NULL pipeline");
+    for (size_t i = 0; i < pl->n; i++) {
+        const ecc_pass_desc *d = pl->passes[i].desc;
+        for (size_t k = 0; k < sizeof need_table / sizeof need_table[0]; k++)
+            ECC_FAIL_IF((d->needs & need_table[k].flag) && !need_table[k].available(env), ctx,
+                        ECC_E_USAGE, "pass '%s' needs %s: %s", d->name, need_table[k].what,
+                        need_table[k].remedy);
+    }
+fail:
+    return st;
+}
+
+/* ---------------- counting ---------------- */
+
+static size_t graph_node_count(const ecc_graph *g) {
+    size_t n = g->nodes.n;
+    for (size_t i = 0; i < g->nodes.n; i++) {
+        const ecc_node *node = g->nodes.items[i];
+        for (uint32_t a = 0; a < node->n_attrs; a++) {
+            const ecc_attr *at = &node->attrs[a];
+            if (at->type == ECC_ATTR_GRAPH && at->g) n += graph_node_count(at->g);
+            for (size_t k = 0; at->type == ECC_ATTR_GRAPHS && k < at->n; k++)
+                if (at->graphs[k]) n += graph_node_count(at->graphs[k]);
+        }
+    }
+    return n;
+}
+
+size_t ecc_model_node_count(const ecc_model *m) { return graph_node_count(m->graph); }
+
+typedef struct graph_visit {
+    ecc_ctx *ctx;
+    ecc_graph_visit_fn fn;
+    void *arg;
+    ecc_status st;
+} graph_visit;
+
+static ecc_status visit_graph(graph_visit *v, ecc_graph *g);
+
+static void visit_sub(ecc_graph *sub, void *arg) {
+    graph_visit *v = arg;
+    if (v->st == ECC_OK) v->st = visit_graph(v, sub);
+}
+
+static ecc_status visit_graph(graph_visit *v, ecc_graph *g) {
+    ecc_status st = v->fn(v->ctx, g, v->arg);
+    if (st != ECC_OK) return st;
+    for (size_t i = 0; i < g->nodes.n && v->st == ECC_OK; i++)
+        ecc_node_each_subgraph(g->nodes.items[i], visit_sub, v);
+    return v->st;
+}
+
+ecc_status ecc_model_each_graph(ecc_ctx *ctx, ecc_model *m, ecc_graph_visit_fn fn, void *arg) {
+    graph_visit v = {ctx, fn, arg, ECC_OK};
+    return visit_graph(&v, m->graph);
+}
+
+static void count_before(const ecc_model *m, ecc_pass_record *rec) {
+    rec->nodes_before = (int64_t)ecc_model_node_count(m);
+    ecc_model_param_stats(m, &rec->params_before, &rec->bytes_before);
+}
+
+static void count_after(const ecc_model *m, ecc_pass_record *rec) {
+    rec->nodes_after = (int64_t)ecc_model_node_count(m);
+    ecc_model_param_stats(m, &rec->params_after, &rec->bytes_after);
+}
+
+/* ---------------- running ---------------- */
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static ecc_status status_of(int code) {
+    return code >= ECC_E_USAGE && code <= ECC_E_INTERNAL ? (ecc_status)code : ECC_E_INTERNAL;
+}
+
+/* Prefixes the pass's own message (or says it gave none). */
+static ecc_status pass_failed(ecc_ctx *ctx, const char *name, int rc) {
+    char why[ECC_MSG_MAX];
+    if (ctx->message[0])
+        snprintf(why, sizeof why, "%s", ctx->message);
+    else
+        snprintf(why, sizeof why, "failed with code %d and no message", rc);
+    return ecc_ctx_error(ctx, status_of(rc), "pass '%s': %s", name, why);
+}
+
+/* A pass (or lowering) that leaves an invalid graph is a bug in that pass. */
+static ecc_status verify_after(ecc_ctx *ctx, const char *what, const ecc_model *m) {
+    ecc_status st = ecc_graph_verify(ctx, m->graph);
+    if (st == ECC_OK) return ECC_OK;
+    char why[ECC_MSG_MAX];
+    snprintf(why, sizeof why, "%s", ctx->message);
+    return ecc_ctx_error(ctx, ECC_E_INTERNAL, "%s left an invalid graph (a bug in it): %s", what,
+                         why);
+}
+
+static void log_pass(ecc_ctx *ctx, const ecc_pass_record *rec) {
+    char line[ECC_MSG_MAX];
+    size_t used = 0;
+    int w = snprintf(line, sizeof line, "%s: %.3f s, nodes %lld -> %lld, params %lld -> %lld",
+                     rec->inv->text, rec->seconds, (long long)rec->nodes_before,
+                     (long long)rec->nodes_after, (long long)rec->params_before,
+                     (long long)rec->params_after);
+    used = w > 0 ? (size_t)w : 0;
+    for (size_t i = 0; i < rec->n_stats && used < sizeof line; i++) {
+        w = snprintf(line + used, sizeof line - used, ", %s=%g", rec->stats[i].key,
+                     rec->stats[i].value);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    ecc_log(ctx, 1, "%s", line);
+}
+
+static ecc_status run_one(ecc_ctx *ctx, const ecc_pass_inv *inv, ecc_model *model,
+                          const ecc_run_env *env, ecc_report *report) {
+    ecc_status st = ECC_OK;
+    const char *name = inv->desc->name;
+    ecc_pass_run run = {.ctx = ctx, .model = model, .env = env, .inv = inv};
+    ecc_pass_record rec = {.inv = inv};
+    count_before(model, &rec);
+    ecc_ctx_clear(ctx);
+    double t0 = now_seconds();
+    int rc = inv->desc->run(&ecc_host_api_table, &run);
+    rec.seconds = now_seconds() - t0;
+    if (rc != ECC_PLUGIN_OK) ECC_TRY(pass_failed(ctx, name, rc));
+    ECC_FAIL_IF(run.oom, ctx, ECC_E_INTERNAL, "pass '%s': out of memory", name);
+    char what[300];
+    snprintf(what, sizeof what, "pass '%s'", name);
+    ECC_TRY(verify_after(ctx, what, model));
+    count_after(model, &rec);
+    rec.stats = run.stats;
+    rec.n_stats = run.n_stats;
+    if (report) ecc_report_add_pass(report, &rec);
+    log_pass(ctx, &rec);
+fail:
+    ecc_pass_run_release(&run);
+    return st;
+}
+
+ecc_status ecc_pipeline_run(ecc_ctx *ctx, ecc_pipeline *pl, ecc_model *model,
+                            const ecc_run_env *env, ecc_report *report) {
+    ecc_status st = ECC_OK;
+    ECC_FAIL_IF(!pl || !model, ctx, ECC_E_USAGE, "ecc_pipeline_run: NULL argument");
+    ECC_TRY(ecc_pipeline_check(ctx, pl, env));
+    ECC_TRY(ecc_graph_verify(ctx, model->graph));
+    if (report) {
+        ecc_report_set_string(report, "pipeline", pl->text);
+        ecc_report_begin_passes(report);
+    }
+    for (size_t i = 0; i < pl->n; i++) ECC_TRY(run_one(ctx, &pl->passes[i], model, env, report));
+    ECC_TRY(ecc_model_lower(ctx, model));
+    ECC_TRY(verify_after(ctx, "lowering", model));
+fail:
+    return st;
+}

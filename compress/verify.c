@@ -84,6 +84,27 @@ static ecc_status ecc_cycle_error(ecc_ctx *ctx, const ecc_graph *g, const uint32
     return ecc_ctx_error(ctx, ECC_E_INPUT, "graph has a cycle");
 }
 
+/* A topological order of g's nodes (positions) in *order_out (malloc'd,
+ * caller frees); a cycle → ECC_E_INPUT naming a node on it. */
+static ecc_status ecc_graph_order(ecc_ctx *ctx, const ecc_graph *g, uint32_t **order_out) {
+    ecc_status st = ECC_OK;
+    size_t n = g->nodes.n;
+    uint32_t *indeg = malloc((n + 1) * sizeof *indeg), *order = malloc((n + 1) * sizeof *order);
+    ecc_heap h = {malloc((n + 1) * sizeof(uint32_t)), 0};
+    ECC_FAIL_IF(!indeg || !order || !h.a, ctx, ECC_E_INTERNAL, "out of memory");
+    if (ecc_kahn(g, indeg, order, &h) < n) {
+        st = ecc_cycle_error(ctx, g, indeg);
+        goto fail;
+    }
+    *order_out = order;
+    order = NULL;
+fail:
+    free(indeg);
+    free(order);
+    free(h.a);
+    return st;
+}
+
 typedef struct ecc_sub_status {
     ecc_ctx *ctx;
     ecc_status st;
@@ -97,14 +118,10 @@ static void ecc_sub_toposort(ecc_graph *sub, void *arg) {
 ecc_status ecc_graph_toposort(ecc_ctx *ctx, ecc_graph *g) {
     ecc_status st = ECC_OK;
     size_t n = g->nodes.n;
-    uint32_t *indeg = malloc((n + 1) * sizeof *indeg), *order = malloc((n + 1) * sizeof *order);
-    ecc_heap h = {malloc((n + 1) * sizeof(uint32_t)), 0};
+    uint32_t *order = NULL;
     void **sorted = malloc((n + 1) * sizeof *sorted);
-    ECC_FAIL_IF(!indeg || !order || !h.a || !sorted, ctx, ECC_E_INTERNAL, "out of memory");
-    if (ecc_kahn(g, indeg, order, &h) < n) {
-        st = ecc_cycle_error(ctx, g, indeg);
-        goto fail;
-    }
+    ECC_FAIL_IF(!sorted, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_TRY(ecc_graph_order(ctx, g, &order));
     for (size_t i = 0; i < n; i++) sorted[i] = g->nodes.items[order[i]];
     memcpy(g->nodes.items, sorted, n * sizeof *sorted);
     ecc_sub_status s = {ctx, ECC_OK};
@@ -112,9 +129,7 @@ ecc_status ecc_graph_toposort(ecc_ctx *ctx, ecc_graph *g) {
         ecc_node_each_subgraph(g->nodes.items[i], ecc_sub_toposort, &s);
     st = s.st;
 fail:
-    free(indeg);
     free(order);
-    free(h.a);
     free(sorted);
     return st;
 }
@@ -245,32 +260,21 @@ static void ecc_sub_verify(ecc_graph *sub, void *arg) {
 
 ecc_status ecc_graph_verify(ecc_ctx *ctx, const ecc_graph *g) {
     ecc_status st = ECC_OK;
-    size_t n = g->nodes.n;
-    uint32_t *indeg = NULL, *order = NULL;
-    ecc_heap h = {NULL, 0};
-    for (size_t i = 0; i < n; i++) ECC_TRY(ecc_verify_node(ctx, g->nodes.items[i]));
+    uint32_t *order = NULL;
+    for (size_t i = 0; i < g->nodes.n; i++) ECC_TRY(ecc_verify_node(ctx, g->nodes.items[i]));
     for (size_t i = 0; i < g->inits.n; i++) ECC_TRY(ecc_verify_init(ctx, g->inits.items[i]));
     for (size_t i = 0; i < g->outputs.n; i++) {
         const ecc_value *v = g->outputs.items[i];
         ECC_FAIL_IF(!ecc_value_defined(v), ctx, ECC_E_INPUT,
                     "graph output '%s' is not produced by any node", v->name);
     }
-    indeg = malloc((n + 1) * sizeof *indeg);
-    order = malloc((n + 1) * sizeof *order);
-    h.a = malloc((n + 1) * sizeof(uint32_t));
-    ECC_FAIL_IF(!indeg || !order || !h.a, ctx, ECC_E_INTERNAL, "out of memory");
-    if (ecc_kahn(g, indeg, order, &h) < n) {
-        st = ecc_cycle_error(ctx, g, indeg);
-        goto fail;
-    }
+    ECC_TRY(ecc_graph_order(ctx, g, &order));
     ecc_sub_status s = {ctx, ECC_OK};
-    for (size_t i = 0; i < n && s.st == ECC_OK; i++)
+    for (size_t i = 0; i < g->nodes.n && s.st == ECC_OK; i++)
         ecc_node_each_subgraph(g->nodes.items[i], ecc_sub_verify, &s);
     st = s.st;
 fail:
-    free(indeg);
     free(order);
-    free(h.a);
     return st;
 }
 

@@ -110,7 +110,6 @@ int ecc_cmd_compress(int argc, char **argv) {
     if (rep) {
         ecc_report_set_string(rep, "input", c.in);
         ecc_report_set_string(rep, "output", c.out);
-        ecc_report_set_string(rep, "passes", c.passes ? c.passes : "");
         ecc_report_set_number(rep, "seed", (double)c.seed);
         ecc_report_add_model(rep, "before", m);
     }

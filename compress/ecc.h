@@ -103,6 +103,188 @@ void ecc_report_add_model(ecc_report *r, const char *key, const ecc_model *model
 /* Writes the report atomically as pretty JSON. */
 ecc_status ecc_report_write(ecc_ctx *ctx, const ecc_report *r, const char *path);
 
+/* =====================================================================
+ * Running models (calibrate/): datasets, sessions, run / eval / compare,
+ * the operator list. Implemented in calibrate/api.c on top of the CPU
+ * interpreter. Every error message names the file it is about
+ * ("FILE: detail", see ecc_ctx_message).
+ * ===================================================================== */
+
+#define ECC_ARRAY_MAX_RANK 8
+
+/* A dense, C-order, little-endian array (or, when describing a model input
+ * or output, just a type and shape: data NULL, dims -1 where symbolic or
+ * unknown). The function that fills one says who owns `data`. */
+typedef struct ecc_array {
+    int32_t dtype;                      /* ONNX element type: 1 float32, 7 int64, … */
+    int32_t rank;
+    int64_t dims[ECC_ARRAY_MAX_RANK];
+    void *data;
+    size_t nbytes;
+} ecc_array;
+
+/* Name of an ONNX element type ("float32", "int64", …; "dtype(99)" for
+ * unknown ids). Static storage. */
+const char *ecc_dtype_name(int32_t onnx_id);
+
+/* ---- sessions: a model planned once, run batch after batch ---- */
+typedef struct ecc_session ecc_session;
+typedef struct ecc_session_options {
+    uint32_t struct_size;   /* sizeof(ecc_session_options) */
+    int threads;            /* worker threads, 0 = all cores */
+    int64_t max_batch;      /* largest batch that will be run; 0 = 64 */
+} ecc_session_options;
+/* Plans model (opts may be NULL: defaults). An operator without a kernel →
+ * ECC_E_INPUT naming the node and op, before anything runs. model must
+ * outlive the session. *out owned by the caller (ecc_session_free). */
+ecc_status ecc_session_create(ecc_ctx *ctx, const ecc_model *model,
+                              const ecc_session_options *opts, ecc_session **out);
+void ecc_session_free(ecc_session *s); /* NULL is a no-op */
+size_t ecc_session_input_count(const ecc_session *s);
+size_t ecc_session_output_count(const ecc_session *s);
+/* Name (owned by the model) of graph input / output i; *shape (may be NULL)
+ * receives its type and dims (-1 = symbolic or unknown), data NULL. */
+const char *ecc_session_input(const ecc_session *s, size_t i, ecc_array *shape);
+const char *ecc_session_output(const ecc_session *s, size_t i, ecc_array *shape);
+/* Runs one batch: inputs[i] feeds input i (arrays are only read). Types and
+ * shapes are checked (ECC_E_INPUT naming the input). When an input has a
+ * fixed batch dimension B and the batch is smaller, the batch is zero-padded
+ * to B and outputs whose first dimension is B are cut back to the batch. */
+ecc_status ecc_session_run(ecc_ctx *ctx, ecc_session *s, const ecc_array *inputs,
+                           size_t n_inputs);
+/* Output i of the last run as a view owned by the session, valid until the
+ * next run or ecc_session_free. */
+ecc_status ecc_session_result(ecc_ctx *ctx, const ecc_session *s, size_t i, ecc_array *out);
+
+/* ---- datasets: samples read in batches, never more than asked for ---- */
+typedef struct ecc_dataset ecc_dataset;
+
+typedef enum ecc_image_layout {
+    ECC_LAYOUT_AUTO = 0,    /* from the model input: NHWC when only the last dim is 1 or 3 */
+    ECC_LAYOUT_NCHW = 1,
+    ECC_LAYOUT_NHWC = 2,
+} ecc_image_layout;
+
+typedef struct ecc_data_options {
+    uint32_t struct_size;   /* sizeof(ecc_data_options) */
+    int64_t limit;          /* use at most this many samples; 0 = all */
+    double scale;           /* uint8 pixels (IDX, images) fed to a float input: x * scale;
+                               0 = 1/255 */
+    /* images (folders of PNG/JPEG, sorted by file name) */
+    int32_t resize;         /* shorter side before the centre crop; 0 = the larger crop
+                               side (none when the image already has the crop size) */
+    int32_t height, width;  /* crop size; 0 = the model input's */
+    int32_t channels;       /* 1 gray, 3 RGB; 0 = the model input's */
+    uint8_t layout;         /* ecc_image_layout */
+    double mean[3], std[3]; /* (x * scale - mean[c]) / std[c]; std 0 counts as 1 */
+} ecc_data_options;
+
+/* Opens n_paths sources that together give one array per model input: a
+ * .npy file, an IDX file (plain or .gz), a .pb TensorProto, a folder of
+ * input_K.pb files (one per input: the ONNX test_data_set layout; pb tensors
+ * named like a model input feed that input), or a folder of PNG/JPEG images.
+ * Axis 0 of .npy/IDX/images is the sample axis; .pb tensors are fed whole, in
+ * one batch. With bind != NULL, types and shapes are checked against its
+ * inputs now (ECC_E_INPUT naming the file): uint8 pixels become the input's
+ * float type times opts->scale; a sample shape that differs from the input's
+ * is an error unless the reshape is exact (only size-1 dims differ, e.g.
+ * N×28×28 into N×1×28×28, or the input is [N, numel]). Without bind arrays
+ * come as stored (labels, reference outputs). opts may be NULL.
+ * *out owned by the caller (ecc_dataset_free); bind must outlive it. */
+ecc_status ecc_dataset_open(ecc_ctx *ctx, const char *const *paths, size_t n_paths,
+                            const ecc_session *bind, const ecc_data_options *opts,
+                            ecc_dataset **out);
+void ecc_dataset_free(ecc_dataset *ds); /* NULL is a no-op */
+int64_t ecc_dataset_samples(const ecc_dataset *ds);
+size_t ecc_dataset_arrays(const ecc_dataset *ds);   /* arrays per batch (one per input) */
+bool ecc_dataset_whole(const ecc_dataset *ds);      /* .pb: one batch of whole tensors */
+/* Reads up to max samples into out[0 .. ecc_dataset_arrays()-1] (views owned
+ * by ds, valid until the next call); *got = 0 at the end. */
+ecc_status ecc_dataset_next_batch(ecc_ctx *ctx, ecc_dataset *ds, int64_t max, ecc_array *out,
+                                  int64_t *got);
+ecc_status ecc_dataset_rewind(ecc_ctx *ctx, ecc_dataset *ds);
+
+/* ---- run, eval, compare ---- */
+/* Progress after each batch (done of total samples). */
+typedef void (*ecc_progress_fn)(void *user, int64_t done, int64_t total);
+
+typedef struct ecc_run_options {
+    uint32_t struct_size;   /* sizeof(ecc_run_options) */
+    int threads;            /* 0 = all cores */
+    int64_t batch;          /* samples per run; 0 = 64 */
+    ecc_progress_fn progress; /* may be NULL */
+    void *progress_user;
+} ecc_run_options;
+
+/* Runs model over the data and writes out_dir/<output>.npy for every output
+ * (outputs of all batches concatenated on axis 0; characters outside
+ * [A-Za-z0-9._-] in a name become '_'). out_dir is created if missing. Each
+ * file is written atomically; on error none is left behind. Options may be
+ * NULL. */
+ecc_status ecc_run_to_npy(ecc_ctx *ctx, const ecc_model *model, const char *const *data,
+                          size_t n_data, const ecc_data_options *dopts,
+                          const ecc_run_options *ropts, const char *out_dir);
+
+#define ECC_EVAL_MAX_TOPK 8
+typedef struct ecc_eval_result {
+    int64_t samples;
+    double accuracy;                      /* top-1, 0..1 */
+    size_t n_topk;
+    int32_t topk[ECC_EVAL_MAX_TOPK];      /* the k asked for */
+    double topk_accuracy[ECC_EVAL_MAX_TOPK];
+    double seconds;
+    char output[256];                     /* the [N, classes] output scored */
+} ecc_eval_result;
+/* Classification accuracy against labels (.npy int64/int32/uint8 or IDX1:
+ * one label per sample). The first output of shape [N, classes] is scored
+ * (ties: the lowest class index wins, as argmax). A label count that differs
+ * from the sample count, or a label outside [0, classes) → ECC_E_INPUT naming
+ * the labels file. topk may be NULL (top-1 only); at most ECC_EVAL_MAX_TOPK. */
+ecc_status ecc_eval(ecc_ctx *ctx, const ecc_model *model, const char *const *data,
+                    size_t n_data, const char *labels, const ecc_data_options *dopts,
+                    const ecc_run_options *ropts, const int32_t *topk, size_t n_topk,
+                    ecc_eval_result *out);
+/* Writes {"model", "data", "labels", "output", "accuracy", "samples",
+ * "topk": {"1": …, "5": …}, "seconds"} atomically as JSON. */
+ecc_status ecc_eval_write_report(ecc_ctx *ctx, const ecc_eval_result *r, const char *model,
+                                 const char *data, const char *labels, const char *path);
+
+typedef struct ecc_output_diff {
+    char name[256];         /* output name in A (and B when B names it differently: name_b) */
+    char name_b[256];
+    int64_t elements;
+    double max_abs;         /* max |a - b| (inf when NaNs do not line up) */
+    double mean_rel;        /* mean of |a - b| / max(|a|, |b|) (0 where both are 0) */
+    double max_rel;
+    double cosine;          /* 1 when both are all zero */
+    double sqnr_db;         /* 10 log10(sum a² / sum (a-b)²); inf when identical */
+    int64_t top1_rows;      /* rows compared by argmax over the last axis (0: n/a) */
+    int64_t top1_agree;
+} ecc_output_diff;
+typedef struct ecc_comparison ecc_comparison;
+/* Compares A and B output by output (paired by name, else by position). Each
+ * of a and b is a model (.onnx, run on data), a .npy file or a folder of .npy
+ * files (reference outputs, e.g. from `ecc run` or ONNX Runtime; rows are
+ * matched with the data's samples). data is needed when a model is compared
+ * and ignored otherwise. *out owned by the caller (ecc_comparison_free). */
+ecc_status ecc_compare(ecc_ctx *ctx, const char *a, const char *b, const char *const *data,
+                       size_t n_data, const ecc_data_options *dopts,
+                       const ecc_run_options *ropts, ecc_comparison **out);
+void ecc_comparison_free(ecc_comparison *c); /* NULL is a no-op */
+size_t ecc_comparison_count(const ecc_comparison *c);
+const ecc_output_diff *ecc_comparison_output(const ecc_comparison *c, size_t i); /* owned by c */
+int64_t ecc_comparison_samples(const ecc_comparison *c);
+double ecc_comparison_seconds(const ecc_comparison *c);
+/* Writes {"a", "b", "samples", "seconds", "outputs": [{…per output…}]}
+ * atomically as JSON (inf as null). */
+ecc_status ecc_comparison_write_report(ecc_ctx *ctx, const ecc_comparison *c, const char *a,
+                                       const char *b, const char *path);
+
+/* ---- operators ---- */
+/* The operators the interpreter runs, with element types and the opsets their
+ * kernels start at: text table, or a JSON document (json=true), to out. */
+ecc_status ecc_ops_describe(ecc_ctx *ctx, bool json, FILE *out);
+
 #ifdef __cplusplus
 }
 #endif

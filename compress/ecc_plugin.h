@@ -40,7 +40,7 @@ typedef struct ecc_host_api ecc_host_api;
 
 /* Option types; values are parsed and bounds-checked by the host. */
 typedef enum ecc_opt_type {
-    ECC_OPT_BOOL = 0,   /* true|false|1|0|yes|no */
+    ECC_OPT_BOOL = 0,   /* true|false|1|0|yes|no|on|off */
     ECC_OPT_INT = 1,    /* int64 within [min, max] */
     ECC_OPT_FLOAT = 2,  /* double within [min, max] */
     ECC_OPT_ENUM = 3,   /* one of choices "a|b|c" */

@@ -18,7 +18,7 @@ for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     step "$(basename "$t")" "$t"
 done
-step fuzz-replay "$BUILD/tests/fuzz/fuzz_onnx_read" --mutate 200 testdata/bad testdata/edge testdata/mlp.onnx
+step fuzz-replay "$BUILD/tests/fuzz/fuzz_onnx_read" --mutate 2000 testdata/bad testdata/edge testdata/mlp.onnx
 step cli sh tests/cli_test.sh
 step conformance-roundtrip sh tests/roundtrip_test.sh
 echo

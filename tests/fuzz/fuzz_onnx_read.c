@@ -14,11 +14,13 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static unsigned long fuzz_accepted, fuzz_rejected;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ecc_ctx *ctx = ecc_ctx_create();
     ecc_model *m = NULL;
     if (ecc_onnx_read_buffer(ctx, data, size, "fuzz", NULL, &m) == ECC_OK) {
+        fuzz_accepted++;
         uint8_t *out = NULL;
         size_t out_len = 0;
         if (ecc_onnx_write_buffer(ctx, m, &out, &out_len) == ECC_OK) {
@@ -31,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             ecc_model_free(again);
         }
         free(out);
+    } else {
+        fuzz_rejected++;
     }
     const char *msg = ecc_ctx_message(ctx);
     if (strchr(msg, '\n')) abort(); /* errors are one line */
@@ -122,8 +126,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) rng_state = strtoull(argv[++i], NULL, 10);
         else files += replay_path(argv[i], mutations);
     }
-    printf("fuzz_onnx_read: replayed %d files with %u mutations each: 0 crashes\n", files,
-           mutations);
+    printf("fuzz_onnx_read: replayed %d files with %u mutations each: %lu accepted, %lu "
+           "rejected, 0 crashes\n",
+           files, mutations, fuzz_accepted, fuzz_rejected);
     return files ? 0 : 1;
 }
 #endif

@@ -56,6 +56,10 @@ ecc_status ecc_interp_run(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *inp
 const ecc_rt_tensor *ecc_interp_result(const ecc_interp *it, size_t output_index);
 /* A kept value (opts->keep) after the last run, or NULL. */
 const ecc_rt_tensor *ecc_interp_value(const ecc_interp *it, const char *name);
+/* Bytes of activation workspace the last run used: the planned arena plus
+ * any memory outside the plan. Weights and inputs are not counted (they are
+ * referenced in place). */
+size_t ecc_interp_workspace_bytes(const ecc_interp *it);
 
 /* ---- kernel table ---- */
 typedef struct ecc_kernel_ctx ecc_kernel_ctx; /* threads, scratch, ctx for errors */
@@ -72,7 +76,15 @@ typedef struct ecc_kernel_entry {
     ecc_kernel_fn backward;   /* NULL until training lands */
 } ecc_kernel_entry;
 
-/* The kernel for op/dtype at opset, or NULL. */
+/* Kernel side: sets out's dtype and dims and gives it memory from the
+ * interpreter's workspace, valid until the run ends (or, for outputs and
+ * kept values, until the next run). Rank above ECC_MAX_RANK, negative dims or
+ * an absurd size → ECC_E_INPUT naming the node. */
+ecc_status ecc_kernel_alloc(ecc_kernel_ctx *k, ecc_rt_tensor *out, int32_t dtype, int32_t rank,
+                            const int64_t *dims);
+
+/* The kernel for op/dtype at opset (entries for this dtype first, then
+ * dtype-generic ones), or NULL. */
 const ecc_kernel_entry *ecc_kernel_find(const char *op, int32_t dtype, int64_t opset);
 /* Every entry, for `ecc ops`. */
 const ecc_kernel_entry *ecc_kernel_table(size_t *count);

@@ -1,5 +1,6 @@
 /* ecc.h — the public API of libecc: contexts and errors, reading and writing
- * models, the pass registry, pipelines, reports and inspection.
+ * models, the pass registry, pipelines, reports and inspection; running
+ * models (datasets, sessions, run/eval/compare, the operator list).
  * Everything here is opaque; ownership is stated on each prototype. */
 #ifndef ECC_H
 #define ECC_H

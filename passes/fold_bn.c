@@ -82,12 +82,14 @@ fail:
     return st;
 }
 
-/* A new float32 [c] initializer named after the BN output. */
+/* A new float32 [c] initializer named after the BN's own bias ("bn1.bias_folded_0"). */
 static ecc_status new_bias(bn_fold *f, ecc_value **out, float **data) {
     ecc_status st = ECC_OK;
     ecc_tensor *t = NULL;
     char base[512];
-    snprintf(base, sizeof base, "%s_bias", f->y->name);
+    const ecc_value *bn_bias = f->bn->n_inputs > 2 ? f->bn->inputs[2] : NULL;
+    if (bn_bias) snprintf(base, sizeof base, "%s_folded", bn_bias->name);
+    else snprintf(base, sizeof base, "%s_bias", f->y->name);
     ECC_TRY(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, 1, &f->c, &t));
     ECC_TRY(new_init(f->ctx, f->g, base, t, out));
     *data = t->data;

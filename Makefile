@@ -96,7 +96,7 @@ test-only: all $(TESTS) $(TEST_PLUGINS) $(TOOLS) $(FUZZERS)
 
 # Same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	@ECC_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  test-only
 

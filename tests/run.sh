@@ -21,6 +21,10 @@ done
 step fuzz-replay "$BUILD/tests/fuzz/fuzz_onnx_read" --mutate 2000 testdata/bad testdata/edge testdata/mlp.onnx
 step cli sh tests/cli_test.sh
 step conformance-roundtrip sh tests/roundtrip_test.sh
+# sanitizer builds cannot run under valgrind; the plain build must be clean
+if [ -z "${ECC_SANITIZED:-}" ] && command -v valgrind >/dev/null 2>&1; then
+    step valgrind sh tests/valgrind.sh
+fi
 echo
 [ -n "$failures" ] && echo "failed steps:$failures"
 echo "$passed passed, $failed failed"

@@ -88,6 +88,17 @@ else
     bad "onnxruntime-node missing (run make deps)"
 fi
 
+# --- external data: side file written atomically beside the model, ORT loads it
+mkdir -p "$T/ext"
+expect 0 "compress --external-data" -- "$ECC" compress testdata/mlp.onnx -o "$T/ext/mlp.onnx" --external-data -q
+[ -s "$T/ext/mlp.onnx.data" ] && ok || bad "--external-data writes mlp.onnx.data"
+[ "$(stat -c %s "$T/ext/mlp.onnx")" -lt 100000 ] && ok || bad "--external-data moves weights out of the model"
+expect 0 "re-read external model" -- "$ECC" compress "$T/ext/mlp.onnx" -o "$T/mlp_inline.onnx" -q
+if [ -d tests/interop/node_modules/onnxruntime-node ]; then
+    expect 0 "ORT runs the external-data model identically" -- \
+        node tests/interop/ort_diff.js testdata/mlp.onnx "$T/ext/mlp.onnx" --fmnist 64 --tol 0
+fi
+
 # --- plugins
 PLUG="$BUILD/plugins/threshold_weights.so"
 expect 0 "passes --plugin" -- "$ECC" passes --plugin "$PLUG"

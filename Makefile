@@ -35,7 +35,7 @@ FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test test-only asan demo install clean check-deps-rule bench
+.PHONY: all deps test test-only asan demo install clean check-deps-rule bench fuzz
 all: $(BUILD)/ecc $(BUILD)/libecc.a $(BUILD)/libecc.so $(PLUGINS)
 
 deps:
@@ -100,6 +100,19 @@ asan: deps
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  test-only
 
+# libFuzzer (clang): the library instrumented for coverage + ASan/UBSan in
+# $(FUZZ_BUILD), every tests/fuzz/*.c harness run FUZZ_SECONDS on its seeds
+# (tests/fuzz/libfuzzer.sh). `make test` replays the same seeds without clang.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+fuzz: deps
+	@command -v clang >/dev/null 2>&1 || { echo "make fuzz: needs clang (apt-get install clang)"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 \
+	  SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/libecc.a
+	@BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) SAN="$(FUZZ_SAN)" LDLIBS="$(LDLIBS)" \
+	  sh tests/fuzz/libfuzzer.sh
+
 demo: deps all
 	@sh tools/demo.sh $(BUILD)
 
@@ -119,6 +132,6 @@ check-deps-rule:
 	@sh tools/check_deps_rule.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

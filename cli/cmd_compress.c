@@ -9,12 +9,16 @@
 #include <time.h>
 
 const char ecc_help_compress[] =
-    "usage: ecc compress IN.onnx -o OUT.onnx [--passes P] [options]\n"
+    "usage: ecc compress IN.onnx -o OUT.onnx|OUT.ecc [--passes P] [options]\n"
     "\n"
     "Runs a pipeline of passes over IN and writes OUT. Passes annotate the graph;\n"
     "masks and quantizers are lowered once, at the end. Order is meaningful.\n"
     "\n"
-    "  -o, --output FILE     output model (written atomically; required)\n"
+    "  -o, --output FILE     output model (written atomically; required): ONNX, or a\n"
+    "                        .ecc deployment artifact when FILE ends in .ecc\n"
+    "  --format onnx|ecc     output format regardless of the extension\n"
+    "  --level N             .ecc: zstd level 1..22 (default 12; 19 is ~1-3% smaller\n"
+    "                        and much slower to write)\n"
     "  --passes P            pipeline: name(:key=value)* joined by ','\n"
     "                        e.g. normalize,fold-bn,dce or prune:pattern=2:4\n"
     "                        (default: none — a lossless rewrite)\n"
@@ -31,10 +35,10 @@ const char ecc_help_compress[] =
     "exit codes: 0 ok, 1 usage, 2 bad input or unsupported, 3 internal or I/O error\n";
 
 typedef struct ecc_compress_args {
-    const char *in, *out, *passes, *report, *calib;
+    const char *in, *out, *passes, *report, *calib, *format;
     const char *plugins[64];
     int n_plugins;
-    uint64_t seed, calib_size;
+    uint64_t seed, calib_size, level;
     int verbosity;
     bool external;
 } ecc_compress_args;
@@ -53,6 +57,7 @@ static int ecc_compress_parse(int argc, char **argv, ecc_compress_args *c) {
         else if (!strcmp(w, "--passes")) slot = &c->passes;
         else if (!strcmp(w, "--report")) slot = &c->report;
         else if (!strcmp(w, "--calib")) slot = &c->calib;
+        else if (!strcmp(w, "--format")) slot = &c->format;
         else if (!strcmp(w, "--plugin")) {
             if (c->n_plugins == 64) return ecc_cli_usage("compress", "too many --plugin options");
             slot = &c->plugins[c->n_plugins++];
@@ -60,6 +65,11 @@ static int ecc_compress_parse(int argc, char **argv, ecc_compress_args *c) {
             const char *v = ecc_args_value(&a, w);
             if (!v || !ecc_args_u64("compress", w, v, w[2] == 's' ? &c->seed : &c->calib_size))
                 return ECC_EXIT_USAGE;
+        } else if (!strcmp(w, "--level")) {
+            const char *v = ecc_args_value(&a, w);
+            if (!v || !ecc_args_u64("compress", w, v, &c->level)) return ECC_EXIT_USAGE;
+            if (c->level < 1 || c->level > 22)
+                return ecc_cli_usage("compress", "--level must be in [1, 22], not %s", v);
         } else if (!strcmp(w, "--external-data")) c->external = true;
         else if (!strcmp(w, "-v") || !strcmp(w, "--verbose")) c->verbosity = 1;
         else if (!strcmp(w, "-q") || !strcmp(w, "--quiet")) c->verbosity = -1;
@@ -68,6 +78,8 @@ static int ecc_compress_parse(int argc, char **argv, ecc_compress_args *c) {
     }
     if (!c->in) return ecc_cli_usage("compress", "missing input model");
     if (!c->out) return ecc_cli_usage("compress", "missing -o OUT");
+    if (c->format && strcmp(c->format, "onnx") && strcmp(c->format, "ecc"))
+        return ecc_cli_usage("compress", "--format must be onnx or ecc, not '%s'", c->format);
     return ECC_EXIT_OK;
 }
 
@@ -114,7 +126,9 @@ int ecc_cmd_compress(int argc, char **argv) {
         ecc_report_add_model(rep, "before", m);
     }
     if ((st = ecc_pipeline_run(ctx, pl, m, &env, rep))) goto fail;
-    ecc_write_options wo = {sizeof wo, c.external, 1024, NULL};
+    ecc_write_options wo = {sizeof wo, c.external, 1024, NULL, ECC_FORMAT_AUTO, c.passes,
+                            (int32_t)c.level};
+    if (c.format) wo.format = strcmp(c.format, "ecc") ? ECC_FORMAT_ONNX : ECC_FORMAT_ECC;
     if ((st = ecc_model_write(ctx, m, c.out, &wo))) goto fail;
     double secs = ecc_now() - t0;
     long long in_size = ecc_file_size(c.in), out_size = ecc_file_size(c.out);

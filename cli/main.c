@@ -10,12 +10,25 @@ static const char ecc_help_help[] =
     "usage: ecc help [COMMAND]\n\nShows the commands, or the full help of one command.\n";
 
 static const ecc_cli_cmd ecc_commands[] = {
+    {"compare", "compare two models (or reference outputs) output by output", ecc_help_compare,
+     ecc_cmd_compare},
     {"compress", "run a pipeline of compression passes and write the result", ecc_help_compress,
      ecc_cmd_compress},
+    {"eval", "classification accuracy (top-1, top-k) of a model on labelled data",
+     ecc_help_eval, ecc_cmd_eval},
     {"help", "show help for a command", ecc_help_help, ecc_cmd_help},
     {"inspect", "summarize a model: interface, ops, parameters, sparsity, quantization",
      ecc_help_inspect, ecc_cmd_inspect},
+    {"ops", "list the operators and element types the interpreter runs", ecc_help_ops,
+     ecc_cmd_ops},
     {"passes", "list the available passes with their options", ecc_help_passes, ecc_cmd_passes},
+    {"run", "run a model on data and write every output as .npy", ecc_help_run, ecc_cmd_run},
+    {"sensitivity", "per-layer output error when each layer alone is pruned (table, JSON)",
+     ecc_help_sensitivity, ecc_cmd_sensitivity},
+    {"unpack", "restore the ONNX model (QDQ or float) from a .ecc artifact", ecc_help_unpack,
+     ecc_cmd_unpack},
+    {"verify", "check every checksum and bound of a .ecc artifact (exit 0 or 2)",
+     ecc_help_verify, ecc_cmd_verify},
 };
 enum { ECC_N_COMMANDS = sizeof ecc_commands / sizeof ecc_commands[0] };
 
@@ -36,7 +49,9 @@ static void ecc_print_overview(FILE *out) {
             "\nexamples:\n"
             "  ecc inspect model.onnx\n"
             "  ecc compress model.onnx -o out.onnx --passes normalize,fold-bn,dce\n"
-            "  ecc passes\n\n"
+            "  ecc passes\n"
+            "  ecc eval model.onnx --data images.idx3-ubyte.gz --labels labels.idx1-ubyte.gz\n"
+            "  ecc compare model.onnx out.onnx --data x.npy\n\n"
             "exit codes: 0 ok, 1 usage, 2 bad input or unsupported, 3 internal or I/O error\n"
             "'ecc help COMMAND' shows a command's options.\n");
 }

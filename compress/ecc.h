@@ -53,6 +53,9 @@ typedef struct ecc_write_options {
     bool external_data;       /* store large tensors in a side file */
     uint64_t external_min_bytes; /* tensors at least this big go external (default 1024) */
     const char *external_name;   /* side file name, default "<out basename>.data" */
+    uint32_t format;          /* ecc_format: ECC_FORMAT_AUTO picks by extension (".ecc") */
+    const char *pipeline;     /* .ecc metadata: the pipeline that produced the model */
+    int32_t level;            /* .ecc: zstd level 1..22; 0 = default (12) */
 } ecc_write_options;
 /* Writes atomically: temp file in the target directory, fsync, rename.
  * opts may be NULL (defaults). Never leaves a partial file behind. */
@@ -143,8 +146,9 @@ ecc_status ecc_session_create(ecc_ctx *ctx, const ecc_model *model,
 void ecc_session_free(ecc_session *s); /* NULL is a no-op */
 size_t ecc_session_input_count(const ecc_session *s);
 size_t ecc_session_output_count(const ecc_session *s);
-/* Name (owned by the model) of graph input / output i; *shape (may be NULL)
- * receives its type and dims (-1 = symbolic or unknown), data NULL. */
+/* Name (owned by the model) of graph input / output i (NULL when i is out of
+ * range); *shape (may be NULL) receives its type and dims (-1 = symbolic or
+ * unknown; rank -1 = no shape information), data NULL. */
 const char *ecc_session_input(const ecc_session *s, size_t i, ecc_array *shape);
 const char *ecc_session_output(const ecc_session *s, size_t i, ecc_array *shape);
 /* Runs one batch: inputs[i] feeds input i (arrays are only read). Types and
@@ -255,6 +259,7 @@ typedef struct ecc_output_diff {
     char name_b[256];
     int64_t elements;
     double max_abs;         /* max |a - b| (inf when NaNs do not line up) */
+    double scale;           /* max |a|: max_abs / scale is the error relative to the output */
     double mean_rel;        /* mean of |a - b| / max(|a|, |b|) (0 where both are 0) */
     double max_rel;
     double cosine;          /* 1 when both are all zero */
@@ -285,6 +290,89 @@ ecc_status ecc_comparison_write_report(ecc_ctx *ctx, const ecc_comparison *c, co
 /* The operators the interpreter runs, with element types and the opsets their
  * kernels start at: text table, or a JSON document (json=true), to out. */
 ecc_status ecc_ops_describe(ecc_ctx *ctx, bool json, FILE *out);
+
+/* =====================================================================
+ * Pruning sensitivity (passes/sensitivity.c): each weight layer the
+ * `prune` pass would select is pruned alone at several sparsities; the
+ * model runs on data and its first output is compared with the dense
+ * model's. `prune:scope=auto` allocates per-layer sparsity from the same
+ * measurements.
+ * ===================================================================== */
+typedef struct ecc_sensitivity ecc_sensitivity;
+typedef struct ecc_sensitivity_options {
+    uint32_t struct_size;   /* sizeof(ecc_sensitivity_options) */
+    const char *pass;       /* one `prune` invocation whose method, pattern and layer
+                               selection are used, e.g. "prune:method=wanda"; NULL = "prune".
+                               An N:M pattern is measured once, at its own sparsity. */
+    const double *levels;   /* sparsities in [0, 0.99]; NULL = 0.3 0.5 0.7 0.8 0.9 */
+    size_t n_levels;        /* at most 32 */
+    const char *labels;     /* labels file (as ecc_eval) for accuracy, or NULL */
+    int64_t limit;          /* samples of data used; 0 = all */
+} ecc_sensitivity_options;
+/* Measures on data (one path, read like ecc_dataset_open). model is used as
+ * scratch: weights in Constant nodes of measured layers become initializers;
+ * every weight is restored. Bad options → ECC_E_USAGE quoting what is allowed.
+ * *out owned by the caller (ecc_sensitivity_free). */
+ecc_status ecc_sensitivity_run(ecc_ctx *ctx, const ecc_registry *reg, ecc_model *model,
+                               const char *data, const ecc_sensitivity_options *opts,
+                               ecc_sensitivity **out);
+void ecc_sensitivity_free(ecc_sensitivity *s); /* NULL is a no-op */
+size_t ecc_sensitivity_layer_count(const ecc_sensitivity *s);
+size_t ecc_sensitivity_level_count(const ecc_sensitivity *s);
+double ecc_sensitivity_level(const ecc_sensitivity *s, size_t j);
+/* Dense accuracy (0..1), NaN without labels. */
+double ecc_sensitivity_dense_accuracy(const ecc_sensitivity *s);
+/* Name of layer i (owned by s); *params its weights; *skipped (may be NULL)
+ * why it was not measured, or NULL. */
+const char *ecc_sensitivity_layer(const ecc_sensitivity *s, size_t i, int64_t *params,
+                                  const char **skipped);
+/* Layer i at level j: relative squared output error Σ(y-y0)²/Σy0², top-1
+ * agreement with the dense model and accuracy (NaN without labels). False
+ * when the layer was skipped. Any out pointer may be NULL. */
+bool ecc_sensitivity_cell(const ecc_sensitivity *s, size_t layer, size_t level, double *error,
+                          double *agreement, double *accuracy);
+/* A table (json=false) or the JSON document (json=true) to out. */
+ecc_status ecc_sensitivity_write(ecc_ctx *ctx, const ecc_sensitivity *s, bool json, FILE *out);
+/* The JSON document written atomically to path. */
+ecc_status ecc_sensitivity_write_report(ecc_ctx *ctx, const ecc_sensitivity *s,
+                                        const char *path);
+
+/* =====================================================================
+ * The .ecc deployment artifact (formats/artifact/; the format is specified
+ * in formats/artifact/artifact.h and docs/artifact.md). ecc_model_read
+ * recognises an artifact by its magic bytes and restores the ONNX model
+ * (QDQ); ecc_model_write writes one when opts->format is ECC_FORMAT_ECC, or
+ * ECC_FORMAT_AUTO (or opts NULL) and the path ends in ".ecc". Embedded code
+ * reads artifacts with formats/artifact/ecc_load.h (C99 + libzstd).
+ * ===================================================================== */
+
+typedef enum ecc_format {
+    ECC_FORMAT_AUTO = 0,  /* writing: by extension; reading: by magic bytes */
+    ECC_FORMAT_ONNX = 1,
+    ECC_FORMAT_ECC = 2,
+} ecc_format;
+
+/* Format of an existing file by its first bytes: ECC_FORMAT_ECC for an
+ * artifact, ECC_FORMAT_ONNX otherwise (also when it cannot be read). */
+ecc_format ecc_file_format(const char *path);
+
+typedef struct ecc_artifact_read_options {
+    uint32_t struct_size;   /* sizeof(ecc_artifact_read_options) */
+    bool dequantize;        /* quantized weights become float32 initializers (their
+                               DequantizeLinear folded) instead of QDQ */
+} ecc_artifact_read_options;
+/* Reads an artifact and restores the ONNX model (opts may be NULL: QDQ).
+ * Checksums, bounds and payloads are checked: corrupt or truncated input →
+ * ECC_E_INPUT naming the file and the entry. *out owned by the caller
+ * (ecc_model_free). */
+ecc_status ecc_artifact_read(ecc_ctx *ctx, const char *path,
+                             const ecc_artifact_read_options *opts, ecc_model **out);
+/* Everything ecc_artifact_read checks, plus that the bytes between frames
+ * are zero. Writes a summary to out (may be NULL). */
+ecc_status ecc_artifact_verify(ecc_ctx *ctx, const char *path, FILE *out);
+/* Sections and tensors with encodings, bytes and ratios: text, or a JSON
+ * document (json=true), to out. */
+ecc_status ecc_artifact_inspect(ecc_ctx *ctx, const char *path, bool json, FILE *out);
 
 #ifdef __cplusplus
 }

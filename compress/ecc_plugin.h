@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define ECC_PLUGIN_ABI_MAJOR 1
-#define ECC_PLUGIN_ABI_MINOR 0
+#define ECC_PLUGIN_ABI_MINOR 1
 #define ECC_PLUGIN_ENTRY_SYMBOL "ecc_plugin_entry"
 
 /* Return codes of plugin callbacks: same numbers as ecc_status. */
@@ -73,7 +73,15 @@ typedef struct ecc_pass_desc {
     const ecc_opt_desc *options; /* n_options entries, may be NULL */
     uint32_t n_options;
     ecc_pass_run_fn run;         /* returns ECC_PLUGIN_OK or an error code */
+    /* ABI 1.1, may be NULL: checks this invocation's options against the run
+     * environment (needs that depend on options, e.g. calibration data only
+     * for some modes) before any pass runs. No model yet: host->graph returns
+     * NULL. Returns ECC_PLUGIN_OK, or an error code after host->error. */
+    ecc_pass_run_fn check;
 } ecc_pass_desc;
+
+/* Size of an ABI 1.0 descriptor (before `check`); the host accepts both. */
+#define ECC_PASS_DESC_SIZE_V1_0 offsetof(ecc_pass_desc, check)
 
 /* The host function table. Append-only: new functions go at the end. */
 struct ecc_host_api {

@@ -62,6 +62,7 @@ static void ecc_graph_release(ecc_graph *g) {
         ecc_tensor_unref(v->init);
         ecc_mask_free(v->mask);
         ecc_quantizer_free(v->quant);
+        ecc_tensor_unref(v->codebook);
         ecc_blob_release(&v->vi_unknown);
     }
     for (size_t i = 0; i < g->nodes.n; i++) {
@@ -292,6 +293,12 @@ void ecc_value_set_mask(ecc_value *v, ecc_mask *mask) {
 void ecc_value_set_quantizer(ecc_value *v, ecc_quantizer *q) {
     ecc_quantizer_free(v->quant);
     v->quant = q;
+}
+
+void ecc_value_set_codebook(ecc_value *v, ecc_tensor *codebook) {
+    ecc_tensor *old = v->codebook;
+    v->codebook = codebook ? ecc_tensor_ref(codebook) : NULL;
+    ecc_tensor_unref(old);
 }
 
 /* ---------------- nodes ---------------- */

@@ -144,6 +144,8 @@ struct ecc_value {
     /* annotations (owned) */
     ecc_mask *mask;
     ecc_quantizer *quant;
+    ecc_tensor *codebook;   /* weight sharing (`cluster`): float32 [K] sorted centroids, every
+                               kept weight equals one of them; owned reference or NULL */
 };
 
 /* ---------------- attributes and nodes ---------------- */
@@ -259,6 +261,7 @@ bool ecc_value_is_const(const ecc_value *v);        /* initializer (incl. captur
 const ecc_tensor *ecc_value_const(const ecc_value *v);
 void ecc_value_set_mask(ecc_value *v, ecc_mask *mask);          /* takes ownership */
 void ecc_value_set_quantizer(ecc_value *v, ecc_quantizer *q);   /* takes ownership */
+void ecc_value_set_codebook(ecc_value *v, ecc_tensor *codebook); /* takes a reference; NULL clears */
 void ecc_mask_free(ecc_mask *m);
 void ecc_quantizer_free(ecc_quantizer *q);
 

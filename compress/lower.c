@@ -1,8 +1,8 @@
 /* lower.c — the single lowering step at the end of a pipeline: masks are
- * applied to their weights; quantizer lowering is registered by the
- * quantization passes (absent here: a quantizer left unlowered is an error).
- * Also model-wide parameter statistics. */
+ * applied to their weights, then quantizers become QuantizeLinear /
+ * DequantizeLinear (lower_quant.c). Also model-wide parameter statistics. */
 #include "ir.h"
+#include "lower_quant.h"
 
 #include <string.h>
 
@@ -32,11 +32,6 @@ static ecc_status ecc_lower_graph(ecc_ctx *ctx, ecc_graph *g) {
             ecc_status st = ecc_apply_mask(ctx, v);
             if (st) return st;
         }
-        if (v->quant)
-            return ecc_ctx_error(ctx, ECC_E_USAGE,
-                                 "value '%s' carries a quantizer but this build has no "
-                                 "quantization lowering",
-                                 v->name);
     }
     return ECC_OK;
 }
@@ -45,7 +40,7 @@ ecc_status ecc_model_lower(ecc_ctx *ctx, ecc_model *m) {
     ecc_status st = ecc_lower_graph(ctx, m->graph);
     for (size_t i = 0; st == ECC_OK && i < m->subgraphs.n; i++)
         st = ecc_lower_graph(ctx, m->subgraphs.items[i]);
-    return st;
+    return st == ECC_OK ? ecc_model_lower_quant(ctx, m) : st;
 }
 
 static void ecc_graph_param_stats(const ecc_graph *g, int64_t *params, int64_t *bytes) {

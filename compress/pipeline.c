@@ -50,6 +50,20 @@ static const struct {
      "this build of ecc cannot run a teacher yet; remove the pass from --passes"},
 };
 
+static ecc_status pass_failed(ecc_ctx *ctx, const char *name, int rc);
+
+/* The pass's own check of its options against env (ABI 1.1 descriptors). */
+static ecc_status pass_check(ecc_ctx *ctx, const ecc_pass_inv *inv, const ecc_run_env *env) {
+    const ecc_pass_desc *d = inv->desc;
+    if (d->struct_size < offsetof(ecc_pass_desc, check) + sizeof d->check || !d->check)
+        return ECC_OK;
+    ecc_pass_run run = {.ctx = ctx, .env = env, .inv = inv};
+    ecc_ctx_clear(ctx);
+    int rc = d->check(&ecc_host_api_table, &run);
+    ecc_pass_run_release(&run);
+    return rc == ECC_PLUGIN_OK ? ECC_OK : pass_failed(ctx, d->name, rc);
+}
+
 ecc_status ecc_pipeline_check(ecc_ctx *ctx, const ecc_pipeline *pl, const ecc_run_env *env) {
     ecc_status st = ECC_OK;
     ECC_FAIL_IF(!pl, ctx, ECC_E_USAGE, "ecc_pipeline_check: NULL pipeline");
@@ -59,6 +73,7 @@ ecc_status ecc_pipeline_check(ecc_ctx *ctx, const ecc_pipeline *pl, const ecc_ru
             ECC_FAIL_IF((d->needs & need_table[k].flag) && !need_table[k].available(env), ctx,
                         ECC_E_USAGE, "pass '%s' needs %s: %s", d->name, need_table[k].what,
                         need_table[k].remedy);
+        ECC_TRY(pass_check(ctx, &pl->passes[i], env));
     }
 fail:
     return st;

@@ -57,9 +57,9 @@ static void origin_text(const char *origin, char *buf, size_t size) {
 static ecc_status desc_check(ecc_ctx *ctx, const ecc_pass_desc *desc, const char *from) {
     ecc_status st = ECC_OK;
     ECC_FAIL_IF(!desc, ctx, ECC_E_INPUT, "%s registered a NULL pass descriptor", from);
-    ECC_FAIL_IF(desc->struct_size < sizeof(ecc_pass_desc), ctx, ECC_E_INPUT,
+    ECC_FAIL_IF(desc->struct_size < ECC_PASS_DESC_SIZE_V1_0, ctx, ECC_E_INPUT,
                 "%s: pass descriptor has struct_size %u, need at least %zu", from,
-                desc->struct_size, sizeof(ecc_pass_desc));
+                desc->struct_size, (size_t)ECC_PASS_DESC_SIZE_V1_0);
     ECC_FAIL_IF(!pass_name_ok(desc->name), ctx, ECC_E_INPUT,
                 "%s: invalid pass name '%s' (expected lowercase-hyphen [a-z0-9-]+)", from,
                 desc->name ? desc->name : "(null)");

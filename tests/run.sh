@@ -1,7 +1,8 @@
 #!/bin/sh
 # The test suite (`make test`, `make asan`): dependency rule, cmocka unit
-# tests, CLI and bad-input tests, round trip of the ONNX conformance models
-# with ONNX Runtime agreement, fold-bn exactness. Ends with "N passed, N failed".
+# tests, CLI and bad-input tests, running models (run/eval/compare, agreement
+# with ONNX Runtime), the ONNX conformance runner, round trip of the ONNX
+# conformance models with ONNX Runtime agreement, fold-bn exactness. Ends with "N passed, N failed".
 BUILD=${BUILD:-build}
 export BUILD
 passed=0
@@ -19,7 +20,13 @@ for t in "$BUILD"/tests/test_*; do
     step "$(basename "$t")" "$t"
 done
 step fuzz-replay "$BUILD/tests/fuzz/fuzz_onnx_read" --mutate 2000 testdata/bad testdata/edge testdata/mlp.onnx
+step fuzz-artifact "$BUILD/tests/fuzz/fuzz_artifact" --mutate 2000 testdata/artifact
+step cli-artifact sh tests/cli_artifact_test.sh
 step cli sh tests/cli_test.sh
+step cli-run sh tests/cli_run_test.sh
+step cli-prune sh tests/cli_prune_test.sh
+step cli-quant sh tests/cli_quant_test.sh
+step conformance "$BUILD/tests/tools/conformance"
 step conformance-roundtrip sh tests/roundtrip_test.sh
 # sanitizer builds cannot run under valgrind; the plain build must be clean
 if [ -z "${ECC_SANITIZED:-}" ] && command -v valgrind >/dev/null 2>&1; then

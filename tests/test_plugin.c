@@ -40,13 +40,15 @@ static void test_abi_layout_pinned(void **state) {
     assert_int_equal(offsetof(ecc_host_api, remove_node), 240);
     assert_int_equal(offsetof(ecc_host_api, replace_uses), 248);
 
-    assert_int_equal(sizeof(ecc_pass_desc), 56);
+    assert_int_equal(sizeof(ecc_pass_desc), 64);
     assert_int_equal(offsetof(ecc_pass_desc, name), 8);
     assert_int_equal(offsetof(ecc_pass_desc, summary), 16);
     assert_int_equal(offsetof(ecc_pass_desc, needs), 24);
     assert_int_equal(offsetof(ecc_pass_desc, options), 32);
     assert_int_equal(offsetof(ecc_pass_desc, n_options), 40);
     assert_int_equal(offsetof(ecc_pass_desc, run), 48);
+    assert_int_equal(offsetof(ecc_pass_desc, check), 56); /* ABI 1.1 */
+    assert_int_equal(ECC_PASS_DESC_SIZE_V1_0, 56);
 
     assert_int_equal(sizeof(ecc_opt_desc), 56);
     assert_int_equal(offsetof(ecc_opt_desc, type), 4);
@@ -65,7 +67,7 @@ static void test_abi_layout_pinned(void **state) {
     assert_int_equal(offsetof(ecc_plugin_info, init), 32);
 
     assert_int_equal(ECC_PLUGIN_ABI_MAJOR, 1);
-    assert_int_equal(ECC_PLUGIN_ABI_MINOR, 0);
+    assert_int_equal(ECC_PLUGIN_ABI_MINOR, 1);
     assert_int_equal(ECC_OPT_TYPE_COUNT, 5);
 #endif
 }
@@ -184,13 +186,13 @@ static void test_small_info(void **state) {
 static void test_abi_major_mismatch(void **state) {
     fixture *f = *state;
     load_fails(f, TEST_PLUGIN("abi_mismatch"),
-               "plugin abi_mismatch built for ABI 99.0, host supports 1.0");
+               "plugin abi_mismatch built for ABI 99.0, host supports 1.1");
 }
 
 static void test_abi_minor_newer(void **state) {
     fixture *f = *state;
     load_fails(f, TEST_PLUGIN("minor_newer"),
-               "plugin minor_newer built for ABI 1.7, host supports 1.0 (minor version newer");
+               "plugin minor_newer built for ABI 1.8, host supports 1.1 (minor version newer");
 }
 
 static void test_init_fails(void **state) {

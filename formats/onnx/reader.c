@@ -1,7 +1,8 @@
 /* reader.c — reading ONNX files: map the file (refusing directories, empty
  * and unreadable files), scan the wire format, unpack with protobuf-c,
  * convert ModelProto-level fields, hand the graph to graph_read.c and verify
- * the result. Also the public ecc_model_read. */
+ * the result. (The public ecc_model_read, which also reads .ecc artifacts,
+ * is in formats/artifact/model_io.c.) */
 #include "onnx_internal.h"
 
 #include <errno.h>
@@ -155,8 +156,4 @@ fail:
     if (fd >= 0) close(fd);
     free(dir);
     return st;
-}
-
-ecc_status ecc_model_read(ecc_ctx *ctx, const char *path, ecc_model **out) {
-    return ecc_onnx_read_file(ctx, path, out);
 }

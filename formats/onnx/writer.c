@@ -2,7 +2,8 @@
  * (tensor bytes are referenced, never copied) → packed bytes streamed into
  * an atomic output file. With external data, large tensors go to an atomic
  * side file at 4096-aligned offsets. A model over protobuf's 2 GB limit is
- * refused with a hint. Also the public ecc_model_write. */
+ * refused with a hint. (The public ecc_model_write, which also writes .ecc
+ * artifacts, is in formats/artifact/model_io.c.) */
 #include "onnx_internal.h"
 
 #include <stdlib.h>
@@ -412,9 +413,4 @@ ecc_status ecc_onnx_write_buffer(ecc_ctx *ctx, const ecc_model *model, uint8_t *
 fail:
     wr_done(&w);
     return st;
-}
-
-ecc_status ecc_model_write(ecc_ctx *ctx, const ecc_model *model, const char *path,
-                           const ecc_write_options *opts) {
-    return ecc_onnx_write_file(ctx, model, path, opts);
 }

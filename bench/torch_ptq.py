@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""PyTorch's own post-training quantization of the testdata models: the peer
+that bench/quant_bench.sh measures `ecc compress --passes fold-bn,quant` against.
+
+    /usr/bin/python3 bench/torch_ptq.py [mlp|cnn|transformer ...] [--calib-size 256]
+                                        [--test-size 10000] [--threads N]
+
+For each model: the torch module is rebuilt from testdata/gen/train_fmnist.py
+and loaded with the ONNX file's weights (so both sides start from the same
+float model; its float accuracy is printed to prove it), quantized with
+torch.ao.quantization FX mode (default qconfig mapping of the fbgemm backend:
+per-channel int8 weights, uint8 activations with histogram observers) on the
+first N Fashion-MNIST *training* images, and evaluated on the test set.
+Prints one line per model:
+
+    torch_ptq cnn: float 0.9184 int8 0.9180 drop 0.04 calib 256 ptq_seconds 0.41
+
+ptq_seconds covers prepare_fx + calibration forward passes + convert_fx (not
+the import of torch or the evaluation), the best of --repeat runs. Python is only used by benchmarks and
+test-data generation; ecc never runs it.
+"""
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "testdata", "gen"))
+import train_fmnist as tf  # noqa: E402  (model classes and the IDX reader)
+
+from torch.ao.quantization import get_default_qconfig_mapping  # noqa: E402
+from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx  # noqa: E402
+
+
+def onnx_state(model_name, module):
+    """A state_dict for module from testdata/<model>.onnx: initializers whose
+    names match torch keys, plus MatMul weights (stored transposed under
+    onnx:: names) found through the node names /<module path>/MatMul."""
+    m = onnx.load(os.path.join(ROOT, "testdata", model_name + ".onnx"))
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    keys = module.state_dict().keys()
+    state = {k: torch.from_numpy(inits[k].copy()) for k in keys if k in inits}
+    for node in m.graph.node:
+        if node.op_type != "MatMul" or node.input[1] not in inits:
+            continue
+        path = node.name.strip("/").rsplit("/", 1)[0].replace("/", ".")
+        state[path + ".weight"] = torch.from_numpy(inits[node.input[1]].T.copy())
+    missing = [k for k in keys if k not in state and not k.endswith("num_batches_tracked")]
+    if missing:
+        raise SystemExit("torch_ptq: %s: no ONNX weight for %s" % (model_name, missing))
+    for k in keys:
+        if k.endswith("num_batches_tracked"):
+            state[k] = torch.tensor(0)
+    return state
+
+
+def evaluate(model, x, y, batch=1000):
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, x.shape[0], batch):
+            correct += int((model(x[i:i + batch]).argmax(dim=1) == y[i:i + batch]).sum())
+    return correct / x.shape[0]
+
+
+def ptq(name, calib):
+    """FX post-training quantization of a fresh float model; (model, seconds)."""
+    cls = tf.MODELS[name][0]
+    model = cls()
+    model.load_state_dict(onnx_state(name, model))
+    model.eval()
+    t0 = time.perf_counter()
+    qmap = get_default_qconfig_mapping("fbgemm")
+    prepared = prepare_fx(model, qmap, (calib[:1],))
+    with torch.no_grad():
+        for i in range(0, calib.shape[0], 64):
+            prepared(calib[i:i + 64])
+    quantized = convert_fx(prepared)
+    return quantized, time.perf_counter() - t0
+
+
+def run(name, calib, x_test, y_test, repeat):
+    model = tf.MODELS[name][0]()
+    model.load_state_dict(onnx_state(name, model))
+    model.eval()
+    acc_float = evaluate(model, x_test, y_test)
+    quantized, secs = ptq(name, calib)
+    for _ in range(repeat - 1):
+        secs = min(secs, ptq(name, calib)[1])
+    acc_int8 = evaluate(quantized, x_test, y_test)
+    print("torch_ptq %s: float %.4f int8 %.4f drop %.2f calib %d ptq_seconds %.3f"
+          % (name, acc_float, acc_int8, 100 * (acc_float - acc_int8), calib.shape[0], secs),
+          flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("models", nargs="*", default=["mlp", "cnn", "transformer"])
+    ap.add_argument("--calib-size", type=int, default=256)
+    ap.add_argument("--test-size", type=int, default=10000)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    ap.add_argument("--repeat", type=int, default=1, help="best ptq_seconds of this many runs")
+    a = ap.parse_args()
+    torch.use_deterministic_algorithms(False)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    else:
+        torch.set_num_threads(os.cpu_count() or 1)
+    warnings.filterwarnings("ignore")
+    x_train, _ = tf.load_split("train")
+    x_test, y_test = tf.load_split("t10k")
+    calib = x_train[:a.calib_size].contiguous()
+    for name in a.models:
+        if name not in tf.MODELS:
+            raise SystemExit("torch_ptq: unknown model '%s' (mlp, cnn, transformer)" % name)
+        run(name, calib, x_test[:a.test_size], y_test[:a.test_size], max(1, a.repeat))
+
+
+if __name__ == "__main__":
+    main()

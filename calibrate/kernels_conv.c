@@ -1,0 +1,698 @@
+/* kernels_conv.c — convolutions: Conv (1-D to 3-D; groups, dilations,
+ * pads, auto_pad, strides) as im2col + cblas_sgemm with a direct depthwise
+ * path and a no-copy 1x1 path, parallel over (image, group); ConvTranspose
+ * as GEMM + col2im; ConvInteger and QLinearConv exactly, on integer-valued
+ * doubles through dgemm. The geometry (output size, padding) is shared and
+ * checks every attribute. */
+#include "kernels.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define ECC_CONV_MAX_SP 3
+#define ECC_CONV_ATTR_MAX ((int64_t)1 << 31)
+
+typedef struct ecc_conv_geom {
+    int32_t sp;                     /* spatial rank, 1..3 */
+    int64_t n, c, m, group, cg, mg; /* batch, in/out channels, per group */
+    /* spatial, left-padded to 3 entries with unit dims */
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+    int64_t in_sz, out_sz, k_sz;
+} ecc_conv_geom;
+
+/* Reads an INTS attribute of exactly `want` entries within [lo, hi], or
+ * fills `dflt`. */
+static ecc_status ecc_conv_ints(ecc_kernel_ctx *k, const char *name, size_t want, int64_t lo,
+                                int64_t dflt, int64_t *v, bool *given) {
+    const int64_t *a;
+    size_t n;
+    ecc_status st = ecc_ka_ints(k, name, 2 * ECC_CONV_MAX_SP, &a, &n);
+    if (st) return st;
+    if (given) *given = n > 0;
+    if (n == 0) {
+        for (size_t i = 0; i < want; i++) v[i] = dflt;
+        return ECC_OK;
+    }
+    if (n != want)
+        return ecc_kernel_fail(k, "attribute '%s' has %zu entries, expected %zu", name, n, want);
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] < lo || a[i] > ECC_CONV_ATTR_MAX)
+            return ecc_kernel_fail(k, "attribute '%s' entry %zu = %lld is out of range", name,
+                                   i, (long long)a[i]);
+        v[i] = a[i];
+    }
+    return ECC_OK;
+}
+
+typedef enum ecc_autopad {
+    ECC_PAD_NOTSET, ECC_PAD_SAME_UPPER, ECC_PAD_SAME_LOWER, ECC_PAD_VALID
+} ecc_autopad;
+
+static ecc_status ecc_read_autopad(ecc_kernel_ctx *k, ecc_autopad *out) {
+    const char *s;
+    ecc_status st = ecc_ka_string(k, "auto_pad", "NOTSET", &s);
+    if (st) return st;
+    static const char *const names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (ecc_autopad)i;
+            return ECC_OK;
+        }
+    return ecc_kernel_fail(k, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID", s);
+}
+
+/* Shared attribute parsing for Conv-like ops: kernel from w, strides,
+ * dilations, explicit pads. */
+typedef struct ecc_conv_attrs {
+    ecc_autopad autopad;
+    int64_t k[3], s[3], d[3], pads[6];
+} ecc_conv_attrs;
+
+static ecc_status ecc_conv_attrs_read(ecc_kernel_ctx *k, int32_t sp, const int64_t *wk,
+                                      ecc_conv_attrs *a) {
+    ecc_status st = ECC_OK;
+    bool given;
+    ECC_TRY(ecc_read_autopad(k, &a->autopad));
+    ECC_TRY(ecc_conv_ints(k, "kernel_shape", (size_t)sp, 1, 1, a->k, &given));
+    for (int32_t i = 0; i < sp && given; i++)
+        ECC_KFAIL_IF(a->k[i] != wk[i], k, "kernel_shape[%d] = %lld but the weight has %lld",
+                     (int)i, (long long)a->k[i], (long long)wk[i]);
+    for (int32_t i = 0; i < sp; i++) a->k[i] = wk[i];
+    ECC_TRY(ecc_conv_ints(k, "strides", (size_t)sp, 1, 1, a->s, NULL));
+    ECC_TRY(ecc_conv_ints(k, "dilations", (size_t)sp, 1, 1, a->d, NULL));
+    ECC_TRY(ecc_conv_ints(k, "pads", 2 * (size_t)sp, 0, 0, a->pads, NULL));
+fail:
+    return st;
+}
+
+/* Output size of one forward-convolution axis. */
+/* (kk - 1) * d + 1, checked. */
+static ecc_status ecc_conv_extent(ecc_kernel_ctx *k, int64_t kk, int64_t d, int64_t *eff) {
+    if (kk < 1 || kk > ECC_CONV_ATTR_MAX)
+        return ecc_kernel_fail(k, "kernel dimension %lld is out of range", (long long)kk);
+    *eff = (kk - 1) * d + 1; /* both <= 2^31 */
+    return ECC_OK;
+}
+
+static ecc_status ecc_conv_axis(ecc_kernel_ctx *k, ecc_autopad ap, int64_t in, int64_t kk,
+                                int64_t s, int64_t d, int64_t *pb, int64_t *pe, int64_t *out) {
+    int64_t eff = 1;
+    ecc_status st = ecc_conv_extent(k, kk, d, &eff);
+    if (st) return st;
+    if (ap == ECC_PAD_SAME_UPPER || ap == ECC_PAD_SAME_LOWER) {
+        *out = (in + s - 1) / s;
+        int64_t total = (*out - 1) * s + eff - in;
+        if (total < 0) total = 0;
+        *pb = ap == ECC_PAD_SAME_UPPER ? total / 2 : total - total / 2;
+        *pe = total - *pb;
+        return ECC_OK;
+    }
+    if (ap == ECC_PAD_VALID) *pb = *pe = 0;
+    int64_t span = in + *pb + *pe;
+    if (span < eff)
+        return ecc_kernel_fail(k, "kernel extent %lld is larger than the padded input %lld",
+                               (long long)eff, (long long)span);
+    *out = (span - eff) / s + 1;
+    return ECC_OK;
+}
+
+/* Left-pads the spatial arrays to 3-D with unit dims and forms the products
+ * (checked: hostile pads can make huge outputs). */
+static ecc_status ecc_geom_pad3(ecc_kernel_ctx *k, ecc_conv_geom *g) {
+    int32_t off = 3 - g->sp;
+    for (int32_t i = 2; i >= 0; i--) {
+        int32_t src = i - off;
+        bool real = src >= 0;
+        g->in[i] = real ? g->in[src] : 1;
+        g->out[i] = real ? g->out[src] : 1;
+        g->k[i] = real ? g->k[src] : 1;
+        g->s[i] = real ? g->s[src] : 1;
+        g->d[i] = real ? g->d[src] : 1;
+        g->pb[i] = real ? g->pb[src] : 0;
+        g->pe[i] = real ? g->pe[src] : 0;
+    }
+    g->in_sz = g->in[0] * g->in[1] * g->in[2]; /* dims of a real tensor */
+    g->k_sz = g->k[0] * g->k[1] * g->k[2];
+    int64_t dims[3] = {g->out[0], g->out[1], g->out[2]};
+    ecc_status st = ecc_k_check_dims(k, ECC_DTYPE_FLOAT, 3, dims, "output");
+    if (!st) g->out_sz = dims[0] * dims[1] * dims[2];
+    return st;
+}
+
+/* Elements of a per-image-group column buffer (rows × cols), bounded. */
+static ecc_status ecc_col_elems(ecc_kernel_ctx *k, int64_t rows, int64_t cols, int64_t copies,
+                                int64_t *out) {
+    int64_t n;
+    if (!ecc_mul_i64(rows, cols, &n) || !ecc_mul_i64(n, copies, &n) ||
+        n > ECC_KERNEL_MAX_BYTES / 8)
+        return ecc_kernel_fail(k, "the im2col buffer (%lld x %lld) is too large", (long long)rows,
+                               (long long)cols);
+    *out = n;
+    return ECC_OK;
+}
+
+/* Conv geometry: x [N, C, D...], w [M, C/group, K...]. */
+static ecc_status ecc_conv_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                     const ecc_rt_tensor *w, ecc_conv_geom *g) {
+    ecc_status st = ECC_OK;
+    ecc_conv_attrs a;
+    int64_t group;
+    memset(g, 0, sizeof *g);
+    ECC_KFAIL_IF(x->rank < 3 || x->rank > 2 + ECC_CONV_MAX_SP, k,
+                 "input must be [N, C, spatial...] with 1 to 3 spatial dims, got rank %d",
+                 (int)x->rank);
+    ECC_KFAIL_IF(w->rank != x->rank, k, "weight rank %d differs from input rank %d",
+                 (int)w->rank, (int)x->rank);
+    g->sp = x->rank - 2;
+    ECC_TRY(ecc_ka_int(k, "group", 1, &group));
+    ECC_KFAIL_IF(group < 1, k, "group must be >= 1, got %lld", (long long)group);
+    g->n = x->dims[0];
+    g->c = x->dims[1];
+    g->m = w->dims[0];
+    g->group = group;
+    ECC_KFAIL_IF(g->c % group || g->m % group, k,
+                 "channels in (%lld) and out (%lld) must be divisible by group %lld",
+                 (long long)g->c, (long long)g->m, (long long)group);
+    g->cg = g->c / group;
+    g->mg = g->m / group;
+    ECC_KFAIL_IF(w->dims[1] != g->cg, k, "weight has %lld input channels per group, input "
+                 "gives %lld", (long long)w->dims[1], (long long)g->cg);
+    ECC_TRY(ecc_conv_attrs_read(k, g->sp, w->dims + 2, &a));
+    for (int32_t i = 0; i < g->sp; i++) {
+        g->in[i] = x->dims[2 + i];
+        g->k[i] = a.k[i];
+        g->s[i] = a.s[i];
+        g->d[i] = a.d[i];
+        g->pb[i] = a.pads[i];
+        g->pe[i] = a.pads[g->sp + i];
+        ECC_TRY(ecc_conv_axis(k, a.autopad, g->in[i], g->k[i], g->s[i], g->d[i], &g->pb[i],
+                              &g->pe[i], &g->out[i]));
+    }
+    ECC_TRY(ecc_geom_pad3(k, g));
+fail:
+    return st;
+}
+
+static ecc_status ecc_conv_out_dims(ecc_kernel_ctx *k, const ecc_conv_geom *g, int64_t *dims,
+                                    int32_t *rank) {
+    dims[0] = g->n;
+    dims[1] = g->m;
+    for (int32_t i = 0; i < g->sp; i++) dims[2 + i] = g->out[3 - g->sp + i];
+    *rank = g->sp + 2;
+    return ecc_k_check_dims(k, ECC_DTYPE_FLOAT, *rank, dims, "output");
+}
+
+/* ================= im2col / col2im (float and double) ================= */
+
+/* Output columns [lo, hi) whose input column ow*s + off falls inside [0, n). */
+static void ecc_valid_range(int64_t off, int64_t s, int64_t n, int64_t out, int64_t *lo,
+                            int64_t *hi) {
+    int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t b = n - off <= 0 ? 0 : (n - off + s - 1) / s;
+    *lo = a < out ? a : out;
+    *hi = b < *lo ? *lo : b > out ? out : b;
+}
+
+/* One im2col row segment: zeros | (strided) copy | zeros; inline loops, the
+ * rows are short (a library call per row costs more than the copy). */
+#define ECC_IM2COL_ROW(T, dst, row, lo, hi, OW, sw)                                      \
+    do {                                                                                 \
+        for (int64_t ow_ = 0; ow_ < (lo); ow_++) (dst)[ow_] = 0;                         \
+        if ((sw) == 1)                                                                   \
+            for (int64_t ow_ = (lo); ow_ < (hi); ow_++) (dst)[ow_] = (row)[ow_];         \
+        else                                                                             \
+            for (int64_t ow_ = (lo); ow_ < (hi); ow_++) (dst)[ow_] = (row)[ow_ * (sw)];  \
+        for (int64_t ow_ = (hi); ow_ < (OW); ow_++) (dst)[ow_] = 0;                      \
+    } while (0)
+
+/* col[(c, kd, kh, kw), (od, oh, ow)] from one image-group x[c, id, ih, iw]. */
+#define ECC_IM2COL(name, T)                                                              \
+    static void name(const ecc_conv_geom *g, const T *x, int64_t channels, T *col) {     \
+        T *dst = col;                                                                    \
+        int64_t OH = g->out[1], OW = g->out[2], sh = g->s[1], sw = g->s[2];              \
+        for (int64_t c = 0; c < channels; c++)                                           \
+            for (int64_t kd = 0; kd < g->k[0]; kd++)                                     \
+                for (int64_t kh = 0; kh < g->k[1]; kh++)                                 \
+                    for (int64_t kw = 0; kw < g->k[2]; kw++) {                           \
+                        int64_t woff = kw * g->d[2] - g->pb[2], hoff = kh * g->d[1] - g->pb[1]; \
+                        int64_t lo, hi, hlo, hhi;                                        \
+                        ecc_valid_range(woff, sw, g->in[2], OW, &lo, &hi);               \
+                        ecc_valid_range(hoff, sh, g->in[1], OH, &hlo, &hhi);             \
+                        for (int64_t od = 0; od < g->out[0]; od++) {                     \
+                            int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];         \
+                            if (id < 0 || id >= g->in[0]) {                              \
+                                memset(dst, 0, (size_t)(OH * OW) * sizeof(T));           \
+                                dst += OH * OW;                                          \
+                                continue;                                                \
+                            }                                                            \
+                            const T *plane = x + (c * g->in[0] + id) * g->in[1] * g->in[2] + woff; \
+                            for (int64_t i = 0; i < hlo * OW; i++) dst[i] = 0;           \
+                            for (int64_t oh = hlo; oh < hhi; oh++) {                     \
+                                const T *row = plane + (oh * sh + hoff) * g->in[2];      \
+                                ECC_IM2COL_ROW(T, dst + oh * OW, row, lo, hi, OW, sw);   \
+                            }                                                            \
+                            for (int64_t i = hhi * OW; i < OH * OW; i++) dst[i] = 0;     \
+                            dst += OH * OW;                                              \
+                        }                                                                \
+                    }                                                                    \
+    }
+ECC_IM2COL(ecc_im2col_f32, float)
+ECC_IM2COL(ecc_im2col_f64, double)
+
+/* ================= Conv float32 ================= */
+
+typedef struct ecc_conv_job {
+    const ecc_conv_geom *g;
+    const float *x, *w, *b;
+    float *y;
+    float *col;          /* per-thread scratch, col_sz each */
+    int64_t col_sz;
+    bool direct;         /* 1x1, stride 1, no pad: the input is the column matrix */
+} ecc_conv_job;
+
+static void ecc_conv_task(void *arg, int64_t begin, int64_t end, int tid) {
+    ecc_conv_job *j = arg;
+    const ecc_conv_geom *g = j->g;
+    float *col = j->col ? j->col + tid * j->col_sz : NULL;
+    int64_t kdim = g->cg * g->k_sz;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t n = t / g->group, gr = t % g->group;
+        const float *x = j->x + (n * g->c + gr * g->cg) * g->in_sz;
+        float *y = j->y + (n * g->m + gr * g->mg) * g->out_sz;
+        const float *w = j->w + gr * g->mg * kdim;
+        const float *bmat = x;
+        if (!j->direct) {
+            ecc_im2col_f32(g, x, g->cg, col);
+            bmat = col;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->mg, (int)g->out_sz,
+                    (int)kdim, 1.0f, w, (int)kdim, bmat, (int)g->out_sz, 0.0f, y,
+                    (int)g->out_sz);
+        if (!j->b) continue;
+        for (int64_t m = 0; m < g->mg; m++) {
+            float bv = j->b[gr * g->mg + m];
+            float *row = y + m * g->out_sz;
+            for (int64_t i = 0; i < g->out_sz; i++) row[i] += bv;
+        }
+    }
+}
+
+/* Depthwise 2-D (group == C == M): direct loops, interior without checks. */
+static void ecc_dw_plane(const ecc_conv_geom *g, const float *x, const float *w, float bias,
+                         float *y) {
+    int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
+    int64_t KH = g->k[1], KW = g->k[2], sh = g->s[1], sw = g->s[2], dh = g->d[1], dw = g->d[2];
+    int64_t pt = g->pb[1], pl = g->pb[2];
+    for (int64_t oh = 0; oh < OH; oh++) {
+        int64_t ih0 = oh * sh - pt;
+        for (int64_t ow = 0; ow < OW; ow++) {
+            int64_t iw0 = ow * sw - pl;
+            float acc = bias;
+            for (int64_t kh = 0; kh < KH; kh++) {
+                int64_t ih = ih0 + kh * dh;
+                if (ih < 0 || ih >= H) continue;
+                const float *xr = x + ih * W;
+                const float *wr = w + kh * KW;
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    int64_t iw = iw0 + kw * dw;
+                    if (iw >= 0 && iw < W) acc += xr[iw] * wr[kw];
+                }
+            }
+            y[oh * OW + ow] = acc;
+        }
+    }
+}
+
+static void ecc_dw_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    ecc_conv_job *j = arg;
+    const ecc_conv_geom *g = j->g;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t c = t % g->c;
+        ecc_dw_plane(g, j->x + t * g->in_sz, j->w + c * g->k_sz, j->b ? j->b[c] : 0.0f,
+                     j->y + t * g->out_sz);
+    }
+}
+
+static ecc_status ecc_conv_bias(ecc_kernel_ctx *k, const ecc_rt_tensor *b, int64_t m,
+                                int32_t dtype, const void **out) {
+    *out = NULL;
+    if (!b) return ECC_OK;
+    if (b->dtype != dtype)
+        return ecc_kernel_fail(k, "bias must be %s, got %s", ecc_dtype_name(dtype),
+                               ecc_dtype_name(b->dtype));
+    if (b->rank != 1 || b->dims[0] != m)
+        return ecc_kernel_fail(k, "bias must be [%lld]", (long long)m);
+    *out = b->data;
+    return ECC_OK;
+}
+
+ECC_KERNEL_PROTO(ecc_k_conv_f32) {
+    (void)node;
+    ecc_status st = ECC_OK;
+    ecc_conv_geom g;
+    int64_t dims[ECC_MAX_RANK];
+    int32_t rank;
+    const void *bias;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
+    ECC_TRY(ecc_k_need(k, in, n_in, 1, "W"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_k_dtype(k, in[1], ECC_DTYPE_FLOAT, "W"));
+    ECC_TRY(ecc_conv_geom_make(k, in[0], in[1], &g));
+    ECC_TRY(ecc_conv_bias(k, ecc_k_in(in, n_in, 2), g.m, ECC_DTYPE_FLOAT, &bias));
+    ECC_TRY(ecc_conv_out_dims(k, &g, dims, &rank));
+    ECC_KFAIL_IF(g.mg > INT32_MAX || g.out_sz > INT32_MAX || g.cg * g.k_sz > INT32_MAX, k,
+                 "convolution too large for BLAS");
+    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, rank, dims));
+    if (ecc_rt_numel(out[0]) == 0) return ECC_OK;
+    ecc_conv_job j = {&g, in[0]->data, in[1]->data, bias, out[0]->data, NULL, 0, false};
+    if (g.sp == 2 && g.group == g.c && g.mg == 1 && g.cg == 1 && g.c > 1) {
+        ecc_kernel_parallel(k, g.n * g.c, ecc_k_work(ecc_rt_numel(out[0]), g.k_sz), ecc_dw_task,
+                            &j);
+        return ECC_OK;
+    }
+    if (g.cg * g.k_sz == 0) { /* no input channels: the bias alone */
+        float *y = out[0]->data;
+        for (int64_t i = 0, n = ecc_rt_numel(out[0]); i < n; i++)
+            y[i] = bias ? ((const float *)bias)[(i / g.out_sz) % g.m] : 0.0f;
+        return ECC_OK;
+    }
+    j.direct = g.k_sz == 1;
+    for (int i = 0; i < 3 && j.direct; i++)
+        j.direct = g.s[i] == 1 && g.pb[i] == 0 && g.pe[i] == 0;
+    int64_t tasks = g.n * g.group;
+    int64_t par = tasks < ecc_kernel_threads(k) ? tasks : ecc_kernel_threads(k);
+    if (!j.direct) {
+        int64_t total = 0;
+        ECC_TRY(ecc_col_elems(k, g.cg * g.k_sz, g.out_sz, par, &total));
+        j.col_sz = total / par;
+        ECC_TRY(ecc_kernel_scratch(k, (size_t)total * sizeof(float), (void **)&j.col));
+    }
+    ecc_kernel_parallel(k, tasks, ecc_k_work(ecc_rt_numel(out[0]), g.cg * g.k_sz), ecc_conv_task,
+                        &j);
+fail:
+    return st;
+}
+
+/* ================= ConvTranspose float32 ================= */
+
+/* ConvTranspose geometry: x [N, C, D...], w [C, M/group, K...]. g->in is
+ * the input (the "columns"), g->out the result. */
+static ecc_status ecc_convt_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                      const ecc_rt_tensor *w, ecc_conv_geom *g) {
+    ecc_status st = ECC_OK;
+    ecc_conv_attrs a;
+    int64_t group, opad[3], oshape[ECC_MAX_RANK];
+    const int64_t *os;
+    size_t n_os;
+    memset(g, 0, sizeof *g);
+    ECC_KFAIL_IF(x->rank < 3 || x->rank > 2 + ECC_CONV_MAX_SP, k,
+                 "input must be [N, C, spatial...] with 1 to 3 spatial dims, got rank %d",
+                 (int)x->rank);
+    ECC_KFAIL_IF(w->rank != x->rank, k, "weight rank %d differs from input rank %d",
+                 (int)w->rank, (int)x->rank);
+    g->sp = x->rank - 2;
+    ECC_TRY(ecc_ka_int(k, "group", 1, &group));
+    ECC_KFAIL_IF(group < 1, k, "group must be >= 1, got %lld", (long long)group);
+    g->n = x->dims[0];
+    g->c = x->dims[1];
+    g->group = group;
+    ECC_KFAIL_IF(w->dims[0] != g->c, k, "weight has %lld input channels, input has %lld",
+                 (long long)w->dims[0], (long long)g->c);
+    ECC_KFAIL_IF(g->c % group, k, "channels (%lld) not divisible by group %lld",
+                 (long long)g->c, (long long)group);
+    ECC_KFAIL_IF(!ecc_mul_i64(w->dims[1], group, &g->m), k, "output channels overflow");
+    g->cg = g->c / group;
+    g->mg = w->dims[1];
+    ECC_TRY(ecc_conv_attrs_read(k, g->sp, w->dims + 2, &a));
+    ECC_TRY(ecc_conv_ints(k, "output_padding", (size_t)g->sp, 0, 0, opad, NULL));
+    ECC_TRY(ecc_ka_ints(k, "output_shape", ECC_MAX_RANK, &os, &n_os));
+    ECC_KFAIL_IF(n_os && n_os != (size_t)g->sp && n_os != (size_t)g->sp + 2, k,
+                 "output_shape has %zu entries", n_os);
+    for (size_t i = 0; i < n_os; i++) {
+        ECC_KFAIL_IF(os[i] < 0 || os[i] > ECC_KERNEL_MAX_BYTES, k,
+                     "output_shape entry %lld is out of range", (long long)os[i]);
+        oshape[i] = os[i];
+    }
+    for (int32_t i = 0; i < g->sp; i++) {
+        int64_t in = x->dims[2 + i], kk = a.k[i], s = a.s[i], d = a.d[i], eff = 1, full = 0;
+        ECC_TRY(ecc_conv_extent(k, kk, d, &eff));
+        ECC_KFAIL_IF(in < 1, k, "spatial dimension %d is empty", (int)i);
+        ECC_KFAIL_IF(!ecc_mul_i64(s, in - 1, &full) || !ecc_add_i64(full, opad[i] + eff, &full),
+                     k, "output size overflows");
+        int64_t pb = a.pads[i], pe = a.pads[g->sp + i], o;
+        bool same = a.autopad == ECC_PAD_SAME_UPPER || a.autopad == ECC_PAD_SAME_LOWER;
+        if (n_os || same) {
+            o = n_os ? oshape[n_os - (size_t)g->sp + (size_t)i] : full - opad[i] - eff + s;
+            int64_t total = full - o; /* < 0: the output extends past the data */
+            pb = total < 0 ? 0 : a.autopad == ECC_PAD_SAME_UPPER ? total / 2 : total - total / 2;
+            pe = total - pb;
+        } else {
+            if (a.autopad == ECC_PAD_VALID) pb = pe = 0;
+            o = full - pb - pe;
+        }
+        ECC_KFAIL_IF(o < 1, k, "output dimension %d would be %lld", (int)i, (long long)o);
+        g->in[i] = in;
+        g->k[i] = kk;
+        g->s[i] = s;
+        g->d[i] = d;
+        g->pb[i] = pb;
+        g->pe[i] = pe;
+        g->out[i] = o;
+    }
+    ECC_TRY(ecc_geom_pad3(k, g));
+fail:
+    return st;
+}
+
+typedef struct ecc_convt_job {
+    const ecc_conv_geom *g;
+    const float *x, *w, *b;
+    float *y, *col;
+    int64_t col_sz;
+} ecc_convt_job;
+
+/* y[m, o...] += col[(m, kd, kh, kw), (id, ih, iw)] */
+static void ecc_col2im_f32(const ecc_conv_geom *g, const float *col, float *y) {
+    const float *src = col;
+    for (int64_t m = 0; m < g->mg; m++)
+        for (int64_t kd = 0; kd < g->k[0]; kd++)
+            for (int64_t kh = 0; kh < g->k[1]; kh++)
+                for (int64_t kw = 0; kw < g->k[2]; kw++)
+                    for (int64_t id = 0; id < g->in[0]; id++) {
+                        int64_t od = id * g->s[0] - g->pb[0] + kd * g->d[0];
+                        for (int64_t ih = 0; ih < g->in[1]; ih++, src += g->in[2]) {
+                            int64_t oh = ih * g->s[1] - g->pb[1] + kh * g->d[1];
+                            if (od < 0 || od >= g->out[0] || oh < 0 || oh >= g->out[1])
+                                continue;
+                            float *row = y + ((m * g->out[0] + od) * g->out[1] + oh) * g->out[2];
+                            for (int64_t iw = 0; iw < g->in[2]; iw++) {
+                                int64_t ow = iw * g->s[2] - g->pb[2] + kw * g->d[2];
+                                if (ow >= 0 && ow < g->out[2]) row[ow] += src[iw];
+                            }
+                        }
+                    }
+}
+
+static void ecc_convt_task(void *arg, int64_t begin, int64_t end, int tid) {
+    ecc_convt_job *j = arg;
+    const ecc_conv_geom *g = j->g;
+    float *col = j->col + tid * j->col_sz;
+    int64_t rows = g->mg * g->k_sz;
+    for (int64_t n = begin; n < end; n++) {
+        float *yn = j->y + n * g->m * g->out_sz;
+        for (int64_t i = 0; i < g->m; i++) {
+            float bv = j->b ? j->b[i] : 0.0f;
+            for (int64_t e = 0; e < g->out_sz; e++) yn[i * g->out_sz + e] = bv;
+        }
+        for (int64_t gr = 0; gr < g->group; gr++) {
+            const float *x = j->x + (n * g->c + gr * g->cg) * g->in_sz;
+            const float *w = j->w + gr * g->cg * rows;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)g->in_sz,
+                        (int)g->cg, 1.0f, w, (int)rows, x, (int)g->in_sz, 0.0f, col,
+                        (int)g->in_sz);
+            ecc_col2im_f32(g, col, yn + gr * g->mg * g->out_sz);
+        }
+    }
+}
+
+ECC_KERNEL_PROTO(ecc_k_convtranspose_f32) {
+    (void)node;
+    ecc_status st = ECC_OK;
+    ecc_conv_geom g;
+    int64_t dims[ECC_MAX_RANK];
+    int32_t rank;
+    const void *bias;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
+    ECC_TRY(ecc_k_need(k, in, n_in, 1, "W"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_k_dtype(k, in[1], ECC_DTYPE_FLOAT, "W"));
+    ECC_TRY(ecc_convt_geom_make(k, in[0], in[1], &g));
+    ECC_TRY(ecc_conv_bias(k, ecc_k_in(in, n_in, 2), g.m, ECC_DTYPE_FLOAT, &bias));
+    ECC_TRY(ecc_conv_out_dims(k, &g, dims, &rank));
+    ECC_KFAIL_IF(g.mg * g.k_sz > INT32_MAX || g.in_sz > INT32_MAX || g.cg > INT32_MAX, k,
+                 "convolution too large for BLAS");
+    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, rank, dims));
+    if (ecc_rt_numel(out[0]) == 0) return ECC_OK;
+    ecc_convt_job j = {&g, in[0]->data, in[1]->data, bias, out[0]->data, NULL, 0};
+    int64_t par = g.n < ecc_kernel_threads(k) ? g.n : ecc_kernel_threads(k), total = 0;
+    par = par ? par : 1;
+    ECC_TRY(ecc_col_elems(k, g.mg * g.k_sz, g.in_sz, par, &total));
+    j.col_sz = total / par;
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)total * sizeof(float), (void **)&j.col));
+    ecc_kernel_parallel(k, g.n, ecc_k_work(ecc_rt_numel(in[0]), g.mg * g.k_sz), ecc_convt_task,
+                        &j);
+fail:
+    return st;
+}
+
+/* ================= integer convolutions ================= */
+
+/* (t - zp) as doubles; zp scalar or one per `axis0` block of `inner`
+ * elements (per output channel for weights). */
+static ecc_status ecc_q_centered(ecc_kernel_ctx *k, const ecc_rt_tensor *t,
+                                 const ecc_rt_tensor *zp, int64_t groups, const char *what,
+                                 double **out) {
+    ecc_status st = ECC_OK;
+    int64_t n = ecc_rt_numel(t), zn = zp ? ecc_rt_numel(zp) : 0;
+    double *d;
+    ECC_KFAIL_IF(t->dtype != ECC_DTYPE_UINT8 && t->dtype != ECC_DTYPE_INT8, k,
+                 "%s must be uint8 or int8, got %s", what, ecc_dtype_name(t->dtype));
+    ECC_KFAIL_IF(zp && zp->dtype != t->dtype, k, "%s zero point must be %s", what,
+                 ecc_dtype_name(t->dtype));
+    ECC_KFAIL_IF(zn > 1 && zn != groups, k,
+                 "%s zero point must be a scalar or have %lld entries, has %lld", what,
+                 (long long)groups, (long long)zn);
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(n ? n : 1) * sizeof *d, (void **)&d));
+    int64_t inner = groups && n ? n / groups : 1;
+    for (int64_t i = 0; i < n; i++) {
+        double z = zn == 0 ? 0 : ecc_rt_get_f64(zp, zn == 1 ? 0 : i / inner);
+        d[i] = ecc_rt_get_f64(t, i) - z;
+    }
+    *out = d;
+fail:
+    return st;
+}
+
+/* acc [N, M, out...] = conv(x - xzp, w - wzp), exact. */
+static ecc_status ecc_conv_int_core(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                    const ecc_rt_tensor *xzp, const ecc_rt_tensor *w,
+                                    const ecc_rt_tensor *wzp, ecc_conv_geom *g, double **acc) {
+    ecc_status st = ECC_OK;
+    double *xd, *wd, *col, *y;
+    ECC_TRY(ecc_conv_geom_make(k, x, w, g));
+    ECC_KFAIL_IF(xzp && ecc_rt_numel(xzp) != 1, k, "x zero point must be a scalar");
+    ECC_TRY(ecc_q_centered(k, x, xzp, 1, "x", &xd));
+    ECC_TRY(ecc_q_centered(k, w, wzp, g->m, "w", &wd));
+    int64_t kdim = g->cg * g->k_sz, total = 0, cols = 0, dims[ECC_MAX_RANK];
+    int32_t rank;
+    ECC_TRY(ecc_conv_out_dims(k, g, dims, &rank)); /* bounds N * M * out */
+    ECC_TRY(ecc_col_elems(k, g->n * g->m, g->out_sz, 1, &total));
+    ECC_TRY(ecc_col_elems(k, kdim, g->out_sz, 1, &cols));
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(total + 1) * sizeof *y, (void **)&y));
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(cols + 1) * sizeof *col, (void **)&col));
+    for (int64_t n = 0; n < g->n; n++)
+        for (int64_t gr = 0; gr < g->group; gr++) {
+            ecc_im2col_f64(g, xd + (n * g->c + gr * g->cg) * g->in_sz, g->cg, col);
+            ecc_k_dgemm(g->mg, g->out_sz, kdim, wd + gr * g->mg * kdim, col,
+                        y + (n * g->m + gr * g->mg) * g->out_sz);
+        }
+    *acc = y;
+fail:
+    return st;
+}
+
+static ecc_status ecc_conv_integer(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                   size_t n_in, ecc_rt_tensor *const *out, size_t n_out) {
+    ecc_status st = ECC_OK;
+    ecc_conv_geom g;
+    double *acc;
+    int64_t dims[ECC_MAX_RANK];
+    int32_t rank;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "x"));
+    ECC_TRY(ecc_k_need(k, in, n_in, 1, "w"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_conv_int_core(k, in[0], ecc_k_in(in, n_in, 2), in[1], ecc_k_in(in, n_in, 3),
+                              &g, &acc));
+    ECC_TRY(ecc_conv_out_dims(k, &g, dims, &rank));
+    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_INT32, rank, dims));
+    int32_t *y = out[0]->data;
+    for (int64_t i = 0, n = ecc_rt_numel(out[0]); i < n; i++)
+        y[i] = (int32_t)(uint32_t)(int64_t)acc[i];
+fail:
+    return st;
+}
+
+ECC_KERNEL_PROTO(ecc_k_convinteger_u8) {
+    (void)node;
+    return ecc_conv_integer(k, in, n_in, out, n_out);
+}
+ECC_KERNEL_PROTO(ecc_k_convinteger_i8) {
+    (void)node;
+    return ecc_conv_integer(k, in, n_in, out, n_out);
+}
+
+/* Scale tensor: scalar or per output channel. */
+static ecc_status ecc_scale_vec(ecc_kernel_ctx *k, const ecc_rt_tensor *s, int64_t per,
+                                const char *what) {
+    ecc_status st = ECC_OK;
+    int64_t n = ecc_rt_numel(s);
+    ECC_TRY(ecc_k_dtype(k, s, ECC_DTYPE_FLOAT, what));
+    ECC_KFAIL_IF(n != 1 && n != per, k, "%s must be a scalar or have %lld entries, has %lld",
+                 what, (long long)per, (long long)n);
+fail:
+    return st;
+}
+
+static ecc_status ecc_qlinear_conv(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                   size_t n_in, ecc_rt_tensor *const *out, size_t n_out) {
+    ecc_status st = ECC_OK;
+    ecc_conv_geom g;
+    double *acc, x_scale, y_scale, y_zp = 0;
+    int64_t dims[ECC_MAX_RANK];
+    int32_t rank, lo, hi;
+    static const char *const names[] = {"x", "x_scale", "x_zero_point", "w", "w_scale",
+                                        "w_zero_point", "y_scale"};
+    for (size_t i = 0; i < 7; i++) ECC_TRY(ecc_k_need(k, in, n_in, i, names[i]));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    const ecc_rt_tensor *yzp = ecc_k_in(in, n_in, 7), *bias = ecc_k_in(in, n_in, 8);
+    ECC_TRY(ecc_conv_int_core(k, in[0], in[2], in[3], in[5], &g, &acc));
+    ECC_TRY(ecc_k_dtype(k, in[1], ECC_DTYPE_FLOAT, "x_scale"));
+    ECC_TRY(ecc_k_scalar(k, in[1], "x_scale", &x_scale));
+    ECC_TRY(ecc_scale_vec(k, in[4], g.m, "w_scale"));
+    ECC_TRY(ecc_k_dtype(k, in[6], ECC_DTYPE_FLOAT, "y_scale"));
+    ECC_TRY(ecc_k_scalar(k, in[6], "y_scale", &y_scale));
+    int32_t odt = yzp ? yzp->dtype : in[0]->dtype;
+    ECC_KFAIL_IF(!ecc_q_range(odt, &lo, &hi) || ecc_rt_elsize(odt) != 1, k,
+                 "output type %s unsupported", ecc_dtype_name(odt));
+    if (yzp) ECC_TRY(ecc_k_scalar(k, yzp, "y_zero_point", &y_zp));
+    if (bias) {
+        ECC_TRY(ecc_k_dtype(k, bias, ECC_DTYPE_INT32, "B"));
+        ECC_KFAIL_IF(ecc_rt_numel(bias) != g.m, k, "B must have %lld entries", (long long)g.m);
+    }
+    ECC_TRY(ecc_conv_out_dims(k, &g, dims, &rank));
+    ECC_TRY(ecc_kernel_alloc(k, out[0], odt, rank, dims));
+    int64_t nw = ecc_rt_numel(in[4]);
+    const float *ws = in[4]->data;
+    for (int64_t i = 0, n = ecc_rt_numel(out[0]); i < n; i++) {
+        int64_t m = (i / g.out_sz) % g.m;
+        double a = acc[i] + (bias ? ((const int32_t *)bias->data)[m] : 0);
+        float mult = (float)x_scale * ws[nw == 1 ? 0 : m] / (float)y_scale;
+        double v = ecc_round_even(a * (double)mult) + y_zp;
+        v = v < lo ? lo : v > hi ? hi : v;
+        if (odt == ECC_DTYPE_UINT8) ((uint8_t *)out[0]->data)[i] = (uint8_t)v;
+        else ((int8_t *)out[0]->data)[i] = (int8_t)v;
+    }
+fail:
+    return st;
+}
+
+ECC_KERNEL_PROTO(ecc_k_qlinearconv_u8) {
+    (void)node;
+    return ecc_qlinear_conv(k, in, n_in, out, n_out);
+}
+ECC_KERNEL_PROTO(ecc_k_qlinearconv_i8) {
+    (void)node;
+    return ecc_qlinear_conv(k, in, n_in, out, n_out);
+}

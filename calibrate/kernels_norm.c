@@ -1,0 +1,299 @@
+/* kernels_norm.c — normalisation kernels: BatchNormalization (inference),
+ * LayerNormalization (with Mean/InvStdDev outputs), InstanceNormalization,
+ * Softmax and LogSoftmax with the pre-13 (coerce to 2-D at axis) and 13+
+ * (along one axis) semantics. Statistics accumulate in double. */
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ================= BatchNormalization ================= */
+
+static ecc_status ecc_bn_param(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in, size_t n_in,
+                               size_t i, const char *what, int64_t c) {
+    ecc_status st = ecc_k_need(k, in, n_in, i, what);
+    if (st) return st;
+    if (in[i]->dtype != ECC_DTYPE_FLOAT)
+        return ecc_kernel_fail(k, "%s must be float32, got %s", what, ecc_dtype_name(in[i]->dtype));
+    if (ecc_rt_numel(in[i]) != c)
+        return ecc_kernel_fail(k, "%s must have %lld entries (one per channel), has %lld", what,
+                               (long long)c, (long long)ecc_rt_numel(in[i]));
+    return ECC_OK;
+}
+
+/* y = (x - m) * a + b per channel (not folded into x * a' + b': that loses
+ * precision when the variance is small and the mean large). */
+typedef struct ecc_bn_job {
+    const float *x, *m, *a, *b;
+    float *y;
+    int64_t c, inner;
+} ecc_bn_job;
+
+static void ecc_bn_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    ecc_bn_job *j = arg;
+    for (int64_t p = begin; p < end; p++) {
+        float m = j->m[p % j->c], a = j->a[p % j->c], b = j->b[p % j->c];
+        const float *x = j->x + p * j->inner;
+        float *y = j->y + p * j->inner;
+        for (int64_t i = 0; i < j->inner; i++) y[i] = (x[i] - m) * a + b;
+    }
+}
+
+/* Per-channel mean and (population) variance of x [N, C, ...] in double. */
+static void ecc_bn_batch_stats(const ecc_rt_tensor *x, int64_t c, double *mean, double *var) {
+    int64_t n = x->dims[0], inner = ecc_k_prod(x->dims, 2, x->rank), count = n * inner;
+    const float *xs = x->data;
+    for (int64_t ch = 0; ch < c; ch++) {
+        double s = 0, s2 = 0;
+        for (int64_t b = 0; b < n; b++) s += ecc_sum_f64(xs + (b * c + ch) * inner, inner);
+        double mu = count ? s / (double)count : 0;
+        for (int64_t b = 0; b < n; b++) s2 += ecc_sumsq_f64(xs + (b * c + ch) * inner, inner, mu);
+        mean[ch] = mu;
+        var[ch] = count ? s2 / (double)count : 0;
+    }
+}
+
+/* Inference uses the given statistics. training_mode=1 (opset 14+)
+ * normalises with the batch statistics and returns the updated running
+ * mean and variance (momentum) as outputs 1 and 2. */
+ECC_KERNEL_PROTO(ecc_k_batchnormalization_f32) {
+    (void)node;
+    ecc_status st = ECC_OK;
+    float eps, momentum;
+    int64_t training;
+    double *stats = NULL;
+    static const char *const names[] = {"X", "scale", "B", "input_mean", "input_var"};
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    const ecc_rt_tensor *x = in[0];
+    ECC_KFAIL_IF(x->rank < 2, k, "X must be [N, C, ...], got rank %d", (int)x->rank);
+    int64_t c = x->dims[1];
+    for (size_t i = 1; i < 5; i++) ECC_TRY(ecc_bn_param(k, in, n_in, i, names[i], c));
+    ECC_TRY(ecc_ka_float(k, "epsilon", 1e-5f, &eps));
+    ECC_TRY(ecc_ka_float(k, "momentum", 0.9f, &momentum));
+    ECC_TRY(ecc_ka_int(k, "training_mode", 0, &training));
+    ECC_KFAIL_IF(training != 0 && training != 1, k, "training_mode must be 0 or 1");
+    for (size_t j = 3; j < n_out; j++)
+        ECC_KFAIL_IF(out[j] != NULL, k, "output %zu (saved statistics) is not supported", j);
+    const float *scale = in[1]->data, *bias = in[2]->data, *rmean = in[3]->data,
+                *rvar = in[4]->data;
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(2 * c + 1) * sizeof *stats, (void **)&stats));
+    for (int64_t i = 0; i < c; i++) {
+        stats[i] = rmean[i];
+        stats[c + i] = rvar[i];
+    }
+    if (training) ecc_bn_batch_stats(x, c, stats, stats + c);
+    float *ma;
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(2 * c + 1) * sizeof *ma, (void **)&ma));
+    for (int64_t i = 0; i < c; i++) {
+        ma[i] = (float)stats[i];
+        ma[c + i] = (float)((double)scale[i] / sqrt(stats[c + i] + (double)eps));
+    }
+    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, x->rank, x->dims));
+    ecc_bn_job j = {x->data, ma, ma + c, bias, out[0]->data, c, ecc_k_prod(x->dims, 2, x->rank)};
+    ecc_kernel_parallel(k, x->dims[0] * c, ecc_rt_numel(x), ecc_bn_task, &j);
+    for (size_t o = 1; o < 3 && o < n_out; o++) { /* running mean / variance */
+        if (!out[o]) continue;
+        ECC_TRY(ecc_kernel_alloc(k, out[o], ECC_DTYPE_FLOAT, 1, &c));
+        const float *run = o == 1 ? rmean : rvar;
+        const double *cur = stats + (o == 1 ? 0 : c);
+        float *y = out[o]->data;
+        for (int64_t i = 0; i < c; i++)
+            y[i] = training ? (float)(run[i] * (double)momentum + cur[i] * (1.0 - momentum))
+                            : run[i];
+    }
+fail:
+    return st;
+}
+
+/* ================= LayerNormalization ================= */
+
+/* Scale/B broadcast to the normalized shape, materialised when needed. */
+static ecc_status ecc_ln_param(ecc_kernel_ctx *k, const ecc_rt_tensor *p, const int64_t *ndims,
+                               int32_t nrank, int64_t d, const char *what, const float **out) {
+    ecc_status st = ECC_OK;
+    ECC_TRY(ecc_k_dtype(k, p, ECC_DTYPE_FLOAT, what));
+    if (ecc_rt_numel(p) == d && p->rank <= nrank) {
+        int32_t off = nrank - p->rank;
+        bool same = true;
+        for (int32_t i = 0; i < p->rank; i++) same = same && p->dims[i] == ndims[off + i];
+        if (same) {
+            *out = p->data;
+            return ECC_OK;
+        }
+    }
+    ecc_rt_tensor full = {.dtype = ECC_DTYPE_FLOAT, .rank = nrank};
+    memcpy(full.dims, ndims, (size_t)nrank * sizeof *ndims);
+    full.nbytes = (size_t)d * sizeof(float);
+    ECC_TRY(ecc_kernel_scratch(k, full.nbytes + 1, &full.data));
+    ECC_TRY(ecc_k_broadcast_copy(k, p, &full));
+    *out = full.data;
+fail:
+    return st;
+}
+
+typedef struct ecc_ln_job {
+    const float *x, *scale, *bias;
+    float *y, *mean_out, *inv_out;
+    int64_t d;
+    float eps;
+} ecc_ln_job;
+
+static void ecc_ln_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_ln_job *j = arg;
+    int64_t d = j->d;
+    for (int64_t r = begin; r < end; r++) {
+        const float *xr = j->x + r * d;
+        float *yr = j->y + r * d;
+        double mu = d ? ecc_sum_f64(xr, d) / (double)d : 0;
+        double var = d ? ecc_sumsq_f64(xr, d, mu) / (double)d : 0;
+        float inv = (float)(1.0 / sqrt(var + (double)j->eps)), m = (float)mu;
+        for (int64_t i = 0; i < d; i++)
+            yr[i] = (xr[i] - m) * inv * j->scale[i] + (j->bias ? j->bias[i] : 0.0f);
+        if (j->mean_out) j->mean_out[r] = m;
+        if (j->inv_out) j->inv_out[r] = inv;
+    }
+}
+
+ECC_KERNEL_PROTO(ecc_k_layernormalization_f32) {
+    (void)node;
+    ecc_status st = ECC_OK;
+    int64_t axis_attr, stash;
+    int32_t axis;
+    float eps;
+    const float *scale, *bias = NULL;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
+    ECC_TRY(ecc_k_need(k, in, n_in, 1, "Scale"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    const ecc_rt_tensor *x = in[0], *b = ecc_k_in(in, n_in, 2);
+    ECC_TRY(ecc_ka_int(k, "axis", -1, &axis_attr));
+    ECC_TRY(ecc_ka_float(k, "epsilon", 1e-5f, &eps));
+    ECC_TRY(ecc_ka_int(k, "stash_type", 1, &stash));
+    ECC_KFAIL_IF(stash != 1, k, "stash_type %lld unsupported (float32 only)", (long long)stash);
+    ECC_TRY(ecc_k_axis(k, axis_attr, x->rank, "axis", &axis));
+    int64_t rows = ecc_k_prod(x->dims, 0, axis), d = ecc_k_prod(x->dims, axis, x->rank);
+    ECC_TRY(ecc_ln_param(k, in[1], x->dims + axis, x->rank - axis, d, "Scale", &scale));
+    if (b) ECC_TRY(ecc_ln_param(k, b, x->dims + axis, x->rank - axis, d, "B", &bias));
+    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, x->rank, x->dims));
+    int64_t sdims[ECC_MAX_RANK];
+    for (int32_t i = 0; i < x->rank; i++) sdims[i] = i < axis ? x->dims[i] : 1;
+    float *mean_out = NULL, *inv_out = NULL;
+    if (n_out > 1 && out[1]) {
+        ECC_TRY(ecc_kernel_alloc(k, out[1], ECC_DTYPE_FLOAT, x->rank, sdims));
+        mean_out = out[1]->data;
+    }
+    if (n_out > 2 && out[2]) {
+        ECC_TRY(ecc_kernel_alloc(k, out[2], ECC_DTYPE_FLOAT, x->rank, sdims));
+        inv_out = out[2]->data;
+    }
+    ecc_ln_job j = {x->data, scale, bias, out[0]->data, mean_out, inv_out, d, eps};
+    ecc_kernel_parallel(k, rows, ecc_rt_numel(x), ecc_ln_task, &j);
+fail:
+    return st;
+}
+
+/* ================= InstanceNormalization ================= */
+
+ECC_KERNEL_PROTO(ecc_k_instancenormalization_f32) {
+    (void)node;
+    ecc_status st = ECC_OK;
+    float eps;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "input"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    const ecc_rt_tensor *x = in[0];
+    ECC_KFAIL_IF(x->rank < 3, k, "input must be [N, C, D...], got rank %d", (int)x->rank);
+    int64_t c = x->dims[1];
+    ECC_TRY(ecc_bn_param(k, in, n_in, 1, "scale", c));
+    ECC_TRY(ecc_bn_param(k, in, n_in, 2, "B", c));
+    ECC_TRY(ecc_ka_float(k, "epsilon", 1e-5f, &eps));
+    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, x->rank, x->dims));
+    int64_t inner = ecc_k_prod(x->dims, 2, x->rank);
+    const float *scale = in[1]->data, *bias = in[2]->data;
+    for (int64_t p = 0; p < x->dims[0] * c; p++) {
+        const float *xr = (const float *)x->data + p * inner;
+        float *yr = (float *)out[0]->data + p * inner;
+        double mu = inner ? ecc_sum_f64(xr, inner) / (double)inner : 0;
+        double var = inner ? ecc_sumsq_f64(xr, inner, mu) / (double)inner : 0;
+        float a = (float)(scale[p % c] / sqrt(var + (double)eps)), m = (float)mu, b = bias[p % c];
+        for (int64_t i = 0; i < inner; i++) yr[i] = (xr[i] - m) * a + b;
+    }
+fail:
+    return st;
+}
+
+/* ================= Softmax / LogSoftmax ================= */
+
+/* Softmax over `len` elements spaced `stride` apart. */
+static void ecc_softmax_line(const float *x, float *y, int64_t len, int64_t stride, bool as_log) {
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < len; i++) mx = x[i * stride] > mx ? x[i * stride] : mx;
+    double sum = 0;
+    if (as_log) {
+        for (int64_t i = 0; i < len; i++) sum += exp((double)(x[i * stride] - mx));
+        float lse = (float)log(sum);
+        for (int64_t i = 0; i < len; i++) y[i * stride] = x[i * stride] - mx - lse;
+        return;
+    }
+    for (int64_t i = 0; i < len; i++) {
+        float e = expf(x[i * stride] - mx);
+        y[i * stride] = e;
+        sum += e;
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < len; i++) y[i * stride] *= inv;
+}
+
+typedef struct ecc_softmax_job {
+    const float *x;
+    float *y;
+    int64_t outer, len, inner;
+    bool as_log;
+} ecc_softmax_job;
+
+static void ecc_softmax_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_softmax_job *j = arg;
+    int64_t block = j->len * j->inner;
+    for (int64_t o = begin; o < end; o++)
+        for (int64_t i = 0; i < j->inner; i++)
+            ecc_softmax_line(j->x + o * block + i, j->y + o * block + i, j->len, j->inner,
+                             j->as_log);
+}
+
+static ecc_status ecc_softmax(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in, size_t n_in,
+                              ecc_rt_tensor *const *out, size_t n_out, bool v13, bool as_log) {
+    ecc_status st = ECC_OK;
+    int64_t axis_attr;
+    int32_t axis;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "input"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    const ecc_rt_tensor *x = in[0];
+    ECC_TRY(ecc_ka_int(k, "axis", v13 ? -1 : 1, &axis_attr));
+    ECC_TRY(ecc_k_axis(k, axis_attr, x->rank, "axis", &axis));
+    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, x->rank, x->dims));
+    ecc_softmax_job j = {x->data, out[0]->data, ecc_k_prod(x->dims, 0, axis),
+                         v13 ? x->dims[axis] : ecc_k_prod(x->dims, axis, x->rank),
+                         v13 ? ecc_k_prod(x->dims, axis + 1, x->rank) : 1, as_log};
+    ecc_kernel_parallel(k, j.outer, ecc_rt_numel(x), ecc_softmax_task, &j);
+fail:
+    return st;
+}
+
+ECC_KERNEL_PROTO(ecc_k_softmax_f32) {
+    (void)node;
+    return ecc_softmax(k, in, n_in, out, n_out, false, false);
+}
+ECC_KERNEL_PROTO(ecc_k_softmax13_f32) {
+    (void)node;
+    return ecc_softmax(k, in, n_in, out, n_out, true, false);
+}
+ECC_KERNEL_PROTO(ecc_k_logsoftmax_f32) {
+    (void)node;
+    return ecc_softmax(k, in, n_in, out, n_out, false, true);
+}
+ECC_KERNEL_PROTO(ecc_k_logsoftmax13_f32) {
+    (void)node;
+    return ecc_softmax(k, in, n_in, out, n_out, true, true);
+}

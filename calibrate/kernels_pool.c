@@ -1,0 +1,322 @@
+/* kernels_pool.c — pooling: MaxPool (dilations, pads, auto_pad, ceil_mode,
+ * optional Indices), AveragePool (count_include_pad, ceil_mode, dilations),
+ * GlobalAveragePool and GlobalMaxPool, 1-D to 3-D, parallel over the
+ * (image, channel) planes. */
+#include "kernels.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#define ECC_POOL_ATTR_MAX ((int64_t)1 << 31)
+
+typedef struct ecc_pool_geom {
+    int32_t sp;
+    int64_t planes;           /* N * C */
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+    int64_t in_sz, out_sz;
+} ecc_pool_geom;
+
+static ecc_status ecc_pool_ints(ecc_kernel_ctx *k, const char *name, size_t want, int64_t lo,
+                                int64_t dflt, bool required, int64_t *v) {
+    const int64_t *a;
+    size_t n;
+    ecc_status st = ecc_ka_ints(k, name, 6, &a, &n);
+    if (st) return st;
+    if (n == 0 && required) return ecc_kernel_fail(k, "attribute '%s' is required", name);
+    if (n == 0) {
+        for (size_t i = 0; i < want; i++) v[i] = dflt;
+        return ECC_OK;
+    }
+    if (n != want)
+        return ecc_kernel_fail(k, "attribute '%s' has %zu entries, expected %zu", name, n, want);
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] < lo || a[i] > ECC_POOL_ATTR_MAX)
+            return ecc_kernel_fail(k, "attribute '%s' entry %zu = %lld is out of range", name,
+                                   i, (long long)a[i]);
+        v[i] = a[i];
+    }
+    return ECC_OK;
+}
+
+static ecc_status ecc_pool_axis(ecc_kernel_ctx *k, const char *ap, bool ceil_mode, int64_t in,
+                                int64_t kk, int64_t s, int64_t d, int64_t *pb, int64_t *pe,
+                                int64_t *out) {
+    int64_t eff = (kk - 1) * d + 1;
+    if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+        *out = (in + s - 1) / s;
+        int64_t total = (*out - 1) * s + eff - in;
+        if (total < 0) total = 0;
+        *pb = strcmp(ap, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
+        *pe = total - *pb;
+        return ECC_OK;
+    }
+    if (strcmp(ap, "VALID") == 0) *pb = *pe = 0;
+    else if (strcmp(ap, "NOTSET") != 0)
+        return ecc_kernel_fail(k, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID",
+                               ap);
+    int64_t span = in + *pb + *pe;
+    if (span < eff)
+        return ecc_kernel_fail(k, "kernel extent %lld is larger than the padded input %lld",
+                               (long long)eff, (long long)span);
+    *out = ceil_mode ? (span - eff + s - 1) / s + 1 : (span - eff) / s + 1;
+    /* the last window must start inside the input or the left padding */
+    if (ceil_mode && (*out - 1) * s >= in + *pb) (*out)--;
+    return ECC_OK;
+}
+
+/* dilations_ok: the op version has a dilations attribute. */
+static ecc_status ecc_pool_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                     bool dilations_ok, ecc_pool_geom *g) {
+    ecc_status st = ECC_OK;
+    const char *ap;
+    int64_t ceil_mode, pads[6];
+    memset(g, 0, sizeof *g);
+    ECC_KFAIL_IF(x->rank < 3 || x->rank > 5, k,
+                 "input must be [N, C, spatial...] with 1 to 3 spatial dims, got rank %d",
+                 (int)x->rank);
+    g->sp = x->rank - 2;
+    size_t sp = (size_t)g->sp;
+    ECC_TRY(ecc_ka_string(k, "auto_pad", "NOTSET", &ap));
+    ECC_TRY(ecc_ka_int(k, "ceil_mode", 0, &ceil_mode));
+    ECC_TRY(ecc_pool_ints(k, "kernel_shape", sp, 1, 1, true, g->k));
+    ECC_TRY(ecc_pool_ints(k, "strides", sp, 1, 1, false, g->s));
+    ECC_TRY(ecc_pool_ints(k, "pads", 2 * sp, 0, 0, false, pads));
+    if (dilations_ok) ECC_TRY(ecc_pool_ints(k, "dilations", sp, 1, 1, false, g->d));
+    else for (size_t i = 0; i < sp; i++) g->d[i] = 1;
+    g->planes = x->dims[0] * x->dims[1];
+    for (size_t i = 0; i < sp; i++) {
+        g->in[i] = x->dims[2 + i];
+        g->pb[i] = pads[i];
+        g->pe[i] = pads[sp + i];
+        ECC_KFAIL_IF(g->pb[i] >= (g->k[i] - 1) * g->d[i] + 1 ||
+                         g->pe[i] >= (g->k[i] - 1) * g->d[i] + 1,
+                     k, "pads must be smaller than the kernel extent");
+        ECC_TRY(ecc_pool_axis(k, ap, ceil_mode != 0, g->in[i], g->k[i], g->s[i], g->d[i],
+                              &g->pb[i], &g->pe[i], &g->out[i]));
+    }
+    int32_t off = 3 - g->sp; /* left-pad to 3-D with unit dims */
+    for (int32_t i = 2; i >= 0; i--) {
+        int32_t src = i - off;
+        bool real = src >= 0;
+        g->in[i] = real ? g->in[src] : 1;
+        g->out[i] = real ? g->out[src] : 1;
+        g->k[i] = real ? g->k[src] : 1;
+        g->s[i] = real ? g->s[src] : 1;
+        g->d[i] = real ? g->d[src] : 1;
+        g->pb[i] = real ? g->pb[src] : 0;
+        g->pe[i] = real ? g->pe[src] : 0;
+    }
+    g->in_sz = g->in[0] * g->in[1] * g->in[2];
+    int64_t od[3] = {g->out[0], g->out[1], g->out[2]};
+    ECC_TRY(ecc_k_check_dims(k, ECC_DTYPE_FLOAT, 3, od, "output"));
+    g->out_sz = od[0] * od[1] * od[2];
+fail:
+    return st;
+}
+
+static ecc_status ecc_pool_alloc(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                 const ecc_pool_geom *g, ecc_rt_tensor *out, int32_t dtype) {
+    int64_t dims[5] = {x->dims[0], x->dims[1]};
+    for (int32_t i = 0; i < g->sp; i++) dims[2 + i] = g->out[3 - g->sp + i];
+    return ecc_kernel_alloc(k, out, dtype, x->rank, dims);
+}
+
+typedef struct ecc_pool_job {
+    const ecc_pool_geom *g;
+    const float *x;
+    float *y;
+    int64_t *idx;           /* MaxPool Indices, or NULL */
+    bool col_major;         /* storage_order 1 */
+    bool include_pad;
+} ecc_pool_job;
+
+/* Taps t in [0, k) with start + t*d inside [lo_bound, hi_bound). */
+static inline void ecc_taps(int64_t start, int64_t d, int64_t k, int64_t lo_bound,
+                            int64_t hi_bound, int64_t *lo, int64_t *hi) {
+    int64_t a = start >= lo_bound ? 0 : (lo_bound - start + d - 1) / d;
+    int64_t b = hi_bound - start <= 0 ? 0 : (hi_bound - start + d - 1) / d;
+    *lo = a < k ? a : k;
+    *hi = b < *lo ? *lo : b > k ? k : b;
+}
+
+static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    ecc_pool_job *j = arg;
+    const ecc_pool_geom *g = j->g;
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * g->in_sz;
+        float *y = j->y + p * g->out_sz;
+        int64_t *yi = j->idx ? j->idx + p * g->out_sz : NULL;
+        int64_t o = 0;
+        for (int64_t od = 0; od < g->out[0]; od++) {
+            int64_t sd = od * g->s[0] - g->pb[0], d0, d1;
+            ecc_taps(sd, g->d[0], g->k[0], 0, g->in[0], &d0, &d1);
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {
+                int64_t sh = oh * g->s[1] - g->pb[1], h0, h1;
+                ecc_taps(sh, g->d[1], g->k[1], 0, g->in[1], &h0, &h1);
+                for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
+                    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
+                    ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
+                    float best = -FLT_MAX;
+                    int64_t at = -1;
+                    for (int64_t kd = d0; kd < d1; kd++)
+                        for (int64_t kh = h0; kh < h1; kh++) {
+                            int64_t rowbase =
+                                ((sd + kd * g->d[0]) * g->in[1] + sh + kh * g->d[1]) * g->in[2];
+                            if (!yi) { /* branch-free when no index is wanted */
+                                const float *row = x + rowbase + sw;
+                                for (int64_t kw = w0; kw < w1; kw++) {
+                                    float v = row[kw * g->d[2]];
+                                    best = v > best ? v : best;
+                                }
+                                continue;
+                            }
+                            for (int64_t kw = w0; kw < w1; kw++) {
+                                int64_t e = rowbase + sw + kw * g->d[2];
+                                if (x[e] > best || at < 0) {
+                                    best = x[e];
+                                    at = e;
+                                }
+                            }
+                        }
+                    y[o] = best;
+                    if (!yi) continue;
+                    if (at >= 0 && j->col_major) { /* (h, w) → w * H + h within the plane */
+                        int64_t hw = g->in[1] * g->in[2], dd = at / hw, rem = at % hw;
+                        at = dd * hw + (rem % g->in[2]) * g->in[1] + rem / g->in[2];
+                    }
+                    yi[o] = p * g->in_sz + (at < 0 ? 0 : at);
+                }
+            }
+        }
+    }
+}
+
+ECC_KERNEL_PROTO(ecc_k_maxpool_f32) {
+    (void)node;
+    ecc_status st = ECC_OK;
+    ecc_pool_geom g;
+    int64_t order;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_pool_geom_make(k, in[0], ecc_kernel_opset(k) >= 10, &g));
+    ECC_TRY(ecc_ka_int(k, "storage_order", 0, &order));
+    ECC_KFAIL_IF(order != 0 && order != 1, k, "storage_order must be 0 or 1");
+    ECC_KFAIL_IF(order == 1 && g.sp == 3, k, "storage_order 1 is only defined for 1-D and 2-D");
+    ECC_TRY(ecc_pool_alloc(k, in[0], &g, out[0], ECC_DTYPE_FLOAT));
+    ecc_pool_job j = {&g, in[0]->data, out[0]->data, NULL, order == 1, false};
+    if (n_out > 1 && out[1]) {
+        ECC_TRY(ecc_pool_alloc(k, in[0], &g, out[1], ECC_DTYPE_INT64));
+        j.idx = out[1]->data;
+    }
+    ecc_kernel_parallel(k, g.planes,
+                        ecc_k_work(ecc_rt_numel(out[0]), ecc_k_work(g.k[0] * g.k[1], g.k[2])),
+                        ecc_maxpool_task, &j);
+fail:
+    return st;
+}
+
+static void ecc_avgpool_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    ecc_pool_job *j = arg;
+    const ecc_pool_geom *g = j->g;
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * g->in_sz;
+        float *y = j->y + p * g->out_sz;
+        int64_t o = 0;
+        for (int64_t od = 0; od < g->out[0]; od++) {
+            int64_t sd = od * g->s[0] - g->pb[0], d0, d1, pd0, pd1;
+            ecc_taps(sd, g->d[0], g->k[0], 0, g->in[0], &d0, &d1);
+            ecc_taps(sd, g->d[0], g->k[0], -g->pb[0], g->in[0] + g->pe[0], &pd0, &pd1);
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {
+                int64_t sh = oh * g->s[1] - g->pb[1], h0, h1, ph0, ph1;
+                ecc_taps(sh, g->d[1], g->k[1], 0, g->in[1], &h0, &h1);
+                ecc_taps(sh, g->d[1], g->k[1], -g->pb[1], g->in[1] + g->pe[1], &ph0, &ph1);
+                for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
+                    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1, pw0, pw1;
+                    ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
+                    ecc_taps(sw, g->d[2], g->k[2], -g->pb[2], g->in[2] + g->pe[2], &pw0, &pw1);
+                    float sum = 0;
+                    for (int64_t kd = d0; kd < d1; kd++)
+                        for (int64_t kh = h0; kh < h1; kh++) {
+                            const float *row = x + ((sd + kd * g->d[0]) * g->in[1] + sh +
+                                                    kh * g->d[1]) * g->in[2] + sw;
+                            for (int64_t kw = w0; kw < w1; kw++) sum += row[kw * g->d[2]];
+                        }
+                    int64_t div = j->include_pad ? (pd1 - pd0) * (ph1 - ph0) * (pw1 - pw0)
+                                                 : (d1 - d0) * (h1 - h0) * (w1 - w0);
+                    y[o] = div ? sum / (float)div : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+ECC_KERNEL_PROTO(ecc_k_averagepool_f32) {
+    (void)node;
+    ecc_status st = ECC_OK;
+    ecc_pool_geom g;
+    int64_t include;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_pool_geom_make(k, in[0], ecc_kernel_opset(k) >= 19, &g));
+    ECC_TRY(ecc_ka_int(k, "count_include_pad", 0, &include));
+    ECC_TRY(ecc_pool_alloc(k, in[0], &g, out[0], ECC_DTYPE_FLOAT));
+    ecc_pool_job j = {&g, in[0]->data, out[0]->data, NULL, false, include != 0};
+    ecc_kernel_parallel(k, g.planes,
+                        ecc_k_work(ecc_rt_numel(out[0]), ecc_k_work(g.k[0] * g.k[1], g.k[2])),
+                        ecc_avgpool_task, &j);
+fail:
+    return st;
+}
+
+/* ---- global pools ---- */
+
+typedef struct ecc_gpool_job {
+    const float *x;
+    float *y;
+    int64_t sz;
+    bool max;
+} ecc_gpool_job;
+
+static void ecc_gpool_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    ecc_gpool_job *j = arg;
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * j->sz;
+        if (j->max) {
+            float m = j->sz ? x[0] : -FLT_MAX;
+            for (int64_t i = 1; i < j->sz; i++) m = x[i] > m ? x[i] : m;
+            j->y[p] = m;
+        } else {
+            j->y[p] = j->sz ? (float)(ecc_sum_f64(x, j->sz) / (double)j->sz) : NAN;
+        }
+    }
+}
+
+static ecc_status ecc_global_pool(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                  size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
+                                  bool max) {
+    ecc_status st = ECC_OK;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    const ecc_rt_tensor *x = in[0];
+    ECC_KFAIL_IF(x->rank < 2, k, "input must be [N, C, ...], got rank %d", (int)x->rank);
+    int64_t dims[ECC_MAX_RANK];
+    for (int32_t i = 0; i < x->rank; i++) dims[i] = i < 2 ? x->dims[i] : 1;
+    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, x->rank, dims));
+    ecc_gpool_job j = {x->data, out[0]->data, ecc_k_prod(x->dims, 2, x->rank), max};
+    ecc_kernel_parallel(k, x->dims[0] * x->dims[1], ecc_rt_numel(x), ecc_gpool_task, &j);
+fail:
+    return st;
+}
+
+ECC_KERNEL_PROTO(ecc_k_globalaveragepool_f32) {
+    (void)node;
+    return ecc_global_pool(k, in, n_in, out, n_out, false);
+}
+ECC_KERNEL_PROTO(ecc_k_globalmaxpool_f32) {
+    (void)node;
+    return ecc_global_pool(k, in, n_in, out, n_out, true);
+}

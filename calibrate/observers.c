@@ -1,0 +1,274 @@
+/* observers.c — calibration observers (see observers.h). Each method is a
+ * row of a table: whether it needs the histogram pass, which histogram
+ * (signed over [min, max], or of |x| over [0, max|x|]) and how the range is
+ * read from it. */
+#include "observers.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ecc_observer {
+    ecc_observer_options o;
+    int pass;               /* 0: min/max, 1: histogram */
+    int64_t count;
+    double mn, mx;          /* observed (finite values) */
+    double h_lo, h_width;   /* histogram origin and bin width */
+    bool h_abs;             /* histogram of |x| */
+    double *hist;           /* ECC_OBS_BINS counts, or NULL */
+};
+
+typedef void (*obs_range_fn)(const ecc_observer *o, double *lo, double *hi);
+
+static void range_minmax(const ecc_observer *o, double *lo, double *hi);
+static void range_percentile(const ecc_observer *o, double *lo, double *hi);
+static void range_entropy(const ecc_observer *o, double *lo, double *hi);
+static void range_mse(const ecc_observer *o, double *lo, double *hi);
+
+static const struct {
+    const char *name;
+    bool two_pass;
+    bool abs_hist;
+    obs_range_fn range;
+} methods[ECC_OBS_METHOD_COUNT] = {
+    [ECC_OBS_MINMAX] = {"minmax", false, false, range_minmax},
+    [ECC_OBS_PERCENTILE] = {"percentile", true, false, range_percentile},
+    [ECC_OBS_ENTROPY] = {"entropy", true, true, range_entropy},
+    [ECC_OBS_MSE] = {"mse", true, false, range_mse},
+};
+_Static_assert(sizeof methods / sizeof methods[0] == ECC_OBS_METHOD_COUNT,
+               "one row per observer method");
+
+int ecc_obs_method_find(const char *name) {
+    for (int i = 0; name && i < ECC_OBS_METHOD_COUNT; i++)
+        if (strcmp(methods[i].name, name) == 0) return i;
+    return -1;
+}
+
+const char *ecc_obs_method_name(int method) {
+    return method >= 0 && method < ECC_OBS_METHOD_COUNT ? methods[method].name : "?";
+}
+
+const char *ecc_obs_method_choices(void) { return "minmax|percentile|entropy|mse"; }
+
+bool ecc_obs_method_two_pass(int method) {
+    return method >= 0 && method < ECC_OBS_METHOD_COUNT && methods[method].two_pass;
+}
+
+ecc_status ecc_observer_create(ecc_ctx *ctx, const ecc_observer_options *opts,
+                               ecc_observer **out) {
+    *out = NULL;
+    if (!opts || opts->struct_size < sizeof *opts)
+        return ecc_ctx_error(ctx, ECC_E_USAGE, "observer: options missing or too old");
+    if (opts->method < 0 || opts->method >= ECC_OBS_METHOD_COUNT)
+        return ecc_ctx_error(ctx, ECC_E_USAGE, "observer: unknown method %d (allowed: %s)",
+                             opts->method, ecc_obs_method_choices());
+    if (opts->method == ECC_OBS_PERCENTILE && !(opts->percentile > 50 && opts->percentile <= 100))
+        return ecc_ctx_error(ctx, ECC_E_USAGE,
+                             "observer: percentile %g is outside (50, 100]", opts->percentile);
+    if (opts->bits < 2 || opts->bits > 16)
+        return ecc_ctx_error(ctx, ECC_E_USAGE, "observer: bits %d is outside [2, 16]",
+                             (int)opts->bits);
+    ecc_observer *o = calloc(1, sizeof *o);
+    if (!o) return ECC_OOM(ctx);
+    o->o = *opts;
+    o->mn = INFINITY;
+    o->mx = -INFINITY;
+    *out = o;
+    return ECC_OK;
+}
+
+void ecc_observer_free(ecc_observer *o) {
+    if (!o) return;
+    free(o->hist);
+    free(o);
+}
+
+static void update_minmax(ecc_observer *o, const float *x, int64_t n) {
+    float mn = (float)o->mn, mx = (float)o->mx;
+    int64_t c = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (!isfinite(v)) continue;
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        c++;
+    }
+    o->mn = mn;
+    o->mx = mx;
+    o->count += c;
+}
+
+static void update_hist(ecc_observer *o, const float *x, int64_t n) {
+    if (!o->hist || !(o->h_width > 0)) return;
+    double inv = 1.0 / o->h_width;
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (!isfinite(v)) continue;
+        double d = ((o->h_abs ? fabs((double)v) : (double)v) - o->h_lo) * inv;
+        int64_t b = d <= 0 ? 0 : d >= ECC_OBS_BINS ? ECC_OBS_BINS - 1 : (int64_t)d;
+        o->hist[b] += 1.0;
+    }
+}
+
+void ecc_observer_update(ecc_observer *o, const float *x, int64_t n) {
+    if (!o || !x || n <= 0) return;
+    if (o->pass == 0) update_minmax(o, x, n);
+    else update_hist(o, x, n);
+}
+
+void ecc_observer_next_pass(ecc_observer *o) {
+    if (!o || o->pass != 0 || !methods[o->o.method].two_pass) return;
+    o->pass = 1;
+    if (!o->count) return;
+    o->h_abs = methods[o->o.method].abs_hist;
+    double lo = o->h_abs ? 0.0 : o->mn;
+    double hi = o->h_abs ? fmax(fabs(o->mn), fabs(o->mx)) : o->mx;
+    if (!(hi > lo)) return; /* constant tensor: the min/max range is exact */
+    o->h_lo = lo;
+    o->h_width = (hi - lo) / ECC_OBS_BINS;
+    o->hist = calloc(ECC_OBS_BINS, sizeof *o->hist);
+}
+
+int64_t ecc_observer_count(const ecc_observer *o) { return o ? o->count : 0; }
+
+void ecc_observer_minmax(const ecc_observer *o, double *lo, double *hi) {
+    *lo = o && o->count ? o->mn : 0.0;
+    *hi = o && o->count ? o->mx : 0.0;
+}
+
+void ecc_observer_range(const ecc_observer *o, double *lo, double *hi) {
+    ecc_observer_minmax(o, lo, hi);
+    if (!o || !o->count || !o->hist) return;
+    methods[o->o.method].range(o, lo, hi);
+}
+
+/* ---------------- methods ---------------- */
+
+static void range_minmax(const ecc_observer *o, double *lo, double *hi) {
+    ecc_observer_minmax(o, lo, hi);
+}
+
+static double hist_total(const ecc_observer *o) {
+    double t = 0;
+    for (int b = 0; b < ECC_OBS_BINS; b++) t += o->hist[b];
+    return t;
+}
+
+/* Value below which `frac` of the histogram lies (linear inside a bin). */
+static double hist_quantile(const ecc_observer *o, double frac) {
+    double total = hist_total(o), want = frac * total, acc = 0;
+    for (int b = 0; b < ECC_OBS_BINS; b++) {
+        if (acc + o->hist[b] >= want && o->hist[b] > 0) {
+            double f = (want - acc) / o->hist[b];
+            return o->h_lo + ((double)b + f) * o->h_width;
+        }
+        acc += o->hist[b];
+    }
+    return o->h_lo + ECC_OBS_BINS * o->h_width;
+}
+
+static void range_percentile(const ecc_observer *o, double *lo, double *hi) {
+    double p = o->o.percentile / 100.0;
+    *hi = o->mx > 0 ? fmin(o->mx, hist_quantile(o, p)) : o->mx;
+    *lo = o->mn < 0 ? fmax(o->mn, hist_quantile(o, 1.0 - p)) : o->mn;
+}
+
+/* KL(p || q) for the first i bins of h: p with the clipped tail added to
+ * its last bin; q the non-empty bins of p merged into nq levels (bin b goes
+ * to level b·nq/i) and spread back evenly. Empty q bins where p is not
+ * empty make the divergence infinite, as in scipy's entropy(). */
+static double kl_at(const double *h, int i, int nq, double tail, double *p, double *q) {
+    double ps = 0, qs = 0;
+    for (int b = 0; b < i; b++) p[b] = h[b];
+    p[i - 1] += tail;
+    for (int start = 0; start < i;) {
+        int level = (int)((int64_t)start * nq / i), stop = start + 1;
+        while (stop < i && (int)((int64_t)stop * nq / i) == level) stop++;
+        double sum = 0;
+        int nonzero = 0;
+        for (int b = start; b < stop; b++) {
+            sum += h[b];
+            nonzero += h[b] != 0;
+        }
+        for (int b = start; b < stop; b++) q[b] = h[b] != 0 ? sum / nonzero : 0;
+        start = stop;
+    }
+    for (int b = 0; b < i; b++) {
+        ps += p[b];
+        qs += q[b];
+    }
+    if (!(ps > 0) || !(qs > 0)) return INFINITY;
+    double kl = 0;
+    for (int b = 0; b < i; b++) {
+        if (p[b] <= 0) continue;
+        if (q[b] <= 0) return INFINITY;
+        kl += p[b] / ps * log((p[b] / ps) / (q[b] / qs));
+    }
+    return kl;
+}
+
+/* The entropy threshold (NVIDIA's TensorRT calibration as in its
+ * pytorch-quantization toolkit): |x| histogram with the zero bin flattened
+ * to its neighbour (ReLU's spike at 0 would otherwise dominate), levels
+ * 2^(bits-1) (2^bits for unsigned formats on non-negative data), thresholds
+ * from 128 bins up; the largest threshold among equal minima wins. */
+static void range_entropy(const ecc_observer *o, double *lo, double *hi) {
+    bool nonneg = o->mn >= 0 && !o->o.is_signed;
+    int nq = 1 << (o->o.bits - 1 + (nonneg ? 1 : 0));
+    double *h = malloc(3 * ECC_OBS_BINS * sizeof *h);
+    if (!h) return; /* keep min/max */
+    double *p = h + ECC_OBS_BINS, *q = p + ECC_OBS_BINS;
+    memcpy(h, o->hist, ECC_OBS_BINS * sizeof *h);
+    h[0] = h[1];
+    int start = 128 < ECC_OBS_BINS ? 128 : 1, best_i = ECC_OBS_BINS;
+    double tail = 0, best = INFINITY;
+    for (int b = start; b < ECC_OBS_BINS; b++) tail += h[b];
+    for (int i = start; i <= ECC_OBS_BINS; i++) {
+        double kl = kl_at(h, i, nq, tail, p, q);
+        if (kl <= best) {
+            best = kl;
+            best_i = i;
+        }
+        if (i < ECC_OBS_BINS) tail -= h[i];
+    }
+    free(h);
+    double t = (double)best_i * o->h_width;
+    *hi = fmin(o->mx, t);
+    *lo = fmax(o->mn, -t);
+}
+
+/* Expected squared error of quantizing the histogram with range [lo, hi]. */
+static double mse_at(const ecc_observer *o, double lo, double hi) {
+    int levels = (1 << o->o.bits) - 1;
+    bool sym = o->o.is_signed;
+    double step;
+    if (sym) {
+        double amax = fmax(fabs(lo), fabs(hi));
+        step = amax / ((levels - 1) / 2);
+        lo = -amax;
+        hi = amax;
+    } else {
+        step = (hi - lo) / levels;
+    }
+    double err = 0, round_err = step * step / 12.0;
+    for (int b = 0; b < ECC_OBS_BINS; b++) {
+        if (o->hist[b] == 0) continue;
+        double c = o->h_lo + ((double)b + 0.5) * o->h_width;
+        double d = c < lo ? lo - c : c > hi ? c - hi : 0.0;
+        err += o->hist[b] * (d > 0 ? d * d : round_err);
+    }
+    return err;
+}
+
+static void range_mse(const ecc_observer *o, double *lo, double *hi) {
+    double mn = fmin(o->mn, 0.0), mx = fmax(o->mx, 0.0), best = INFINITY;
+    for (int s = 100; s >= 5; s--) {
+        double f = s / 100.0, e = mse_at(o, mn * f, mx * f);
+        if (e < best) {
+            best = e;
+            *lo = fmax(o->mn, mn * f);
+            *hi = fmin(o->mx, mx * f);
+        }
+    }
+}

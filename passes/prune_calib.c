@@ -1,0 +1,407 @@
+/* prune_calib.c — calibration for the pruning passes: samples read once
+ * into memory (through the public dataset readers, bound to the model's
+ * inputs), batches run through the interpreter with an observer, and the
+ * statistics of each weight layer's input collected on the way: per Conv
+ * group, the mean of x_j² (Wanda's ‖X_j‖²) and optionally the full
+ * H = mean x xᵀ (SparseGPT), with x the im2col patch of a Conv in weight
+ * memory order (channel, kh, kw) or the feature row of a Gemm/MatMul.
+ * H is accumulated with cblas_ssyrk in chunks of tokens. */
+#include "prune_common.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CALIB_CHUNK 2048 /* tokens per ssyrk call */
+
+/* ---------------- samples in memory ---------------- */
+
+void prune_data_free(prune_data *d) {
+    if (!d) return;
+    for (size_t i = 0; i < d->n_inputs; i++) free(d->inputs[i].data);
+    free(d->inputs);
+    free(d);
+}
+
+/* Appends got samples of array a to input slot t (growing its buffer). */
+static ecc_status data_append(ecc_ctx *ctx, ecc_rt_tensor *t, const ecc_array *a, int64_t got,
+                              size_t *cap) {
+    if (!t->data) {
+        t->dtype = a->dtype;
+        t->rank = a->rank;
+        memcpy(t->dims, a->dims, sizeof t->dims);
+        t->dims[0] = 0;
+    }
+    size_t need = t->nbytes + a->nbytes;
+    if (need > *cap) {
+        size_t c = *cap ? *cap : 1;
+        while (c < need) c *= 2;
+        void *p = realloc(t->data, c);
+        if (!p) return ECC_OOM(ctx);
+        t->data = p;
+        *cap = c;
+    }
+    memcpy((uint8_t *)t->data + t->nbytes, a->data, a->nbytes);
+    t->nbytes = need;
+    t->dims[0] += a->rank ? got : 0;
+    return ECC_OK;
+}
+
+ecc_status prune_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
+                           int64_t limit, prune_data **out) {
+    ecc_status st = ECC_OK;
+    ecc_session *s = NULL;
+    ecc_dataset *ds = NULL;
+    ecc_array *arr = NULL;
+    size_t *caps = NULL;
+    prune_data *d = calloc(1, sizeof *d);
+    char subject[sizeof ctx->subject];
+    snprintf(subject, sizeof subject, "%s", ctx->subject);
+    *out = NULL;
+    ECC_FAIL_IF(!d, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_TRY(ecc_session_create(ctx, model, NULL, &s));
+    ecc_data_options o = {.struct_size = sizeof o, .limit = limit};
+    ECC_TRY(ecc_dataset_open(ctx, &path, 1, s, &o, &ds));
+    d->n_inputs = ecc_dataset_arrays(ds);
+    d->inputs = calloc(d->n_inputs + 1, sizeof *d->inputs);
+    arr = calloc(d->n_inputs + 1, sizeof *arr);
+    caps = calloc(d->n_inputs + 1, sizeof *caps);
+    ECC_FAIL_IF(!d->inputs || !arr || !caps, ctx, ECC_E_INTERNAL, "out of memory");
+    for (;;) {
+        int64_t got = 0;
+        ECC_TRY(ecc_dataset_next_batch(ctx, ds, 256, arr, &got));
+        if (got == 0) break;
+        for (size_t i = 0; i < d->n_inputs; i++)
+            ECC_TRY(data_append(ctx, &d->inputs[i], &arr[i], got, &caps[i]));
+        d->samples += got;
+        if (ecc_dataset_whole(ds)) break;
+    }
+    ECC_FAIL_IF(d->samples == 0, ctx, ECC_E_INPUT, "%s: no calibration samples", path);
+    ecc_ctx_set_subject(ctx, subject);
+    *out = d;
+    d = NULL;
+fail:
+    free(arr);
+    free(caps);
+    ecc_dataset_free(ds);
+    ecc_session_free(s);
+    prune_data_free(d);
+    return st;
+}
+
+/* ---------------- running batches ---------------- */
+
+/* Masks attached by earlier passes are applied for the run (the interpreter
+ * reads weights as stored) and the weights restored afterwards. */
+typedef struct mask_swap {
+    ecc_value *v;
+    void *saved;
+} mask_swap;
+
+static void masks_restore(mask_swap *sw, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        memcpy(sw[i].v->init->data, sw[i].saved, sw[i].v->init->nbytes);
+        free(sw[i].saved);
+    }
+    free(sw);
+}
+
+static ecc_status masks_apply(ecc_ctx *ctx, ecc_model *model, mask_swap **out,
+                              size_t *n_out) {
+    ecc_status st = ECC_OK;
+    const ecc_graph *g = model->graph;
+    mask_swap *sw = calloc(g->values.n + 1, sizeof *sw);
+    size_t n = 0;
+    ECC_FAIL_IF(!sw, ctx, ECC_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < g->values.n; i++) {
+        ecc_value *v = g->values.items[i];
+        if (!v->mask || !v->init || !v->mask->keep || v->mask->keep->numel != v->init->numel)
+            continue;
+        ECC_TRY(ecc_tensor_make_unique(ctx, &v->init)); /* never write a shared tensor */
+        sw[n].saved = malloc(v->init->nbytes + 1);
+        ECC_FAIL_IF(!sw[n].saved, ctx, ECC_E_INTERNAL, "out of memory");
+        memcpy(sw[n].saved, v->init->data, v->init->nbytes);
+        sw[n++].v = v;
+        const uint8_t *keep = v->mask->keep->data;
+        for (int64_t k = 0; k < v->init->numel; k++)
+            if (!keep[k]) ecc_tensor_set_f64(v->init, k, 0.0);
+    }
+    *out = sw;
+    *n_out = n;
+    return ECC_OK;
+fail:
+    if (sw) masks_restore(sw, n);
+    return st;
+}
+
+/* A fixed (non-symbolic) first dimension of input i, or 0. */
+static int64_t fixed_batch(const ecc_interp *it, size_t i) {
+    const ecc_value *v = ecc_interp_input(it, i);
+    return v && v->rank >= 1 && v->dims[0].value > 0 ? v->dims[0].value : 0;
+}
+
+ecc_status prune_data_run(ecc_ctx *ctx, ecc_model *model, const prune_data *d,
+                          int64_t batch, ecc_observe_fn observe, void *observe_user,
+                          prune_batch_fn after_batch, void *batch_user) {
+    ecc_status st = ECC_OK;
+    ecc_interp *it = NULL;
+    mask_swap *sw = NULL;
+    size_t n_sw = 0;
+    ecc_rt_tensor *in = calloc(d->n_inputs + 1, sizeof *in);
+    ECC_FAIL_IF(!in, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_TRY(masks_apply(ctx, model, &sw, &n_sw));
+    ecc_interp_options io = {sizeof io, 0, batch, NULL, observe, observe_user};
+    ECC_TRY(ecc_interp_create(ctx, model, &io, &it));
+    ECC_FAIL_IF(ecc_interp_input_count(it) != d->n_inputs, ctx, ECC_E_INPUT,
+                "calibration data gives %zu arrays for %zu model inputs", d->n_inputs,
+                ecc_interp_input_count(it));
+    int64_t fixed = d->n_inputs ? fixed_batch(it, 0) : 0;
+    if (fixed) batch = fixed; /* a partial last batch is left out */
+    for (int64_t first = 0; first < d->samples; first += batch) {
+        int64_t n = d->samples - first < batch ? d->samples - first : batch;
+        if (fixed && n < fixed) break;
+        for (size_t i = 0; i < d->n_inputs; i++) {
+            const ecc_rt_tensor *src = &d->inputs[i];
+            size_t row = src->dims[0] ? src->nbytes / (size_t)src->dims[0] : 0;
+            in[i] = *src;
+            in[i].dims[0] = n;
+            in[i].nbytes = row * (size_t)n;
+            in[i].data = (uint8_t *)src->data + row * (size_t)first;
+            if (observe && observe(observe_user, NULL, 0, ecc_interp_input(it, i), &in[i]))
+                ECC_FAIL_IF(true, ctx, ECC_E_INTERNAL, "calibration observer stopped the run");
+        }
+        ECC_TRY(ecc_interp_run(ctx, it, in, d->n_inputs));
+        if (after_batch) ECC_TRY(after_batch(ctx, batch_user, it, first, n));
+    }
+fail:
+    ecc_interp_free(it);
+    if (sw) masks_restore(sw, n_sw);
+    free(in);
+    return st;
+}
+
+/* ---------------- layer statistics ---------------- */
+
+void prune_stats_free(prune_stats *s) {
+    free(s->sq);
+    free(s->mean);
+    free(s->h);
+    memset(s, 0, sizeof *s);
+}
+
+/* Conv geometry for the im2col of one layer (1-D or 2-D). */
+typedef struct conv_geom {
+    int64_t c, cg, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
+} conv_geom;
+
+static int64_t attr_at(const ecc_node *n, const char *name, size_t i, size_t want,
+                       int64_t dflt) {
+    const int64_t *v = NULL;
+    size_t cnt = ecc_node_attr_ints(n, name, &v);
+    return cnt == want && v ? v[i] : dflt;
+}
+
+static int64_t same_pad_begin(int64_t in, int64_t k, int64_t s, int64_t d, bool upper,
+                              int64_t *out) {
+    *out = (in + s - 1) / s;
+    int64_t total = (*out - 1) * s + (k - 1) * d + 1 - in;
+    if (total < 0) total = 0;
+    return upper ? total / 2 : total - total / 2;
+}
+
+static ecc_status conv_geometry(ecc_ctx *ctx, const prune_layer *L, const ecc_rt_tensor *x,
+                                conv_geom *g) {
+    const ecc_tensor *w = prune_const(L->w);
+    const ecc_node *n = L->node;
+    int sp = w->rank - 2;
+    if (x->rank != w->rank || sp < 1 || sp > 2)
+        return ecc_ctx_error(ctx, ECC_E_INPUT, "Conv '%s': input of rank %d for a weight of "
+                             "rank %d (calibration handles 1-D and 2-D convolutions)",
+                             L->name, (int)x->rank, (int)w->rank);
+    memset(g, 0, sizeof *g);
+    g->c = x->dims[1];
+    g->cg = w->dims[1];
+    g->h = sp == 2 ? x->dims[2] : 1;
+    g->w = x->dims[sp + 1];
+    g->kh = sp == 2 ? w->dims[2] : 1;
+    g->kw = w->dims[sp + 1];
+    size_t ns = (size_t)sp;
+    g->sh = sp == 2 ? attr_at(n, "strides", 0, ns, 1) : 1;
+    g->sw = attr_at(n, "strides", ns - 1, ns, 1);
+    g->dh = sp == 2 ? attr_at(n, "dilations", 0, ns, 1) : 1;
+    g->dw = attr_at(n, "dilations", ns - 1, ns, 1);
+    if (g->cg * L->groups != g->c || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1)
+        return ecc_ctx_error(ctx, ECC_E_INPUT, "Conv '%s': input channels, group, strides or "
+                             "dilations are inconsistent", L->name);
+    const char *ap = ecc_node_attr_string(n, "auto_pad", "NOTSET");
+    if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+        bool up = ap[5] == 'U';
+        g->ph = sp == 2 ? same_pad_begin(g->h, g->kh, g->sh, g->dh, up, &g->oh) : 0;
+        if (sp == 1) g->oh = 1;
+        g->pw = same_pad_begin(g->w, g->kw, g->sw, g->dw, up, &g->ow);
+        return ECC_OK;
+    }
+    bool valid = strcmp(ap, "VALID") == 0;
+    int64_t phe = 0, pwe = 0;
+    if (!valid) {
+        g->ph = sp == 2 ? attr_at(n, "pads", 0, 2 * ns, 0) : 0;
+        phe = sp == 2 ? attr_at(n, "pads", 2, 2 * ns, 0) : 0;
+        g->pw = attr_at(n, "pads", ns - 1, 2 * ns, 0);
+        pwe = attr_at(n, "pads", 2 * ns - 1, 2 * ns, 0);
+    }
+    g->oh = (g->h + g->ph + phe - ((g->kh - 1) * g->dh + 1)) / g->sh + 1;
+    g->ow = (g->w + g->pw + pwe - ((g->kw - 1) * g->dw + 1)) / g->sw + 1;
+    if (g->oh < 1 || g->ow < 1)
+        return ecc_ctx_error(ctx, ECC_E_INPUT, "Conv '%s': empty output", L->name);
+    return ECC_OK;
+}
+
+/* Accumulates rows [t, k] of patches into sq (and h's upper triangle). */
+static void accumulate(prune_stats *s, int64_t gi, int64_t k, const float *rows, int64_t t,
+                       int64_t ld, bool trans) {
+    double *sq = s->sq + gi * k, *mn = s->mean + gi * k;
+    for (int64_t r = 0; r < t; r++)
+        for (int64_t j = 0; j < k; j++) {
+            float v = trans ? rows[j * ld + r] : rows[r * ld + j];
+            sq[j] += (double)v * v;
+            mn[j] += v;
+        }
+    if (s->h)
+        cblas_ssyrk(CblasRowMajor, CblasUpper, trans ? CblasNoTrans : CblasTrans, (int)k, (int)t,
+                    1.0f, rows, (int)ld, 1.0f, s->h + gi * k * k, (int)k);
+    s->tokens += gi == 0 ? t : 0;
+}
+
+static void im2col_row(const conv_geom *g, const float *img, int64_t gi, int64_t oy, int64_t ox,
+                       float *dst) {
+    float *p = dst;
+    for (int64_t c = gi * g->cg; c < (gi + 1) * g->cg; c++)
+        for (int64_t ky = 0; ky < g->kh; ky++) {
+            int64_t iy = oy * g->sh - g->ph + ky * g->dh;
+            for (int64_t kx = 0; kx < g->kw; kx++) {
+                int64_t ix = ox * g->sw - g->pw + kx * g->dw;
+                bool in = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
+                *p++ = in ? img[(c * g->h + iy) * g->w + ix] : 0.0f;
+            }
+        }
+}
+
+static ecc_status collect_conv(ecc_ctx *ctx, prune_layer *L, const ecc_rt_tensor *x,
+                               float *buf) {
+    conv_geom g;
+    ecc_status st = conv_geometry(ctx, L, x, &g);
+    if (st) return st;
+    const float *data = x->data;
+    int64_t k = L->k, img_sz = g.c * g.h * g.w, pos = g.oh * g.ow;
+    for (int64_t b = 0; b < x->dims[0]; b++)
+        for (int64_t gi = 0; gi < L->groups; gi++) {
+            int64_t t = 0;
+            for (int64_t p = 0; p < pos; p++) {
+                im2col_row(&g, data + b * img_sz, gi, p / g.ow, p % g.ow, buf + t * k);
+                if (++t == CALIB_CHUNK || p + 1 == pos) {
+                    accumulate(&L->stats, gi, k, buf, t, k, false);
+                    t = 0;
+                }
+            }
+        }
+    return ECC_OK;
+}
+
+static ecc_status collect_matrix(ecc_ctx *ctx, prune_layer *L, const ecc_rt_tensor *x) {
+    const float *data = x->data;
+    int64_t numel = 1;
+    for (int32_t i = 0; i < x->rank; i++) numel *= x->dims[i];
+    int32_t kaxis = L->x_trans ? x->rank - 2 : x->rank - 1;
+    if (kaxis < 0 || x->dims[kaxis] != L->k)
+        return ecc_ctx_error(ctx, ECC_E_INPUT, "%s '%s': its input does not have %lld "
+                             "features on the reduction axis", L->node->op_type, L->name,
+                             (long long)L->k);
+    if (!L->x_trans) {
+        for (int64_t t0 = 0; t0 < numel / L->k; t0 += CALIB_CHUNK) {
+            int64_t t = numel / L->k - t0 < CALIB_CHUNK ? numel / L->k - t0 : CALIB_CHUNK;
+            accumulate(&L->stats, 0, L->k, data + t0 * L->k, t, L->k, false);
+        }
+        return ECC_OK;
+    }
+    int64_t cols = x->dims[x->rank - 1], mat = L->k * cols;
+    for (int64_t m0 = 0; m0 < numel; m0 += mat)
+        accumulate(&L->stats, 0, L->k, data + m0, cols, cols, true);
+    return ECC_OK;
+}
+
+typedef struct collect_job {
+    ecc_ctx *ctx;
+    prune_layers *ls;
+    const bool *want;
+    float *buf;           /* CALIB_CHUNK × largest Conv k */
+    ecc_status st;
+} collect_job;
+
+static bool wanted(const collect_job *j, size_t i) {
+    return j->ls->items[i].skip == PRUNE_SKIP_NONE && (!j->want || j->want[i]);
+}
+
+static int collect_observe(void *user, const ecc_node *node, uint32_t slot, const ecc_value *v,
+                           const ecc_rt_tensor *t) {
+    (void)node, (void)slot;
+    collect_job *j = user;
+    for (size_t i = 0; i < j->ls->n && j->st == ECC_OK; i++) {
+        prune_layer *L = &j->ls->items[i];
+        if (!wanted(j, i) || L->node->inputs[L->x_slot] != v) continue;
+        if (t->dtype != ECC_DTYPE_FLOAT)
+            j->st = ecc_ctx_error(j->ctx, ECC_E_INPUT, "%s '%s': input '%s' is not float32",
+                                  L->node->op_type, L->name, v->name);
+        else if (prune_is_onnx(L->node, "Conv"))
+            j->st = collect_conv(j->ctx, L, t, j->buf);
+        else
+            j->st = collect_matrix(j->ctx, L, t);
+    }
+    return j->st != ECC_OK;
+}
+
+static ecc_status stats_alloc(ecc_ctx *ctx, prune_layer *L, bool full) {
+    prune_stats_free(&L->stats);
+    size_t n = (size_t)(L->groups * L->k);
+    L->stats.sq = calloc(n ? n : 1, sizeof *L->stats.sq);
+    L->stats.mean = calloc(n ? n : 1, sizeof *L->stats.mean);
+    if (full) L->stats.h = calloc(n * (size_t)L->k + 1, sizeof *L->stats.h);
+    if (!L->stats.sq || !L->stats.mean || (full && !L->stats.h)) return ECC_OOM(ctx);
+    return ECC_OK;
+}
+
+/* Mean over tokens; H mirrored from its upper triangle. */
+static void stats_finish(prune_layer *L) {
+    prune_stats *s = &L->stats;
+    double inv = s->tokens ? 1.0 / (double)s->tokens : 0.0;
+    int64_t k = L->k;
+    for (int64_t i = 0; i < L->groups * k; i++) s->sq[i] *= inv, s->mean[i] *= inv;
+    for (int64_t g = 0; s->h && g < L->groups; g++) {
+        float *h = s->h + g * k * k;
+        for (int64_t r = 0; r < k; r++) {
+            for (int64_t c = r; c < k; c++) h[r * k + c] = (float)(h[r * k + c] * inv);
+            for (int64_t c = 0; c < r; c++) h[r * k + c] = h[c * k + r];
+        }
+    }
+}
+
+ecc_status prune_collect_stats(ecc_ctx *ctx, ecc_model *model, const prune_data *d,
+                               prune_layers *ls, const bool *want, bool full) {
+    ecc_status st = ECC_OK;
+    collect_job j = {.ctx = ctx, .ls = ls, .want = want};
+    int64_t kmax = 1;
+    for (size_t i = 0; i < ls->n; i++) {
+        if (!wanted(&j, i)) continue;
+        ECC_TRY(stats_alloc(ctx, &ls->items[i], full));
+        if (ls->items[i].k > kmax) kmax = ls->items[i].k;
+    }
+    j.buf = malloc((size_t)(CALIB_CHUNK * kmax) * sizeof *j.buf);
+    ECC_FAIL_IF(!j.buf, ctx, ECC_E_INTERNAL, "out of memory");
+    st = prune_data_run(ctx, model, d, 128, collect_observe, &j, NULL, NULL);
+    if (j.st != ECC_OK) st = j.st;
+    ECC_TRY(st);
+    for (size_t i = 0; i < ls->n; i++)
+        if (wanted(&j, i)) stats_finish(&ls->items[i]);
+fail:
+    free(j.buf);
+    return st;
+}

@@ -1,0 +1,280 @@
+/* prune_common.h — shared by the pruning passes (`prune`, `prune-channel`),
+ * their criteria (magnitude, wanda.c, sparsegpt.c), the sensitivity analysis
+ * and their tests/bench: weight layers and their canonical [rows, k] view,
+ * layer selection (globs, defaults, the classifier head), N:M patterns,
+ * exact-count selection, masks, calibration statistics (prune_calib.c) and
+ * the per-layer table. Internal to libecc. */
+#ifndef ECC_PRUNE_COMMON_H
+#define ECC_PRUNE_COMMON_H
+
+#include "pipeline.h"
+#include "../calibrate/interp.h"
+
+/* ---------------- weight layers ---------------- */
+
+/* Why a layer is left dense: the key used in statistics ("excluded.<key>.<layer>")
+ * and the text of the table. Table order = enum order. */
+#define PRUNE_SKIPS(X)                                                                   \
+    X(NONE, "", "")                                                                      \
+    X(EXCLUDED, "exclude", "matched exclude=")                                           \
+    X(NOT_INCLUDED, "not_included", "not matched by include=")                           \
+    X(HEAD, "head", "classifier head (head=true prunes it)")                             \
+    X(SMALL, "small", "fewer weights than min_params")                                   \
+    X(SHAPE, "shape", "reduction size is not a multiple of M")                           \
+    X(UNSUPPORTED, "unsupported", "weight layout not supported")                         \
+    X(SHARED, "shared", "weight already pruned through another layer")
+
+typedef enum prune_skip {
+#define PRUNE_X_ENUM(e, key, text) PRUNE_SKIP_##e,
+    PRUNE_SKIPS(PRUNE_X_ENUM)
+#undef PRUNE_X_ENUM
+    PRUNE_SKIP_COUNT
+} prune_skip;
+
+const char *prune_skip_key(prune_skip s);
+const char *prune_skip_text(prune_skip s);
+
+/* Calibration statistics of a layer's input, per Conv group: sq[g*k + j] is
+ * the mean of x_j² over every token (position) the layer reads, mean[g*k + j]
+ * the mean of x_j; h (when collected) holds groups matrices k×k of mean x xᵀ
+ * (row-major, full). */
+typedef struct prune_stats {
+    int64_t tokens;
+    double *sq;          /* groups × k, malloc'd */
+    double *mean;        /* groups × k, malloc'd */
+    float *h;            /* groups × k × k, malloc'd, or NULL */
+} prune_stats;
+
+/* A Conv / Gemm / MatMul whose weight is a constant float32 tensor, seen as
+ * a matrix of `rows` outputs × `k` reduction elements: element (r, c) lives
+ * at r * row_stride + c * col_stride of the weight. Conv: rows = O, k =
+ * I/group·kh·kw in memory order; Gemm transB=1 / MatMul A: [N,K] rows along
+ * axis 0; Gemm transB=0 / MatMul B: [K,N], the reduction strided. */
+typedef struct prune_layer {
+    ecc_node *node;
+    ecc_value *w;            /* weight value (initializer or Constant output) */
+    uint32_t w_slot;         /* input slot of the weight */
+    uint32_t x_slot;         /* input slot of the activation it multiplies */
+    bool x_trans;            /* activation is [k, tokens] (Gemm transA=1, MatMul A·X) */
+    const char *name;        /* node name, or the weight's name when the node has none */
+    int64_t rows, k, groups; /* groups: Conv group (rows and inputs split evenly) */
+    int64_t row_stride, col_stride;
+    int32_t axis;            /* first reduction axis of the weight tensor (ecc_mask.axis) */
+    int64_t numel;
+    bool head;               /* output reaches a graph output without another weight layer */
+    prune_skip skip;
+    /* results, filled by the passes */
+    int64_t target;          /* weights to prune (unstructured) */
+    int64_t zeros;           /* weights the mask removes */
+    double loss;             /* sensitivity / reconstruction error, when measured */
+    prune_stats stats;
+} prune_layer;
+
+typedef struct prune_layers {
+    prune_layer *items;      /* malloc'd */
+    size_t n;
+} prune_layers;
+
+bool prune_is_onnx(const ecc_node *n, const char *op);
+/* Constant tensor behind v: its initializer or its Constant node's `value`. */
+ecc_tensor *prune_const(const ecc_value *v);
+/* Turns v's Constant node into an initializer (no-op for initializers). */
+ecc_status prune_materialize(ecc_ctx *ctx, ecc_value *v);
+/* Every weight layer of g, in node order; skip = UNSUPPORTED (with the
+ * reason logged) for layouts we do not prune. Heads are marked. */
+ecc_status prune_find_layers(ecc_ctx *ctx, ecc_graph *g, prune_layers *out);
+void prune_layers_free(prune_layers *ls);
+static inline int64_t prune_index(const prune_layer *L, int64_t r, int64_t c) {
+    return r * L->row_stride + c * L->col_stride;
+}
+/* Canonical [rows, k] copy of the weight (malloc'd floats) and its write-back. */
+ecc_status prune_canon_get(ecc_ctx *ctx, const prune_layer *L, float **out);
+void prune_canon_put(const prune_layer *L, const float *canon, float *weight);
+
+/* ---------------- selection ---------------- */
+
+typedef struct prune_select_opts {
+    const char *include;     /* '|'-separated globs, NULL = every layer */
+    const char *exclude;
+    int64_t min_params;
+    bool head;               /* prune classifier heads too */
+} prune_select_opts;
+
+/* fnmatch over a '|'-separated list, against either name. */
+bool prune_glob_any(const char *list, const char *a, const char *b);
+/* Sets skip on every layer from the options. A glob matching no layer is a
+ * usage error listing the layers. Explicit include beats min_params/head. */
+ecc_status prune_select(ecc_ctx *ctx, prune_layers *ls, const prune_select_opts *o);
+size_t prune_selected(const prune_layers *ls); /* layers with skip NONE */
+
+/* ---------------- patterns ---------------- */
+
+typedef struct prune_pattern {
+    int n, m;                /* m == 0: unstructured */
+} prune_pattern;
+#define PRUNE_NM_MAX 256
+/* "unstructured" or "N:M" with 1 <= N < M <= PRUNE_NM_MAX; anything else is
+ * a usage error quoting what is allowed. */
+ecc_status prune_parse_pattern(ecc_ctx *ctx, const char *text, prune_pattern *out);
+
+/* ---------------- exact-count selection ---------------- */
+
+/* Share i of n of total, by cumulative rounding (the shares sum to total). */
+int64_t prune_share(int64_t total, int64_t i, int64_t n);
+/* Clears keep[i*stride] for the t entries with the smallest score (ties: the
+ * lower index goes first). score has n entries; scratch needs n floats. */
+void prune_smallest(const float *score, int64_t n, int64_t t, uint8_t *keep, int64_t stride,
+                    float *scratch);
+/* N:M along a row of k scores: in each run of m keeps the n largest
+ * (ties: the lower index stays), clears the rest. */
+void prune_nm_row(const float *score, int64_t k, int n, int m, uint8_t *keep);
+/* True when every m-group of row-major [rows, k] canon has <= n nonzeros. */
+bool prune_nm_holds(const float *canon, int64_t rows, int64_t k, int n, int m);
+
+/* ---------------- masks ---------------- */
+
+/* Attaches keep (canonical [rows, k], 1 = kept) as L->w's mask (ANDed with
+ * a mask already there); sets L->zeros. The weight must be an initializer. */
+ecc_status prune_attach_mask(ecc_ctx *ctx, prune_layer *L, const uint8_t *keep,
+                             const prune_pattern *pat, const char *method);
+
+/* ---------------- calibration data (prune_calib.c) ---------------- */
+
+/* Calibration samples held in memory, converted to the model's input types. */
+typedef struct prune_data {
+    size_t n_inputs;
+    int64_t samples;
+    ecc_rt_tensor *inputs;   /* per input: all samples, dims[0] = samples (data malloc'd) */
+} prune_data;
+
+/* Reads up to limit samples (0: all) of path bound to model's inputs. */
+ecc_status prune_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
+                           int64_t limit, prune_data **out);
+void prune_data_free(prune_data *d); /* NULL is a no-op */
+
+/* Called after each batch with the interpreter (results readable). */
+typedef ecc_status (*prune_batch_fn)(ecc_ctx *ctx, void *user, const ecc_interp *it,
+                                     int64_t first, int64_t n);
+/* Runs model over d in batches. observe (may be NULL) sees every node output
+ * and, with node NULL, every graph input; after_batch may be NULL. Masks
+ * attached by earlier passes are applied for the run (weights restored
+ * after), so calibration sees the model as it will be lowered. */
+ecc_status prune_data_run(ecc_ctx *ctx, ecc_model *model, const prune_data *d,
+                          int64_t batch, ecc_observe_fn observe, void *observe_user,
+                          prune_batch_fn after_batch, void *batch_user);
+
+/* Collects stats (sq, and h when full) of the layers with skip NONE and
+ * want[i] (want may be NULL: all). Existing stats are replaced. */
+ecc_status prune_collect_stats(ecc_ctx *ctx, ecc_model *model, const prune_data *d,
+                               prune_layers *ls, const bool *want, bool full);
+void prune_stats_free(prune_stats *s);
+
+/* ---------------- criteria ---------------- */
+
+typedef struct prune_method_opts {
+    double damp;             /* SparseGPT: λ as a fraction of mean diag(H) */
+    int64_t block;           /* SparseGPT: columns per lazy batch */
+} prune_method_opts;
+
+/* A criterion: fills keep (canonical, preset to 1) removing `target` weights
+ * (unstructured) or following pat (N:M). canon is the canonical weight copy;
+ * a criterion that reconstructs (SparseGPT) updates it and sets *changed. */
+typedef ecc_status (*prune_method_fn)(ecc_ctx *ctx, const prune_layer *L, float *canon,
+                                      int64_t target, const prune_pattern *pat,
+                                      const prune_method_opts *o, uint8_t *keep,
+                                      bool *changed);
+
+ecc_status prune_magnitude(ecc_ctx *ctx, const prune_layer *L, float *canon, int64_t target,
+                           const prune_pattern *pat, const prune_method_opts *o,
+                           uint8_t *keep, bool *changed);
+ecc_status prune_wanda(ecc_ctx *ctx, const prune_layer *L, float *canon, int64_t target,
+                       const prune_pattern *pat, const prune_method_opts *o, uint8_t *keep,
+                       bool *changed);
+ecc_status prune_sparsegpt(ecc_ctx *ctx, const prune_layer *L, float *canon, int64_t target,
+                           const prune_pattern *pat, const prune_method_opts *o,
+                           uint8_t *keep, bool *changed);
+
+/* SparseGPT on one matrix: w row-major [rows, k] (updated in place, pruned
+ * entries become 0), h [k, k] = mean x xᵀ (destroyed). Unstructured when
+ * pat->m == 0: exactly target zeros, spread over the column blocks. */
+ecc_status prune_sparsegpt_matrix(ecc_ctx *ctx, float *w, int64_t rows, int64_t k, float *h,
+                                  int64_t target, const prune_pattern *pat,
+                                  const prune_method_opts *o, uint8_t *keep);
+
+/* ---------------- the `prune` pass configuration (prune.c) ---------------- */
+
+typedef struct prune_method {
+    const char *name;        /* method= value */
+    prune_method_fn fn;
+    bool calib;              /* needs calibration statistics */
+    bool full_h;             /* needs H, not just its diagonal */
+    bool sequential;         /* may run wave by wave (later layers see pruned inputs) */
+} prune_method;
+
+typedef enum prune_scope { PRUNE_SCOPE_LAYER, PRUNE_SCOPE_GLOBAL, PRUNE_SCOPE_AUTO } prune_scope;
+
+typedef struct prune_config {
+    const prune_method *method;
+    double sparsity;
+    prune_pattern pat;
+    prune_scope scope;
+    prune_select_opts sel;
+    prune_method_opts mo;
+    bool sequential;
+    bool bias_correct;       /* add the mean shift back (prune_bias.c) */
+} prune_config;
+
+/* The method named `name`, or NULL. */
+const prune_method *prune_method_find(const char *name);
+/* Reads and cross-checks the options of a `prune` invocation (no model
+ * needed): bad combinations are usage errors naming what is allowed. */
+ecc_status prune_config_read(const ecc_host_api *host, ecc_pass_run *run, prune_config *c);
+/* Finds and selects the layers of m for c (globs checked, N:M shapes and
+ * shared weights skipped). */
+ecc_status prune_layers_prepare(ecc_ctx *ctx, ecc_model *m, const prune_config *c,
+                                prune_layers *ls);
+
+/* ---------------- sensitivity (sensitivity.c) ---------------- */
+
+/* Outcome of pruning one layer alone at one level, measured on the first
+ * model output against the dense model: relative squared error
+ * Σ(y-y0)²/Σy0², top-1 agreement, and accuracy when labels are known. */
+typedef struct prune_sens_cell {
+    double error, agreement, accuracy;
+} prune_sens_cell;
+
+/* For every selected layer and level: prunes that layer alone (method and
+ * pattern of c; unstructured at the level, or N:M once when c->pat is N:M),
+ * runs d, measures, restores the weights. labels (d->samples entries) may be
+ * NULL. cells: n_layers × n_levels (rows of unselected layers untouched);
+ * *dense_acc gets the dense accuracy (NaN without labels). */
+ecc_status prune_sensitivity_measure(ecc_ctx *ctx, ecc_model *m, const prune_data *d,
+                                     prune_layers *ls, const prune_config *c,
+                                     const double *levels, size_t n_levels,
+                                     const int64_t *labels, prune_sens_cell *cells,
+                                     double *dense_acc);
+/* Per-layer prune counts for scope=auto: minimises the summed error curves
+ * (lower convex hull, greedy by error per weight) so the counts add up to
+ * exactly llround(sparsity × selected weights). */
+ecc_status prune_allocate(ecc_ctx *ctx, prune_layers *ls, const double *levels,
+                          size_t n_levels, const prune_sens_cell *cells, double sparsity);
+
+/* ---------------- bias correction (prune_bias.c) ---------------- */
+
+/* Adds delta[r] (rows entries) to output channel r of L's node: into its bias
+ * (Conv B, Gemm C / beta), the running mean of a BatchNormalization that is
+ * its only reader (subtracted), the constant of an Add that is, or a new
+ * Add after the node. Shared constants are copied first. *how names the
+ * place ("bias", "bn_mean", "add", "new_add"). */
+ecc_status prune_bias_add(ecc_ctx *ctx, prune_layer *L, const double *delta, const char **how);
+/* The place prune_bias_add would use, without changing anything. */
+const char *prune_bias_place(const prune_layer *L);
+
+/* ---------------- reporting ---------------- */
+
+/* Per-layer statistics ("layer.<name>.sparsity", "layer.<name>.params",
+ * "excluded.<reason>.<name>") and the table at normal verbosity. */
+void prune_report_layers(const ecc_host_api *host, ecc_pass_run *run, const prune_layers *ls,
+                         const char *title);
+
+#endif

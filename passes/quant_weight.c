@@ -1,0 +1,421 @@
+/* quant_weight.c — the `quant-weight` pass: weight-only quantization of
+ * Conv / Gemm / MatMul weights to INT4/UINT4 or INT8/UINT8, per block of 32,
+ * 64 or 128 along the reduction axis (a Conv's reduction is its flattened
+ * [C/group, kh, kw]) or per output channel, symmetric or asymmetric. It
+ * annotates: each weight gets an ecc_quantizer (kept until lowering, where it
+ * becomes an integer initializer read through DequantizeLinear; blocks and
+ * 4-bit types need opset 21, per channel 13).
+ *
+ * method=rtn rounds to nearest. method=gptq (Frantar et al., "GPTQ: Accurate
+ * Post-Training Quantization for Generative Pre-trained Transformers")
+ * quantizes the columns of the canonical [rows, k] matrix in order and
+ * spreads each column's error over the later ones through the upper Cholesky
+ * factor U of H⁻¹, H = 2·mean(x xᵀ) + λI from the calibration activations
+ * (LAPACKE spotrf/spotri/spotrf), with lazy sgemm updates every lazy_block
+ * columns; act_order visits columns by decreasing H_jj with scales fixed
+ * from the original weights, otherwise each block's scale is chosen when the
+ * block is reached. The reconstructed weights are written back exactly on
+ * the quantization grid, so lowering reproduces GPTQ's integers. */
+#include "quant_common.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PASS "quant-weight"
+#define DAMP_RETRIES 6
+
+#define OPT(type, name, help, dflt, lo, hi, choices) \
+    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
+
+static const ecc_opt_desc qw_opts[] = {
+    OPT(ECC_OPT_ENUM, "bits", "weight bits", "4", 0, 0, "4|8"),
+    OPT(ECC_OPT_ENUM, "block",
+        "weights per scale along the reduction axis, or channel: one scale per output channel",
+        "32", 0, 0, "32|64|128|channel"),
+    OPT(ECC_OPT_ENUM, "scheme",
+        "sym: signed, zero point 0 (INT4/INT8); asym: unsigned with a zero point (UINT4/UINT8)",
+        "sym", 0, 0, "sym|asym"),
+    OPT(ECC_OPT_ENUM, "method",
+        "rtn: round to nearest; gptq: error-compensating reconstruction from calibration "
+        "activations (needs --calib)", "rtn", 0, 0, "rtn|gptq"),
+    OPT(ECC_OPT_BOOL, "act_order", "gptq: visit columns by decreasing Hessian diagonal",
+        "false", 0, 0, NULL),
+    OPT(ECC_OPT_FLOAT, "damp", "gptq: dampening, a fraction of mean diag(H) added to it",
+        "0.01", 0, 10, NULL),
+    OPT(ECC_OPT_INT, "lazy_block", "gptq: columns per lazy update batch", "128", 1, 65536, NULL),
+    OPT(ECC_OPT_STRING, "exclude",
+        "globs over node or weight names, '|' between globs: keep these layers in float", NULL,
+        0, 0, NULL),
+    OPT(ECC_OPT_INT, "max_opset",
+        "highest ai.onnx opset the output may use (blocks and 4-bit need 21, per channel 13)",
+        "21", 10, 21, NULL),
+};
+
+typedef struct qw_config {
+    ecc_qformat fmt;
+    int64_t block;          /* 0: per channel */
+    bool gptq, act_order;
+    double damp;
+    int64_t lazy;
+    const char *exclude;
+    int64_t max_opset;
+} qw_config;
+
+static ecc_status qw_config_read(const ecc_host_api *host, ecc_pass_run *run, qw_config *c) {
+    const char *bits = host->opt_string(run, "bits"), *block = host->opt_string(run, "block");
+    const char *scheme = host->opt_string(run, "scheme"), *method = host->opt_string(run, "method");
+    memset(c, 0, sizeof *c);
+    c->fmt.bits = bits && strcmp(bits, "8") == 0 ? 8 : 4;
+    c->fmt.symmetric = !scheme || strcmp(scheme, "asym") != 0;
+    c->fmt.is_signed = c->fmt.symmetric;
+    c->block = block && strcmp(block, "channel") == 0 ? 0 : block ? atoi(block) : 32;
+    c->gptq = method && strcmp(method, "gptq") == 0;
+    c->act_order = host->opt_bool(run, "act_order");
+    c->damp = host->opt_float(run, "damp");
+    c->lazy = host->opt_int(run, "lazy_block");
+    c->exclude = host->opt_string(run, "exclude");
+    c->max_opset = host->opt_int(run, "max_opset");
+    if (c->act_order && !c->gptq)
+        return ecc_ctx_error(run->ctx, ECC_E_USAGE,
+                             PASS ": act_order applies to method=gptq only (method=%s)",
+                             method ? method : "rtn");
+    return ECC_OK;
+}
+
+static int64_t qw_opset(const qw_config *c) { return c->fmt.bits == 4 || c->block ? 21 : 13; }
+
+/* Checked by the pipeline before any pass runs. */
+static int qw_check(const ecc_host_api *host, ecc_pass_run *run) {
+    qw_config c;
+    ecc_status st = qw_config_read(host, run, &c);
+    if (st) return (int)st;
+    if (c.gptq && !qc_calib_path(run))
+        return host->error(run, ECC_PLUGIN_E_USAGE,
+                           PASS ": method=gptq needs calibration data: give it with --calib "
+                                "PATH (or use method=rtn)");
+    if (qw_opset(&c) > c.max_opset)
+        return host->error(run, ECC_PLUGIN_E_USAGE,
+                           PASS ": bits=%d with %s needs opset %lld, above max_opset=%lld; "
+                                "allowed with max_opset < 21: bits=8 block=channel",
+                           (int)c.fmt.bits, c.block ? "blocks" : "per-channel scales",
+                           (long long)qw_opset(&c), (long long)c.max_opset);
+    return ECC_PLUGIN_OK;
+}
+
+/* ---------------- the grid of one layer, in canonical [rows, k] terms ---------------- */
+
+typedef struct qw_grid {
+    const qc_layer *q;
+    const prune_layer *L;
+    ecc_qformat fmt;
+    int32_t lo, hi;
+    int64_t block;          /* columns per scale; k for per channel */
+    int64_t nb;             /* scales per row */
+    float *scale;           /* [rows, nb] */
+    int32_t *zp;
+} qw_grid;
+
+static void grid_choose(qw_grid *g, const float *w, int64_t k, int64_t r, int64_t b) {
+    int64_t c0 = b * g->block, c1 = c0 + g->block < k ? c0 + g->block : k;
+    float mn = 0, mx = 0;
+    for (int64_t c = c0; c < c1; c++) {
+        float v = w[r * k + c];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+    }
+    ecc_qformat_choose(&g->fmt, mn, mx, &g->scale[r * g->nb + b], &g->zp[r * g->nb + b]);
+}
+
+/* Dequantized grid value of w at (row r, original column c). */
+static inline float grid_round(const qw_grid *g, int64_t r, int64_t c, float w) {
+    int64_t i = r * g->nb + c / g->block;
+    float s = g->scale[i];
+    return (float)(ecc_qone(w, s, g->zp[i], g->lo, g->hi) - g->zp[i]) * s;
+}
+
+/* Layout group of canonical (row r, block b) in the quantizer's scale tensor:
+ * [rows, nb] for [N, K] and flattened Conv weights, [nb, N] for [K, N]. */
+static int64_t layout_group(const qw_grid *g, int64_t r, int64_t b) {
+    if (g->q->red_axis == 0 && !g->q->flat) return b * g->L->rows + r;
+    return r * g->nb + b;
+}
+
+static ecc_status grid_quantizer(ecc_ctx *ctx, const qw_grid *g, const ecc_tensor *wt,
+                                 int64_t block_opt, ecc_quantizer **out) {
+    ecc_status st = ECC_OK;
+    int64_t n = g->L->rows * g->nb;
+    float *s = malloc((size_t)n * sizeof *s + 1);
+    int32_t *z = malloc((size_t)n * sizeof *z + 1);
+    ECC_FAIL_IF(!s || !z, ctx, ECC_E_INTERNAL, "out of memory");
+    for (int64_t r = 0; r < g->L->rows; r++)
+        for (int64_t b = 0; b < g->nb; b++) {
+            int64_t at = block_opt ? layout_group(g, r, b) : r;
+            s[at] = g->scale[r * g->nb + b];
+            z[at] = g->zp[r * g->nb + b];
+        }
+    if (block_opt)
+        st = qc_weight_quantizer_from(ctx, wt, &g->fmt, ECC_QUANT_BLOCK, g->q->red_axis, block_opt,
+                                      g->q->flat, s, z, "gptq", out);
+    else
+        st = qc_weight_quantizer_from(ctx, wt, &g->fmt, ECC_QUANT_CHANNEL, g->q->ch_axis, 0,
+                                      false, s, z, "gptq", out);
+fail:
+    free(s);
+    free(z);
+    return st;
+}
+
+/* ---------------- GPTQ ---------------- */
+
+/* Upper Cholesky factor U of (h + λI)⁻¹ = UᵀU (lower triangle zeroed). */
+static ecc_status hinv_factor(ecc_ctx *ctx, const float *h, int64_t k, double damp,
+                              float *hinv) {
+    double mean = 0.0;
+    for (int64_t i = 0; i < k; i++) mean += h[i * k + i];
+    mean = k ? mean / (double)k : 0.0;
+    if (mean <= 0.0) mean = 1.0;
+    double lambda = damp * mean;
+    for (int t = 0; t < DAMP_RETRIES; t++, lambda = lambda > 0 ? lambda * 10 : mean * 1e-6) {
+        memcpy(hinv, h, (size_t)(k * k) * sizeof *hinv);
+        for (int64_t i = 0; i < k; i++) hinv[i * k + i] += (float)lambda;
+        lapack_int n = (lapack_int)k;
+        if (LAPACKE_spotrf(LAPACK_ROW_MAJOR, 'U', n, hinv, n) != 0) continue;
+        if (LAPACKE_spotri(LAPACK_ROW_MAJOR, 'U', n, hinv, n) != 0) continue;
+        if (LAPACKE_spotrf(LAPACK_ROW_MAJOR, 'U', n, hinv, n) != 0) continue;
+        for (int64_t r = 1; r < k; r++) memset(hinv + r * k, 0, (size_t)r * sizeof *hinv);
+        return ECC_OK;
+    }
+    return ecc_ctx_error(ctx, ECC_E_INPUT,
+                         PASS ": the Hessian stays singular after dampening up to %g; give "
+                         "more calibration data or a larger damp=", lambda);
+}
+
+typedef struct gptq_job {
+    qw_grid *g;
+    float *w;               /* [rows, k] of this group, permuted columns */
+    const uint8_t *keep;    /* mask, permuted, or NULL */
+    int64_t rows, row0, k;  /* row0: first row of the group in the grid */
+    const int64_t *perm;    /* permuted column j is original column perm[j] */
+    bool lazy_scales;       /* choose a block's scales when reaching it */
+} gptq_job;
+
+static void gptq_block(gptq_job *j, const float *u, int64_t i1, int64_t i2, float *err) {
+    int64_t k = j->k, cols = i2 - i1;
+    for (int64_t i = i1; i < i2; i++) {
+        int64_t oc = j->perm[i];
+        if (j->lazy_scales && oc % j->g->block == 0)
+            for (int64_t r = 0; r < j->rows; r++)
+                grid_choose(j->g, j->w - j->row0 * k, k, j->row0 + r, oc / j->g->block);
+        float d = u[i * k + i];
+        const float *urow = u + i * k;
+        for (int64_t r = 0; r < j->rows; r++) {
+            float *wr = j->w + r * k;
+            bool keep = !j->keep || j->keep[r * k + i];
+            float qv = keep ? grid_round(j->g, j->row0 + r, oc, wr[i]) : 0.0f;
+            float e = (wr[i] - qv) / d;
+            wr[i] = qv;
+            err[r * cols + (i - i1)] = e;
+            if (e != 0.0f)
+                for (int64_t c = i + 1; c < i2; c++) wr[c] -= e * urow[c];
+        }
+    }
+}
+
+/* Columns by decreasing diag(h) (stable). */
+static void diag_order(const float *h, int64_t k, int64_t *perm) {
+    for (int64_t i = 0; i < k; i++) perm[i] = i;
+    for (int64_t i = 1; i < k; i++) { /* insertion sort keeps it stable */
+        int64_t p = perm[i], j = i;
+        while (j > 0 && h[perm[j - 1] * k + perm[j - 1]] < h[p * k + p]) {
+            perm[j] = perm[j - 1];
+            j--;
+        }
+        perm[j] = p;
+    }
+}
+
+static void permute_square(const float *h, int64_t k, const int64_t *perm, float *out) {
+    for (int64_t r = 0; r < k; r++)
+        for (int64_t c = 0; c < k; c++) out[r * k + c] = h[perm[r] * k + perm[c]];
+}
+
+/* GPTQ of one Conv group: w [rows, k] (canonical, updated in place to grid
+ * values), h [k, k] = mean x xᵀ. */
+static ecc_status gptq_group(ecc_ctx *ctx, const qw_config *c, qw_grid *g, float *w,
+                             const uint8_t *keep, int64_t rows, int64_t row0, int64_t k,
+                             const float *h) {
+    ecc_status st = ECC_OK;
+    int64_t bs = c->lazy < k ? c->lazy : k;
+    float *hp = malloc((size_t)(k * k) * sizeof *hp + 1);
+    float *u = malloc((size_t)(k * k) * sizeof *u + 1);
+    float *wp = malloc((size_t)(rows * k) * sizeof *wp + 1);
+    float *err = malloc((size_t)(rows * bs) * sizeof *err + 1);
+    uint8_t *kp = keep ? malloc((size_t)(rows * k) + 1) : NULL;
+    int64_t *perm = malloc((size_t)k * sizeof *perm + 1);
+    ECC_FAIL_IF(!hp || !u || !wp || !err || !perm || (keep && !kp), ctx, ECC_E_INTERNAL,
+                "out of memory");
+    if (c->act_order) diag_order(h, k, perm);
+    else for (int64_t i = 0; i < k; i++) perm[i] = i;
+    permute_square(h, k, perm, hp);
+    for (int64_t i = 0; i < k; i++) /* dead inputs: diag 1, weights 0 */
+        if (hp[i * k + i] == 0.0f) {
+            hp[i * k + i] = 1.0f;
+            for (int64_t r = 0; r < rows; r++) w[r * k + perm[i]] = 0.0f;
+        }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < k; i++) {
+            wp[r * k + i] = w[r * k + perm[i]];
+            if (kp) kp[r * k + i] = keep[r * k + perm[i]];
+        }
+    ECC_TRY(hinv_factor(ctx, hp, k, c->damp, u));
+    gptq_job j = {g, wp, kp, rows, row0, k, perm, !c->act_order && c->block};
+    for (int64_t i1 = 0; i1 < k; i1 += bs) {
+        int64_t i2 = i1 + bs < k ? i1 + bs : k;
+        gptq_block(&j, u, i1, i2, err);
+        if (i2 < k)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)(k - i2),
+                        (int)(i2 - i1), -1.0f, err, (int)(i2 - i1), u + i1 * k + i2, (int)k,
+                        1.0f, wp + i2, (int)k);
+    }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < k; i++) w[r * k + perm[i]] = wp[r * k + i];
+fail:
+    free(hp);
+    free(u);
+    free(wp);
+    free(err);
+    free(kp);
+    free(perm);
+    return st;
+}
+
+/* Canonical keep mask of the layer's weight (NULL when unmasked). */
+static ecc_status canon_keep(ecc_ctx *ctx, const prune_layer *L, uint8_t **out) {
+    const ecc_mask *m = L->w->mask;
+    *out = NULL;
+    if (!m || !m->keep || m->keep->numel != L->numel) return ECC_OK;
+    uint8_t *k = malloc((size_t)(L->rows * L->k) + 1);
+    if (!k) return ECC_OOM(ctx);
+    const uint8_t *src = m->keep->data;
+    for (int64_t r = 0; r < L->rows; r++)
+        for (int64_t c = 0; c < L->k; c++) k[r * L->k + c] = src[prune_index(L, r, c)];
+    *out = k;
+    return ECC_OK;
+}
+
+static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, const qc_layer *q,
+                             const prune_layer *L, ecc_quantizer **out) {
+    ecc_status st = ECC_OK;
+    float *w = NULL;
+    uint8_t *keep = NULL;
+    int64_t k = L->k, rows_g = L->rows / L->groups;
+    qw_grid g = {.q = q, .L = L, .fmt = c->fmt, .block = c->block ? c->block : k};
+    ecc_qformat_range(&g.fmt, &g.lo, &g.hi);
+    g.nb = (k + g.block - 1) / g.block;
+    g.scale = malloc((size_t)(L->rows * g.nb) * sizeof *g.scale + 1);
+    g.zp = malloc((size_t)(L->rows * g.nb) * sizeof *g.zp + 1);
+    ECC_FAIL_IF(!g.scale || !g.zp, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_FAIL_IF(!L->stats.h, ctx, ECC_E_INTERNAL, PASS ": no Hessian for '%s'", L->name);
+    ECC_TRY(prune_canon_get(ctx, L, &w));
+    ECC_TRY(canon_keep(ctx, L, &keep));
+    for (int64_t r = 0; r < L->rows; r++) /* static scales (lazy ones are re-chosen) */
+        for (int64_t b = 0; b < g.nb; b++) grid_choose(&g, w, k, r, b);
+    for (int64_t gi = 0; gi < L->groups; gi++)
+        ECC_TRY(gptq_group(ctx, c, &g, w + gi * rows_g * k, keep ? keep + gi * rows_g * k : NULL,
+                           rows_g, gi * rows_g, k, L->stats.h + gi * k * k));
+    ECC_TRY(ecc_tensor_make_unique(ctx, &L->w->init));
+    prune_canon_put(L, w, L->w->init->data);
+    ECC_TRY(grid_quantizer(ctx, &g, L->w->init, c->block, out));
+fail:
+    free(w);
+    free(keep);
+    free(g.scale);
+    free(g.zp);
+    return st;
+}
+
+/* ---------------- the pass ---------------- */
+
+static ecc_status rtn_layer(ecc_ctx *ctx, const qw_config *c, const qc_layer *q,
+                            ecc_quantizer **out) {
+    if (c->block)
+        return qc_weight_quantizer(ctx, q->w, &c->fmt, ECC_QUANT_BLOCK, q->red_axis, c->block,
+                                   q->flat, "rtn", out);
+    return qc_weight_quantizer(ctx, q->w, &c->fmt, ECC_QUANT_CHANNEL, q->ch_axis, 0, false, "rtn",
+                               out);
+}
+
+/* Hessians of the selected layers (prune_common's calibration statistics). */
+static ecc_status collect_hessians(ecc_ctx *ctx, ecc_pass_run *run, qc_layers *ls,
+                                   prune_data **data) {
+    ecc_status st = ECC_OK;
+    bool *want = calloc(ls->n + 1, sizeof *want);
+    ECC_FAIL_IF(!want, ctx, ECC_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < ls->n; i++) want[i] = !ls->q[i].skip && !ls->q[i].w->quant;
+    ECC_TRY(prune_data_load(ctx, run->model, qc_calib_path(run), qc_calib_size(run), data));
+    ECC_TRY(prune_collect_stats(ctx, run->model, *data, &ls->pl, want, true));
+fail:
+    free(want);
+    return st;
+}
+
+static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
+    ecc_status st = ECC_OK;
+    ecc_ctx *ctx = run->ctx;
+    qc_layers ls = {0};
+    prune_data *data = NULL;
+    qc_totals tot = {0};
+    qw_config c;
+    ecc_quantizer *qz = NULL;
+    size_t done = 0, shared = 0;
+    ECC_TRY(qw_config_read(host, run, &c));
+    ECC_TRY(qc_check_opset(ctx, PASS, run->model, qw_opset(&c), c.max_opset,
+                           c.block ? "blocked quantization" : "per-channel quantization"));
+    ECC_TRY(qc_layers_find(ctx, run->model->graph, PASS, c.exclude, &ls));
+    if (c.gptq && qc_layers_selected(&ls)) ECC_TRY(collect_hessians(ctx, run, &ls, &data));
+    for (size_t i = 0; i < ls.n; i++) {
+        const qc_layer *q = &ls.q[i];
+        if (q->skip) continue;
+        if (q->w->quant) { /* a weight shared with an earlier layer */
+            shared++;
+            continue;
+        }
+        if (c.gptq) ECC_TRY(gptq_layer(ctx, &c, q, &ls.pl.items[i], &qz));
+        else ECC_TRY(rtn_layer(ctx, &c, q, &qz));
+        ecc_value_set_quantizer(q->w, qz);
+        qz = NULL;
+        ECC_TRY(qc_report_weight(host, run, q->w, &tot));
+        done++;
+    }
+    qc_report_totals(host, run, &tot);
+    host->stat(run, "layers.quantized", (double)done);
+    host->stat(run, "layers.float", (double)(ls.n - done - shared));
+    host->stat(run, "opset", (double)(ecc_model_opset(run->model, "") > qw_opset(&c)
+                                          ? ecc_model_opset(run->model, "")
+                                          : qw_opset(&c)));
+    if (done && ecc_model_opset(run->model, "") < qw_opset(&c))
+        host->log(run, "the output needs ai.onnx opset %lld (the model has %lld): raised at "
+                  "lowering", (long long)qw_opset(&c), (long long)ecc_model_opset(run->model, ""));
+fail:
+    ecc_quantizer_free(qz);
+    prune_data_free(data);
+    qc_layers_free(&ls);
+    return st;
+}
+
+static int qw_run(const ecc_host_api *host, ecc_pass_run *run) {
+    return (int)qw_pass(host, run);
+}
+
+const ecc_pass_desc ecc_pass_quant_weight = {
+    .struct_size = sizeof(ecc_pass_desc),
+    .name = PASS,
+    .summary = "weight-only quantization (INT4/INT8, per block or channel; RTN or GPTQ)",
+    .options = qw_opts,
+    .n_options = sizeof qw_opts / sizeof qw_opts[0],
+    .run = qw_run,
+    .check = qw_check,
+};

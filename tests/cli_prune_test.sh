@@ -1,0 +1,172 @@
+#!/bin/sh
+# CLI tests of the pruning passes and `ecc sensitivity`: bad options refused
+# (exit 1, one line quoting what is allowed, no output left), N:M property of
+# every pruned layer in the written ONNX (python3-onnx), exact sparsity in the
+# report, calibrated methods on .npy calibration data, determinism,
+# prune-channel shrinking the CNN by >= 40% params and FLOPs and running in
+# ONNX Runtime (also on Constant-node weights and depthwise/grouped convs),
+# and the sensitivity table / JSON.
+BUILD=${BUILD:-build}
+ECC="$BUILD/ecc"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() { # CODE DESCRIPTION -- command...
+    code=$1; desc=$2; shift 3
+    "$@" >"$T/out" 2>"$T/err"; rc=$?
+    if [ "$rc" = "$code" ]; then ok; else bad "$desc: exit $rc, expected $code: $(head -c 300 "$T/err")"; fi
+}
+says() { # DESCRIPTION TEXT: the error is one line and quotes TEXT
+    if [ "$(wc -l <"$T/err")" = 1 ] && grep -qF -- "$2" "$T/err"; then ok
+    else bad "$1: error does not say '$2': $(head -c 300 "$T/err")"; fi
+}
+json() { # FILE JS-EXPRESSION-ON-r: exit 0 when true
+    node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+             process.exit(eval(process.argv[2]) ? 0 : 1)' "$1" "$2"
+}
+CAL=testdata/fmnist_64.npy
+HAVE_ORT=0; [ -d tests/interop/node_modules/onnxruntime-node ] && HAVE_ORT=1
+HAVE_PY=0; /usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null && HAVE_PY=1
+
+# --- listed, documented
+expect 0 "passes" -- "$ECC" passes
+for p in prune prune-channel; do grep -q "^  $p " "$T/out" && ok || bad "ecc passes lists $p"; done
+expect 0 "help sensitivity" -- "$ECC" help sensitivity
+
+# --- bad options: usage errors quoting what is allowed, nothing written
+mkdir -p "$T/o"
+refuse() { # DESCRIPTION PASSES TEXT [extra args]
+    d=$1; p=$2; txt=$3; shift 3
+    expect 1 "$d" -- "$ECC" compress testdata/cnn.onnx -o "$T/o/x.onnx" --passes "$p" "$@"
+    says "$d" "$txt"
+}
+refuse "sparsity=1.5" "prune:sparsity=1.5" "[0, 0.99]"
+refuse "pattern=5:4" "prune:pattern=5:4" "1 <= N < M"
+refuse "unknown method" "prune:method=obs" "magnitude"
+refuse "glob matching nothing" "prune:include=conv9*" "matches no layer"
+refuse "sparsity with N:M" "prune:pattern=2:4:sparsity=0.3" "give one or the other"
+refuse "wanda without --calib" "prune:method=wanda" "--calib"
+refuse "auto without --calib" "prune:scope=auto" "--calib"
+refuse "prune-channel ratio" "prune-channel:ratio=2" "[0, 0.95]"
+refuse "prune-channel criterion" "prune-channel:criterion=taylor" "l1"
+refuse "activation without --calib" "prune-channel:criterion=activation" "--calib"
+refuse "glob matching nothing (channel)" "prune-channel:exclude=nothing*" "matches no layer"
+[ -z "$(ls -A "$T/o")" ] && ok || bad "refused runs left files: $(ls "$T/o")"
+# option needs are checked before the model is even read (exit 1, not 2)
+expect 1 "refused before any work" -- "$ECC" compress "$T/missing.onnx" -o "$T/o/x.onnx" \
+    --passes fold-bn,prune:method=sparsegpt
+says "refused before any work" "pass 'prune'"
+
+# --- N:M along the reduction axis of every pruned layer, in the written ONNX
+nm_check() { # MODEL N M
+    [ "$HAVE_PY" = 1 ] || { echo "skip: python3-onnx missing (N:M file check)"; return 0; }
+    /usr/bin/python3 - "$1" "$2" "$3" <<'EOF'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+m = onnx.load(sys.argv[1]); n, M = int(sys.argv[2]), int(sys.argv[3])
+w = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+pruned = 0
+for node in m.graph.node:
+    if node.op_type not in ("Conv", "Gemm", "MatMul") or node.input[1] not in w: continue
+    a = w[node.input[1]]
+    tb = any(x.name == "transB" and x.i for x in node.attribute)
+    rows = a.reshape(a.shape[0], -1) if node.op_type == "Conv" or tb else a.T  # [out, k]
+    if rows.shape[1] % M: continue
+    nz = (rows.reshape(rows.shape[0], -1, M) != 0).sum(axis=2)
+    if (nz == M).all(): continue  # left dense (head, tiny)
+    if nz.max() > n: sys.exit("%s: a group has %d nonzeros" % (node.name, nz.max()))
+    pruned += 1
+sys.exit(0 if pruned else "no layer was pruned")
+EOF
+}
+for m in mlp cnn; do
+    expect 0 "prune:pattern=2:4 $m" -- "$ECC" compress testdata/$m.onnx -o "$T/${m}_24.onnx" \
+        --passes prune:pattern=2:4 --report "$T/${m}_24.json" -q
+    nm_check "$T/${m}_24.onnx" 2 4 && ok || bad "2:4 property on $m"
+done
+expect 0 "sparsegpt 2:4 cnn" -- "$ECC" compress testdata/cnn.onnx -o "$T/cnn_sg24.onnx" \
+    --passes prune:method=sparsegpt:pattern=2:4 --calib $CAL -q
+nm_check "$T/cnn_sg24.onnx" 2 4 && ok || bad "2:4 property after sparsegpt"
+expect 0 "wanda 1:4 mlp" -- "$ECC" compress testdata/mlp.onnx -o "$T/mlp_w14.onnx" \
+    --passes prune:method=wanda:pattern=1:4 --calib $CAL -q
+nm_check "$T/mlp_w14.onnx" 1 4 && ok || bad "1:4 property after wanda"
+
+# --- exact sparsity in the report, defaults reported
+expect 0 "prune 0.5 layer" -- "$ECC" compress testdata/cnn.onnx -o "$T/c50.onnx" \
+    --passes prune:sparsity=0.5 --report "$T/c50.json"
+json "$T/c50.json" 'r.passes[0].stats["layer./conv2/Conv.sparsity"] === 0.5 &&
+    r.passes[0].stats["excluded.head./fc/Gemm"] === 15680 &&
+    r.passes[0].stats["excluded.small./conv1/Conv"] === 144' && ok || bad "layer table in report"
+grep -q "classifier head" "$T/err" && ok || bad "the table names the head exclusion"
+expect 0 "prune 0.7 global" -- "$ECC" compress testdata/cnn.onnx -o "$T/g70.onnx" \
+    --passes prune:sparsity=0.7:scope=global --report "$T/g70.json" -q
+json "$T/g70.json" 'r.passes[0].stats.zeros === Math.round(0.7 * r.passes[0].stats.weights_in_pruned_layers)' \
+    && ok || bad "global sparsity exact"
+expect 0 "prune 0.6 auto" -- "$ECC" compress testdata/cnn.onnx -o "$T/a60.onnx" \
+    --passes prune:sparsity=0.6:scope=auto --calib $CAL --report "$T/a60.json" -q
+json "$T/a60.json" 'r.passes[0].stats.zeros === Math.round(0.6 * r.passes[0].stats.weights_in_pruned_layers)' \
+    && ok || bad "auto sparsity exact"
+
+# --- calibrated methods, determinism
+for meth in wanda sparsegpt; do
+    expect 0 "$meth mlp" -- "$ECC" compress testdata/mlp.onnx -o "$T/m_$meth.onnx" \
+        --passes prune:method=$meth:sparsity=0.7 --calib $CAL -q
+    expect 0 "$meth mlp again" -- "$ECC" compress testdata/mlp.onnx -o "$T/m_${meth}2.onnx" \
+        --passes prune:method=$meth:sparsity=0.7 --calib $CAL -q
+    cmp -s "$T/m_$meth.onnx" "$T/m_${meth}2.onnx" && ok || bad "$meth output is not deterministic"
+done
+expect 0 "eval sparsegpt 70% mlp" -- "$ECC" eval "$T/m_sparsegpt.onnx" --data $CAL \
+    --labels testdata/fmnist_64_labels.npy -q
+acc=$(sed -n 's/^accuracy: \([0-9.]*\).*/\1/p' "$T/out")
+awk "BEGIN { exit !($acc >= 0.75) }" && ok || bad "sparsegpt 70% mlp accuracy $acc on fmnist_64"
+
+# --- prune-channel: CNN down >= 40% in params and FLOPs, valid, runs in ORT
+expect 0 "prune-channel cnn" -- "$ECC" compress testdata/cnn.onnx -o "$T/ch.onnx" \
+    --passes prune-channel:ratio=0.5 --report "$T/ch.json" -q
+json "$T/ch.json" 'const s = r.passes[0].stats; s.params_after <= 0.6 * s.params_before &&
+    s.flops_after <= 0.6 * s.flops_before' && ok || bad "prune-channel: params/FLOPs down 40%"
+# the second spec also moves biases (bias_correct: BN means, Gemm C, new Adds)
+for spec in prune-channel:ratio=0.5:round_to=2 \
+            prune:sparsity=0.6:min_params=0:bias_correct=true,prune-channel:bias_correct=true; do
+for src in testdata/cnn.onnx testdata/edge/const_weights.onnx testdata/edge/depthwise.onnx \
+           testdata/transformer.onnx; do
+    b=$(basename "$src" .onnx)
+    rm -rf "$T/run_$b" "$T/ort_$b"
+    expect 0 "$spec $b" -- "$ECC" compress "$src" -o "$T/ch_$b.onnx" --passes "$spec" \
+        --calib $CAL -q
+    expect 0 "$spec $b: ecc runs it" -- "$ECC" run "$T/ch_$b.onnx" --data $CAL -o "$T/run_$b" -q
+    if [ "$HAVE_ORT" = 1 ]; then
+        expect 0 "$spec $b: ORT runs it" -- node tests/interop/ort_run.js "$T/ch_$b.onnx" \
+            --fmnist 64 -o "$T/ort_$b"
+        expect 0 "$spec $b: ecc and ORT agree" -- "$ECC" compare "$T/run_$b" "$T/ort_$b" \
+            --report "$T/cmp.json"
+        json "$T/cmp.json" 'r.outputs.every(o => o.max_abs_error_rel_to_max < 1e-4)' && ok ||
+            bad "$spec $b: ecc and ORT outputs differ: $(head -c 300 "$T/out")"
+    fi
+done
+done
+expect 0 "inspect depthwise" -- "$ECC" inspect "$T/ch_depthwise.onnx"
+expect 0 "prune-channel activation" -- "$ECC" compress testdata/cnn.onnx -o "$T/cha.onnx" \
+    --passes prune-channel:criterion=activation:target_flops=0.5 --calib $CAL --report "$T/cha.json" -q
+json "$T/cha.json" 'const s = r.passes[0].stats; s.flops_after <= 0.52 * s.flops_before' \
+    && ok || bad "target_flops=0.5 met"
+expect 0 "prune then prune-channel" -- "$ECC" compress testdata/cnn.onnx -o "$T/both.onnx" \
+    --passes prune:sparsity=0.5,prune-channel:ratio=0.25 -q
+
+# --- sensitivity
+expect 0 "sensitivity" -- "$ECC" sensitivity testdata/cnn.onnx --data $CAL \
+    --labels testdata/fmnist_64_labels.npy --levels 0.5,0.9
+grep -q "/res_a/Conv" "$T/out" && grep -q "dense accuracy" "$T/out" && ok || bad "sensitivity table"
+expect 0 "sensitivity --json" -- "$ECC" sensitivity testdata/mlp.onnx --data $CAL \
+    --pass prune:method=wanda --json --report "$T/sens.json"
+json "$T/sens.json" 'r.layers.length === 3 && r.layers[0].error.length === 5 && r.method === "wanda"' \
+    && ok || bad "sensitivity JSON"
+expect 1 "sensitivity of another pass" -- "$ECC" sensitivity testdata/mlp.onnx --data $CAL --pass dce
+says "sensitivity of another pass" "one 'prune' invocation"
+expect 1 "sensitivity bad levels" -- "$ECC" sensitivity testdata/mlp.onnx --data $CAL --levels 0.5,2
+expect 1 "sensitivity without data" -- "$ECC" sensitivity testdata/mlp.onnx
+
+echo "cli-prune: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,144 @@
+#!/bin/sh
+# CLI tests of the quantization passes (`quant`, `quant-weight`, `equalize`):
+# misuse refused before any work (exit 1 with one line quoting what is
+# allowed, exit 2 for calibration samples of the wrong shape, no output left),
+# INT4 blocked and INT8 per-channel weight-only models (opset raised and said
+# so, weight bytes in the report), static W8A8 and dynamic models, GPTQ,
+# determinism, per-tensor report keys, models with Constant-node weights and
+# depthwise convolutions; every emitted model runs in ecc's interpreter and,
+# when onnxruntime-node is installed, in ONNX Runtime with the same top-1.
+BUILD=${BUILD:-build}
+ECC="$BUILD/ecc"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() { # CODE DESCRIPTION -- command...
+    code=$1; desc=$2; shift 3
+    "$@" >"$T/out" 2>"$T/err"; rc=$?
+    if [ "$rc" = "$code" ]; then ok; else bad "$desc: exit $rc, expected $code: $(head -c 300 "$T/err")"; fi
+}
+says() { # DESCRIPTION TEXT: the error is one line and quotes TEXT
+    if [ "$(wc -l <"$T/err")" = 1 ] && grep -qF -- "$2" "$T/err"; then ok
+    else bad "$1: error does not say '$2': $(head -c 300 "$T/err")"; fi
+}
+json() { # FILE JS-EXPRESSION-ON-r: exit 0 when true
+    node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+             process.exit(eval(process.argv[2]) ? 0 : 1)' "$1" "$2"
+}
+CAL=testdata/fmnist_64.npy
+LAB=testdata/fmnist_64_labels.npy
+HAVE_ORT=0; [ -d tests/interop/node_modules/onnxruntime-node ] && HAVE_ORT=1
+
+# --- listed, documented
+expect 0 "passes" -- "$ECC" passes
+for p in quant quant-weight equalize; do grep -q "^  $p " "$T/out" && ok || bad "ecc passes lists $p"; done
+
+# --- misuse: refused before any work, nothing written
+mkdir -p "$T/o"
+refuse() { # CODE DESCRIPTION PASSES TEXT [extra args]
+    c=$1; d=$2; p=$3; txt=$4; shift 4
+    expect "$c" "$d" -- "$ECC" compress testdata/cnn.onnx -o "$T/o/x.onnx" --passes "$p" "$@"
+    says "$d" "$txt"
+}
+refuse 1 "static without --calib" "quant" "--calib"
+refuse 1 "static without --calib, after prune" "prune,quant" "--calib"
+refuse 1 "gptq without --calib" "quant-weight:method=gptq" "--calib"
+refuse 1 "bits=3" "quant-weight:bits=3" "4|8"
+refuse 1 "quant bits=4" "quant:bits=4" "one of: 8"
+refuse 1 "unknown method" "quant:method=kl" "minmax|percentile|entropy|mse"
+refuse 1 "percentile out of range" "quant:method=percentile:percentile=20" "50.001"
+refuse 1 "int4 below opset 21" "quant-weight:max_opset=17" "max_opset"
+refuse 1 "fallback with dynamic" "quant:mode=dynamic:fallback=auto" "mode=static"
+refuse 1 "exclude glob matching nothing" "quant:mode=dynamic:exclude=zz*" "matches no layer"
+refuse 2 "wrong-shape calibration samples" "quant" "do not fit" --calib testdata/expected/cnn_logits_64.npy
+[ -z "$(ls -A "$T/o")" ] && ok || bad "refused runs left files: $(ls "$T/o")"
+expect 2 "opset9 softmax" -- "$ECC" compress testdata/edge/opset9.onnx -o "$T/o/y.onnx" --passes quant-weight
+says "opset9 softmax" "node 'softmax' (Softmax)"
+
+# --- runs a model in ecc (and ORT when present) on the 64 samples; same top-1
+runs() { # MODEL DESCRIPTION
+    expect 0 "$2: ecc runs it" -- "$ECC" run "$1" --data $CAL -o "$T/run" -q
+    [ "$HAVE_ORT" = 1 ] || return 0
+    expect 0 "$2: ORT runs it" -- node tests/interop/ort_run.js "$1" --fmnist 64 -o "$T/ort"
+    expect 0 "$2: compare" -- "$ECC" compare "$T/ort" "$T/run"
+    grep -q "top-1 agreement 64/64" "$T/out" && ok || bad "$2: ecc and ORT top-1 differ: $(cat "$T/out")"
+}
+acc() { # MODEL: accuracy on the 64 samples (ecc eval)
+    "$ECC" eval "$1" --data $CAL --labels $LAB -q 2>/dev/null | sed -n 's/^accuracy: \([0-9.]*\).*/\1/p'
+}
+
+# --- weight-only INT4 blocks (RTN): opset 21 said, bytes in the report
+expect 0 "int4 mlp" -- "$ECC" compress testdata/mlp.onnx -o "$T/w4.onnx" --passes quant-weight \
+    --report "$T/w4.json"
+grep -q "raised the ai.onnx opset from 13 to 21" "$T/err" && ok || bad "opset raise not said"
+json "$T/w4.json" 'const s = r.passes[0].stats; s["weights.ratio"] <= 0.16 &&
+    s["tensor.fc1.weight.bits"] === 4 && s["tensor.fc1.weight.block"] === 32 &&
+    s["tensor.fc1.weight.sqnr_db"] > 10 && s["tensor.fc1.weight.bytes_after"] > 0 &&
+    s.opset === 21' && ok || bad "int4 report"
+runs "$T/w4.onnx" "int4 mlp"
+a0=$(acc testdata/mlp.onnx); a1=$(acc "$T/w4.onnx")
+awk "BEGIN { exit !($a1 >= $a0 - 0.05) }" && ok || bad "int4 mlp accuracy $a1 vs $a0"
+
+# --- GPTQ, act-order, asymmetric, per-channel INT8
+expect 0 "gptq cnn" -- "$ECC" compress testdata/cnn.onnx -o "$T/g4.onnx" \
+    --passes quant-weight:method=gptq:act_order=true --calib $CAL -q
+runs "$T/g4.onnx" "gptq cnn"
+expect 0 "uint4 asym transformer" -- "$ECC" compress testdata/transformer.onnx -o "$T/u4.onnx" \
+    --passes quant-weight:scheme=asym:block=64 -q
+runs "$T/u4.onnx" "uint4 transformer"
+expect 0 "int8 per channel cnn" -- "$ECC" compress testdata/cnn.onnx -o "$T/w8.onnx" \
+    --passes quant-weight:bits=8:block=channel:max_opset=13 -q
+runs "$T/w8.onnx" "int8 per channel"
+
+# --- static W8A8 and dynamic
+for m in mlp cnn transformer; do
+    expect 0 "static $m" -- "$ECC" compress testdata/$m.onnx -o "$T/s8_$m.onnx" \
+        --passes fold-bn,quant --calib $CAL --report "$T/s8_$m.json"
+    runs "$T/s8_$m.onnx" "static $m"
+    a0=$(acc testdata/$m.onnx); a1=$(acc "$T/s8_$m.onnx")
+    awk "BEGIN { exit !($a1 >= $a0 - 0.05) }" && ok || bad "static $m accuracy $a1 vs $a0"
+    expect 0 "dynamic $m" -- "$ECC" compress testdata/$m.onnx -o "$T/d8_$m.onnx" \
+        --passes quant:mode=dynamic -q
+    runs "$T/d8_$m.onnx" "dynamic $m"
+done
+json "$T/s8_cnn.json" 'const s = r.passes[1].stats; s["calib.top1_agreement"] >= 0.95 &&
+    s["tensor.input.scale"] > 0 && s["tensor.input.zero_point"] === 0 &&
+    s["tensor./Relu_output_0.sqnr_db"] > 20 && s["weights.bytes_after"] < s["weights.bytes_before"] / 3'\
+    && ok || bad "static report"
+for meth in percentile entropy mse; do
+    expect 0 "static $meth" -- "$ECC" compress testdata/cnn.onnx -o "$T/m_$meth.onnx" \
+        --passes fold-bn,quant:method=$meth:activations=int8 --calib $CAL -q
+done
+runs "$T/m_entropy.onnx" "entropy int8 cnn"
+
+# --- accuracy tools
+expect 0 "equalize + bias correction + fallback" -- "$ECC" compress testdata/cnn.onnx \
+    -o "$T/tools.onnx" --passes fold-bn,equalize,quant:bias_correction=true:fallback=auto:max_drop=0 \
+    --calib $CAL --report "$T/tools.json" -q
+json "$T/tools.json" 'const s = r.passes[2].stats; s["calib.top1_agreement"] === 1 &&
+    s["layer./conv1/Conv.sqnr_db"] > 0 && r.passes[1].stats.pairs >= 1' && ok || bad "tools report"
+runs "$T/tools.onnx" "equalize/bias correction/fallback"
+expect 0 "exclude" -- "$ECC" compress testdata/mlp.onnx -o "$T/ex.onnx" \
+    --passes "quant:exclude=/fc3/*" --calib $CAL --report "$T/ex.json" -q
+json "$T/ex.json" 'r.passes[0].stats["float./fc3/Gemm"] === 1 &&
+    r.passes[0].stats["tensor.fc3.weight.bits"] === undefined' && ok || bad "exclude report"
+
+# --- determinism
+expect 0 "static again" -- "$ECC" compress testdata/cnn.onnx -o "$T/s8_cnn2.onnx" \
+    --passes fold-bn,quant --calib $CAL -q
+cmp -s "$T/s8_cnn.onnx" "$T/s8_cnn2.onnx" && ok || bad "static output is not deterministic"
+
+# --- Constant-node weights (opset 11 raised to 13) and depthwise convolutions
+for src in testdata/edge/const_weights.onnx testdata/edge/depthwise.onnx; do
+    b=$(basename "$src" .onnx)
+    for p in quant quant-weight quant:mode=dynamic; do
+        expect 0 "$p $b" -- "$ECC" compress "$src" -o "$T/e_$b.onnx" --passes "fold-bn,$p" \
+            --calib $CAL -q
+        runs "$T/e_$b.onnx" "$p $b"
+    done
+done
+
+echo "cli-quant: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,780 @@
+/* test_quant.c — quantization: the arithmetic (round half to even, ranges,
+ * scale/zero point, INT4 packing low nibble first, grouped layouts), the
+ * calibration observers, `quant-weight` (RTN annotations, lowering to opset-21
+ * blocked DequantizeLinear that reproduces the pass's fake quantization bit
+ * for bit, per-channel INT8, GPTQ beating RTN), `quant` (static: activation
+ * quantizers, one shared Q/DQ per tensor, int32 biases, simulation matching
+ * the lowered graph; dynamic: the integer-op form), misuse refused before
+ * any work, the opset upgrade rewrites, `equalize`, bias correction and
+ * exclude/fallback — on graphs built with the IR API and run with the
+ * interpreter. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "quant_common.h"
+#include "observers.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------- fixture and graph building ---------------- */
+
+typedef struct fixture {
+    ecc_ctx *ctx;
+    ecc_registry *reg;
+    ecc_model *m;
+    ecc_pipeline *pl;
+    ecc_pass_run run;
+    ecc_run_env env;
+    uint64_t rng;
+    char calib[64];
+} fixture;
+
+static int setup_opset(void **state, int64_t opset) {
+    fixture *f = calloc(1, sizeof *f);
+    f->ctx = ecc_ctx_create();
+    ecc_ctx_set_verbosity(f->ctx, -1);
+    f->rng = 0x9e3779b97f4a7c15ull;
+    f->env = (ecc_run_env){sizeof f->env, NULL, 256};
+    assert_int_equal(ecc_registry_create(f->ctx, &f->reg), ECC_OK);
+    assert_int_equal(ecc_model_create(f->ctx, &f->m), ECC_OK);
+    assert_int_equal(ecc_model_set_opset(f->ctx, f->m, "", opset), ECC_OK);
+    f->m->ir_version = 7;
+    *state = f;
+    return 0;
+}
+static int setup(void **state) { return setup_opset(state, 13); }
+static int setup11(void **state) { return setup_opset(state, 11); }
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    ecc_pass_run_release(&f->run);
+    ecc_pipeline_free(f->pl);
+    ecc_model_free(f->m);
+    ecc_registry_free(f->reg);
+    ecc_ctx_free(f->ctx);
+    if (f->calib[0]) unlink(f->calib);
+    free(f);
+    return 0;
+}
+
+static float frand(fixture *f, float lo, float hi) {
+    f->rng = f->rng * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (hi - lo) * (float)((f->rng >> 40) & 0xffffff) / (float)0xffffff;
+}
+
+static ecc_value *val(fixture *f, const char *name) {
+    ecc_value *v = NULL;
+    assert_int_equal(ecc_graph_get_value(f->ctx, f->m->graph, name, &v), ECC_OK);
+    return v;
+}
+#define V(name) val(f, name)
+
+static ecc_value *init_f32(fixture *f, const char *name, int32_t rank, const int64_t *dims,
+                           float lo, float hi) {
+    ecc_tensor *t = NULL;
+    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, rank, dims, &t), ECC_OK);
+    for (int64_t i = 0; i < t->numel; i++) ((float *)t->data)[i] = frand(f, lo, hi);
+    ecc_value *v = V(name);
+    assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, v, t), ECC_OK);
+    ecc_tensor_unref(t);
+    return v;
+}
+
+static void input(fixture *f, const char *name, int32_t rank, const int64_t *dims) {
+    ecc_value *v = V(name);
+    v->flags |= ECC_VALUE_INPUT;
+    assert_true(ecc_ptrvec_push(&f->m->graph->inputs, v));
+    assert_int_equal(ecc_value_set_shape(f->ctx, v, ECC_DTYPE_FLOAT, rank, dims), ECC_OK);
+}
+
+static void output(fixture *f, const char *name) {
+    ecc_value *v = V(name);
+    v->flags |= ECC_VALUE_OUTPUT;
+    assert_true(ecc_ptrvec_push(&f->m->graph->outputs, v));
+}
+
+/* Adds op with space-separated input/output names ("-" = empty); node named like output 0. */
+static ecc_node *add(fixture *f, const char *op, const char *ins, const char *outs) {
+    ecc_value *iv[8], *ov[8];
+    uint32_t ni = 0, no = 0;
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", ins);
+    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        iv[ni++] = strcmp(t, "-") ? V(t) : NULL;
+    snprintf(buf, sizeof buf, "%s", outs);
+    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) ov[no++] = V(t);
+    ecc_node *n = NULL;
+    assert_int_equal(
+        ecc_graph_add_node(f->ctx, f->m->graph, op, "", ov[0]->name, iv, ni, ov, no, &n),
+        ECC_OK);
+    return n;
+}
+
+static size_t count_op(const ecc_graph *g, const char *op) {
+    size_t n = 0;
+    for (size_t i = 0; i < g->nodes.n; i++)
+        n += strcmp(((ecc_node *)g->nodes.items[i])->op_type, op) == 0;
+    return n;
+}
+
+static ecc_node *find_op(const ecc_graph *g, const char *op) {
+    for (size_t i = 0; i < g->nodes.n; i++)
+        if (strcmp(((ecc_node *)g->nodes.items[i])->op_type, op) == 0) return g->nodes.items[i];
+    return NULL;
+}
+
+static int try_pass(fixture *f, const char *spec) {
+    ecc_pipeline_free(f->pl);
+    ecc_pass_run_release(&f->run);
+    f->pl = NULL;
+    ecc_status st = ecc_pipeline_parse(f->ctx, f->reg, spec, &f->pl);
+    if (st == ECC_OK) st = ecc_pipeline_check(f->ctx, f->pl, &f->env);
+    if (st != ECC_OK) return (int)st;
+    f->run = (ecc_pass_run){.ctx = f->ctx, .model = f->m, .inv = &f->pl->passes[0],
+                            .env = &f->env};
+    return f->pl->passes[0].desc->run(&ecc_host_api_table, &f->run);
+}
+
+static void run_pass(fixture *f, const char *spec) {
+    if (try_pass(f, spec) != ECC_OK) fail_msg("%s: %s", spec, ecc_ctx_message(f->ctx));
+    if (ecc_graph_verify(f->ctx, f->m->graph) != ECC_OK)
+        fail_msg("%s left an invalid graph: %s", spec, ecc_ctx_message(f->ctx));
+}
+
+static void lower(fixture *f) {
+    if (ecc_model_lower(f->ctx, f->m) != ECC_OK) fail_msg("lower: %s", ecc_ctx_message(f->ctx));
+    if (ecc_graph_verify(f->ctx, f->m->graph) != ECC_OK)
+        fail_msg("lowering left an invalid graph: %s", ecc_ctx_message(f->ctx));
+}
+
+static double stat(fixture *f, const char *key) {
+    for (size_t i = 0; i < f->run.n_stats; i++)
+        if (strcmp(f->run.stats[i].key, key) == 0) return f->run.stats[i].value;
+    fail_msg("no statistic '%s'", key);
+    return 0;
+}
+
+/* A float32 .npy of samples in [0, 1) (per-channel offsets make ranges differ). */
+static void write_calib(fixture *f, int32_t rank, const int64_t *dims) {
+    snprintf(f->calib, sizeof f->calib, "/tmp/ecc_test_quant_%d.npy", (int)getpid());
+    char shape[128], hdr[256];
+    size_t used = 0;
+    int64_t n = 1;
+    for (int32_t i = 0; i < rank; i++) {
+        used += (size_t)snprintf(shape + used, sizeof shape - used, "%lld,", (long long)dims[i]);
+        n *= dims[i];
+    }
+    int len = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }",
+                       shape);
+    int total = 10 + len + 1, pad = (16 - total % 16) % 16;
+    FILE *fp = fopen(f->calib, "wb");
+    assert_non_null(fp);
+    uint16_t hl = (uint16_t)(len + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, fp);
+    fwrite(&hl, 2, 1, fp);
+    fwrite(hdr, 1, (size_t)len, fp);
+    for (int i = 0; i < pad; i++) fputc(' ', fp);
+    fputc('\n', fp);
+    float common = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (i % 4 == 0) common = frand(f, 0, 1); /* correlated neighbours (GPTQ has work) */
+        float v = 0.5f * common + 0.5f * frand(f, 0, 1);
+        fwrite(&v, 4, 1, fp);
+    }
+    fclose(fp);
+    f->env.calib_path = f->calib;
+}
+
+/* The first n floats of the calibration file (after its header). */
+static void read_calib(fixture *f, float *x, size_t n) {
+    FILE *fp = fopen(f->calib, "rb");
+    uint8_t pre[10];
+    assert_non_null(fp);
+    assert_int_equal(fread(pre, 1, 10, fp), 10);
+    fseek(fp, 10 + (long)(pre[8] | pre[9] << 8), SEEK_SET);
+    assert_int_equal(fread(x, sizeof *x, n, fp), n);
+    fclose(fp);
+}
+
+/* Runs the model on x and copies output 0 into out; returns its element count. */
+static int64_t run_model(fixture *f, const float *x, int32_t rank, const int64_t *dims,
+                         float *out, int64_t cap) {
+    ecc_interp *it = NULL;
+    ecc_interp_options o = {sizeof o, 1, dims[0], NULL, NULL, NULL};
+    if (ecc_interp_create(f->ctx, f->m, &o, &it) != ECC_OK)
+        fail_msg("interp: %s", ecc_ctx_message(f->ctx));
+    ecc_rt_tensor in = {ECC_DTYPE_FLOAT, rank, {0}, (void *)x, 0};
+    int64_t n = 1;
+    for (int32_t i = 0; i < rank; i++) n *= (in.dims[i] = dims[i]);
+    in.nbytes = (size_t)n * sizeof(float);
+    if (ecc_interp_run(f->ctx, it, &in, 1) != ECC_OK) fail_msg("run: %s", ecc_ctx_message(f->ctx));
+    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
+    int64_t ny = (int64_t)(y->nbytes / sizeof(float));
+    assert_true(ny <= cap);
+    memcpy(out, y->data, y->nbytes);
+    ecc_interp_free(it);
+    return ny;
+}
+
+/* x[2,8,6,6] → Conv 8→8 3×3 (+bias) → Relu → Flatten → Gemm transB=1 [16,288] (+bias)
+ * → Relu → MatMul [16,40] → Add bias → y; the Relu output is also read by a Sigmoid
+ * whose output is a second graph output (two consumers of one quantized tensor). */
+static const int64_t XD[4] = {2, 8, 6, 6};
+
+static void net(fixture *f) {
+    int64_t wc[4] = {8, 8, 3, 3}, bc = 8, wg[2] = {16, 288}, bg = 16, wm[2] = {16, 40}, bm = 40;
+    input(f, "x", 4, XD);
+    init_f32(f, "conv.w", 4, wc, -0.5f, 0.5f);
+    init_f32(f, "conv.b", 1, &bc, -0.1f, 0.1f);
+    ecc_node *c = add(f, "Conv", "x conv.w conv.b", "c");
+    assert_int_equal(ecc_node_set_attr_ints(f->ctx, c, "pads", (int64_t[]){1, 1, 1, 1}, 4), 0);
+    add(f, "Relu", "c", "r");
+    add(f, "Flatten", "r", "fl");
+    init_f32(f, "fc.w", 2, wg, -0.1f, 0.1f);
+    init_f32(f, "fc.b", 1, &bg, -0.1f, 0.1f);
+    ecc_node *g = add(f, "Gemm", "fl fc.w fc.b", "g");
+    assert_int_equal(ecc_node_set_attr_int(f->ctx, g, "transB", 1), ECC_OK);
+    add(f, "Relu", "g", "gr");
+    init_f32(f, "mm.w", 2, wm, -0.3f, 0.3f);
+    init_f32(f, "mm.b", 1, &bm, -0.1f, 0.1f);
+    add(f, "MatMul", "gr mm.w", "mm");
+    add(f, "Add", "mm mm.b", "y");
+    add(f, "Sigmoid", "gr", "side");
+    output(f, "y");
+    output(f, "side");
+}
+
+static void sample_x(fixture *f, float *x) {
+    for (int64_t i = 0; i < 2 * 8 * 6 * 6; i++) x[i] = frand(f, 0, 1);
+}
+
+/* ---------------- arithmetic ---------------- */
+
+static void test_round_half_even(void **state) {
+    (void)state;
+    const float in[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 0.49999997f, 3.7f, -3.7f, 1e9f};
+    const float want[] = {0, 2, 2, 0, -2, -2, 0, 4, -4, 4194304.0f};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) assert_true(ecc_qround(in[i]) == want[i]);
+    assert_true(ecc_qround(NAN) == 0.0f);
+    assert_int_equal(ecc_qone(1000.0f, 1.0f, 0, -127, 127), 127);
+    assert_int_equal(ecc_qone(-2.5f, 1.0f, 3, 0, 255), 1);
+}
+
+static void test_formats_and_choose(void **state) {
+    (void)state;
+    int32_t lo, hi, zp;
+    float s;
+    ecc_qformat i8 = {8, true, true}, u8 = {8, false, false}, i4 = {4, true, true};
+    ecc_qformat u4 = {4, false, false};
+    ecc_qformat_range(&i8, &lo, &hi);
+    assert_int_equal(lo, -127), assert_int_equal(hi, 127);
+    ecc_qformat_range(&i4, &lo, &hi);
+    assert_int_equal(lo, -7), assert_int_equal(hi, 7);
+    ecc_qformat_range(&u4, &lo, &hi);
+    assert_int_equal(lo, 0), assert_int_equal(hi, 15);
+    assert_int_equal(ecc_qformat_dtype(&i4), ECC_DTYPE_INT4);
+    assert_int_equal(ecc_qformat_dtype(&u8), ECC_DTYPE_UINT8);
+    ecc_qformat_choose(&i8, -2.54, 1.0, &s, &zp);
+    assert_float_equal(s, 0.02f, 1e-7), assert_int_equal(zp, 0);
+    ecc_qformat_choose(&u8, -1.0, 1.0, &s, &zp); /* zp = round(127.5) = 128 (half to even) */
+    assert_float_equal(s, 2.0f / 255, 1e-7), assert_int_equal(zp, 128);
+    ecc_qformat_choose(&u8, 0.5, 2.0, &s, &zp); /* widened to hold 0 */
+    assert_float_equal(s, 2.0f / 255, 1e-7), assert_int_equal(zp, 0);
+    ecc_qformat_choose(&u8, 0, 0, &s, &zp); /* degenerate */
+    assert_true(s == 1.0f), assert_int_equal(zp, 0);
+    ecc_qformat_choose(&u4, -3, 0, &s, &zp);
+    assert_float_equal(s, 0.2f, 1e-7), assert_int_equal(zp, 15);
+}
+
+static void test_pack_int4(void **state) {
+    fixture *f = *state;
+    const uint8_t codes[5] = {0x1, 0x2, 0xF, 0x7, 0x8};
+    uint8_t packed[3] = {0xAA, 0xAA, 0xAA}, back[5];
+    ecc_qpack4(codes, 5, packed);
+    assert_int_equal(packed[0], 0x21), assert_int_equal(packed[1], 0x7F);
+    assert_int_equal(packed[2], 0x08);
+    ecc_qunpack4(packed, 5, back);
+    assert_memory_equal(back, codes, 5);
+    /* the IR's INT4 element access agrees (low nibble first, sign-extended) */
+    ecc_tensor *t = NULL;
+    int64_t n = 5;
+    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_INT4, 1, &n, &t), ECC_OK);
+    memcpy(t->data, packed, 3);
+    ecc_qformat i4 = {4, true, true};
+    for (int64_t i = 0; i < n; i++)
+        assert_int_equal((int)ecc_tensor_get_f64(t, i), ecc_qcode_value(&i4, codes[i]));
+    ecc_tensor_unref(t);
+}
+
+static void test_layout_groups(void **state) {
+    fixture *f = *state;
+    ecc_qlayout L;
+    int64_t d2[2] = {4, 70}, dk[2] = {70, 3}, d4[4] = {5, 4, 3, 3}, sd[4];
+    assert_int_equal(ecc_qlayout_make(f->ctx, 2, d2, ECC_QUANT_BLOCK, 1, 32, false, &L), 0);
+    assert_int_equal(ecc_qlayout_groups(&L), 12);
+    assert_int_equal(ecc_qlayout_group(&L, 1 * 70 + 65), 5);
+    assert_int_equal(ecc_qlayout_scale_dims(&L, 2, d2, 1, false, sd), 2);
+    assert_int_equal(sd[0], 4), assert_int_equal(sd[1], 3);
+    assert_int_equal(ecc_qlayout_make(f->ctx, 2, dk, ECC_QUANT_BLOCK, 0, 32, false, &L), 0);
+    assert_int_equal(ecc_qlayout_group(&L, 40 * 3 + 2), 1 * 3 + 2); /* [nb, N] */
+    assert_int_equal(ecc_qlayout_make(f->ctx, 2, dk, ECC_QUANT_CHANNEL, 1, 0, false, &L), 0);
+    assert_int_equal(ecc_qlayout_groups(&L), 3);
+    assert_int_equal(ecc_qlayout_group(&L, 7), 1);
+    /* flattened Conv blocks: [5, 36] with blocks of 32 */
+    assert_int_equal(ecc_qlayout_make(f->ctx, 4, d4, ECC_QUANT_BLOCK, 1, 32, true, &L), 0);
+    assert_int_equal(ecc_qlayout_groups(&L), 10);
+    assert_int_equal(ecc_qlayout_group(&L, 36 + 33), 3);
+    assert_int_equal(ecc_qlayout_scale_dims(&L, 4, d4, 1, true, sd), 2);
+    /* quantize/dequantize agree with the QuantizeLinear formula */
+    float w[280], s[12], back[280];
+    int32_t zp[12];
+    uint8_t codes[280];
+    ecc_qformat u4 = {4, false, false};
+    assert_int_equal(ecc_qlayout_make(f->ctx, 2, d2, ECC_QUANT_BLOCK, 1, 32, false, &L), 0);
+    for (int i = 0; i < 280; i++) w[i] = frand(f, -1, 1);
+    assert_true(ecc_qlayout_choose(w, &L, &u4, s, zp));
+    ecc_qlayout_quantize(w, &L, &u4, s, zp, codes);
+    ecc_qlayout_dequantize(codes, &L, &u4, s, zp, back);
+    for (int i = 0; i < 280; i++) {
+        int64_t g = ecc_qlayout_group(&L, i);
+        double r = nearbyint((double)(w[i] / s[g])) + zp[g];
+        r = r < 0 ? 0 : r > 15 ? 15 : r;
+        assert_int_equal(codes[i], (int)r);
+        assert_true(back[i] == (float)((int)r - zp[g]) * s[g]);
+        assert_true(fabsf(back[i] - w[i]) <= s[g] * 0.5f + 1e-6f);
+    }
+}
+
+/* ---------------- observers ---------------- */
+
+static ecc_observer *observer(fixture *f, int method, double pct) {
+    ecc_observer *o = NULL;
+    ecc_observer_options oo = {sizeof oo, method, pct, 8, false};
+    assert_int_equal(ecc_observer_create(f->ctx, &oo, &o), ECC_OK);
+    return o;
+}
+
+/* 100000 values: 99.9% uniform in [0, 1], 0.1% outliers at 50. */
+static void feed(fixture *f, ecc_observer *o, float *buf) {
+    for (int pass = 0; pass < 2; pass++) {
+        f->rng = 42;
+        for (int chunk = 0; chunk < 10; chunk++) {
+            for (int i = 0; i < 10000; i++) buf[i] = i % 1000 == 7 ? 50.0f : frand(f, 0, 1);
+            ecc_observer_update(o, buf, 10000);
+        }
+        ecc_observer_next_pass(o);
+    }
+}
+
+static void test_observers(void **state) {
+    fixture *f = *state;
+    float *buf = malloc(10000 * sizeof *buf);
+    double lo, hi;
+    ecc_observer *o = observer(f, ECC_OBS_MINMAX, 0);
+    feed(f, o, buf);
+    ecc_observer_range(o, &lo, &hi);
+    assert_true(lo >= 0 && lo < 1e-3 && hi == 50.0);
+    assert_int_equal(ecc_observer_count(o), 200000); /* minmax keeps counting */
+    ecc_observer_free(o);
+    o = observer(f, ECC_OBS_PERCENTILE, 99.0);
+    feed(f, o, buf);
+    ecc_observer_range(o, &lo, &hi);
+    assert_true(hi > 0.9 && hi < 1.1);
+    ecc_observer_free(o);
+    o = observer(f, ECC_OBS_MSE, 0); /* the outliers are clipped, the bulk kept */
+    feed(f, o, buf);
+    ecc_observer_range(o, &lo, &hi);
+    assert_true(hi >= 0.9 && hi <= 50.0); /* 8-bit rounding is cheap: it keeps the outliers */
+    ecc_observer_free(o);
+    o = observer(f, ECC_OBS_ENTROPY, 0); /* isolated outliers: KL is infinite below them */
+    feed(f, o, buf);
+    ecc_observer_range(o, &lo, &hi);
+    assert_true(hi >= 0.9 && hi <= 50.0);
+    ecc_observer_free(o);
+    assert_int_equal(ecc_obs_method_find("entropy"), ECC_OBS_ENTROPY);
+    assert_int_equal(ecc_obs_method_find("kl"), -1);
+    ecc_observer_options bad = {sizeof bad, ECC_OBS_PERCENTILE, 20.0, 8, false};
+    assert_int_equal(ecc_observer_create(f->ctx, &bad, &o), ECC_E_USAGE);
+    assert_non_null(strstr(ecc_ctx_message(f->ctx), "(50, 100]"));
+    free(buf);
+}
+
+/* ---------------- quant-weight ---------------- */
+
+static void test_quant_weight_rtn(void **state) {
+    fixture *f = *state;
+    net(f);
+    run_pass(f, "quant-weight");
+    const ecc_quantizer *q = V("fc.w")->quant;
+    assert_non_null(q);
+    assert_int_equal(q->bits, 4), assert_true(q->is_signed && q->symmetric);
+    assert_int_equal(q->granularity, ECC_QUANT_BLOCK), assert_int_equal(q->block_size, 32);
+    assert_int_equal(q->scale->rank, 2);
+    assert_int_equal(q->scale->dims[0], 16), assert_int_equal(q->scale->dims[1], 9);
+    assert_int_equal(V("conv.w")->quant->scale->rank, 2); /* flattened [8, 72] → [8, 3] */
+    assert_int_equal(V("mm.w")->quant->axis, 0);          /* [K, N]: blocks along K */
+    assert_true(stat(f, "weights.ratio") < 0.2); /* small rows: more scales per weight */
+    assert_int_equal(ecc_model_opset(f->m, ""), 13); /* annotations only */
+    /* reference: the same model with every weight replaced by its fake quantization */
+    float x[576], ref[160], got[160];
+    sample_x(f, x);
+    const char *ws[] = {"conv.w", "fc.w", "mm.w"};
+    ecc_tensor *orig[3];
+    for (int i = 0; i < 3; i++) {
+        ecc_value *w = V(ws[i]);
+        orig[i] = ecc_tensor_ref(w->init);
+        ecc_tensor *c = NULL;
+        assert_int_equal(ecc_tensor_clone(f->ctx, w->init, &c), ECC_OK);
+        assert_int_equal(qc_fake_quant_weight(f->ctx, w->quant, w->init, c->data), ECC_OK);
+        assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, w, c), ECC_OK);
+        ecc_tensor_unref(c);
+    }
+    int64_t n = run_model(f, x, 4, XD, ref, 160);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, V(ws[i]), orig[i]), 0);
+        ecc_tensor_unref(orig[i]);
+    }
+    lower(f);
+    assert_int_equal(ecc_model_opset(f->m, ""), 21);
+    assert_true(f->m->ir_version >= 10);
+    assert_int_equal(count_op(f->m->graph, "DequantizeLinear"), 3);
+    assert_int_equal(count_op(f->m->graph, "Reshape"), 1); /* the flattened Conv weight */
+    ecc_node *dq = find_op(f->m->graph, "DequantizeLinear");
+    assert_int_equal(ecc_node_attr_int(dq, "block_size", 0), 32);
+    assert_int_equal(dq->inputs[0]->init->dtype, ECC_DTYPE_INT4);
+    assert_null(V("fc.w")->init); /* the float weight is gone */
+    assert_int_equal(run_model(f, x, 4, XD, got, 160), n);
+    assert_memory_equal(got, ref, (size_t)n * sizeof(float)); /* bit for bit */
+}
+
+static void test_quant_weight_channel8(void **state) {
+    fixture *f = *state;
+    net(f);
+    run_pass(f, "quant-weight:bits=8:block=channel:scheme=asym");
+    const ecc_quantizer *q = V("fc.w")->quant;
+    assert_int_equal(q->granularity, ECC_QUANT_CHANNEL), assert_int_equal(q->axis, 0);
+    assert_false(q->is_signed);
+    assert_non_null(q->zero_point);
+    assert_int_equal(V("mm.w")->quant->axis, 1);
+    lower(f);
+    assert_int_equal(ecc_model_opset(f->m, ""), 13);
+    ecc_node *dq = find_op(f->m->graph, "DequantizeLinear");
+    assert_int_equal(dq->n_inputs, 3);
+    assert_int_equal(dq->inputs[0]->init->dtype, ECC_DTYPE_UINT8);
+    float x[576], y[160];
+    sample_x(f, x);
+    run_model(f, x, 4, XD, y, 160);
+}
+
+/* Mean squared output error of the MatMul layer over calibration-like inputs. */
+static double mm_error(fixture *f, const char *spec) {
+    int64_t xd[2] = {64, 48}, wd[2] = {48, 24};
+    input(f, "x", 2, xd);
+    init_f32(f, "w", 2, wd, -1, 1);
+    add(f, "MatMul", "x w", "y");
+    output(f, "y");
+    write_calib(f, 2, xd);
+    float *x = malloc(64 * 48 * sizeof *x), ref[64 * 24], got[64 * 24];
+    read_calib(f, x, 64 * 48);
+    run_model(f, x, 2, xd, ref, 64 * 24);
+    run_pass(f, spec);
+    lower(f);
+    run_model(f, x, 2, xd, got, 64 * 24);
+    double e = 0;
+    for (int i = 0; i < 64 * 24; i++) e += (got[i] - ref[i]) * (got[i] - ref[i]);
+    free(x);
+    return e / (64 * 24);
+}
+
+static void test_gptq_beats_rtn(void **state) {
+    fixture *f = *state;
+    double rtn = mm_error(f, "quant-weight:bits=4:block=32");
+    teardown(state);
+    setup(state);
+    f = *state;
+    double gptq = mm_error(f, "quant-weight:bits=4:block=32:method=gptq");
+    teardown(state);
+    setup(state);
+    f = *state;
+    double ao = mm_error(f, "quant-weight:bits=4:block=32:method=gptq:act_order=true");
+    if (!(gptq < rtn && ao < rtn)) fail_msg("rtn %g, gptq %g, act-order %g", rtn, gptq, ao);
+}
+
+/* ---------------- quant: static and dynamic ---------------- */
+
+static void test_quant_static(void **state) {
+    fixture *f = *state;
+    net(f);
+    int64_t cd[4] = {32, 8, 6, 6};
+    write_calib(f, 4, cd);
+    float x[576], ref[160], got[160];
+    sample_x(f, x);
+    int64_t n = run_model(f, x, 4, XD, ref, 160);
+    run_pass(f, "quant");
+    /* annotations: x, r (conv+relu absorbed), fl (tied to r), gr (absorbed), mm
+     * (MatMul output before its bias Add); not y (a graph output) */
+    const char *act[] = {"x", "r", "fl", "gr", "mm"};
+    for (int i = 0; i < 5; i++) {
+        const ecc_quantizer *q = V(act[i])->quant;
+        if (!q || !q->scale) fail_msg("no activation quantizer on '%s'", act[i]);
+        assert_int_equal(q->bits, 8), assert_false(q->is_signed);
+    }
+    assert_null(V("y")->quant);
+    assert_null(V("c")->quant);
+    assert_true(V("fl")->quant->scale == V("r")->quant->scale); /* shared range */
+    assert_int_equal(V("conv.b")->quant->bits, 32);
+    assert_int_equal(V("fc.w")->quant->granularity, ECC_QUANT_CHANNEL);
+    double sim = stat(f, "calib.output_sqnr_db");
+    lower(f);
+    assert_int_equal(count_op(f->m->graph, "QuantizeLinear"), 5);
+    /* gr feeds MatMul and Sigmoid through one pair */
+    ecc_value *gdq = find_op(f->m->graph, "MatMul")->inputs[0];
+    assert_string_equal(gdq->producer->op_type, "DequantizeLinear");
+    assert_true(V("side")->producer->inputs[0] == gdq);
+    ecc_node *conv = find_op(f->m->graph, "Conv");
+    const ecc_tensor *bq = conv->inputs[2]->producer->inputs[0]->init;
+    assert_int_equal(bq->dtype, ECC_DTYPE_INT32);
+    int64_t m = run_model(f, x, 4, XD, got, 160);
+    assert_int_equal(m, n);
+    double e = qc_sqnr_db(ref, got, 80); /* output y */
+    if (!(e > 20.0)) fail_msg("static W8A8 output SQNR %.1f dB", e);
+    (void)sim;
+}
+
+/* Output y over all calibration samples, two at a time (the input is [2, …]). */
+static void run_calib(fixture *f, float *y) {
+    float *x = malloc(32 * 288 * sizeof *x);
+    read_calib(f, x, 32 * 288);
+    float out[160];
+    for (int s = 0; s < 32; s += 2) {
+        run_model(f, x + s * 288, 4, XD, out, 160);
+        memcpy(y + s * 40, out, 80 * sizeof *out);
+    }
+    free(x);
+}
+
+static void test_quant_sim_matches_lowering(void **state) {
+    fixture *f = *state;
+    int64_t cd[4] = {32, 8, 6, 6};
+    float *ref = malloc(32 * 40 * sizeof *ref), *got = malloc(32 * 40 * sizeof *got);
+    net(f);
+    write_calib(f, 4, cd);
+    run_calib(f, ref);
+    run_pass(f, "quant");
+    double sim = stat(f, "calib.output_sqnr_db");
+    assert_true(stat(f, "activations.quantized") == 5);
+    assert_true(stat(f, "tensor.r.sqnr_db") > 20.0);
+    lower(f);
+    run_calib(f, got);
+    double real = qc_sqnr_db(ref, got, 32 * 40);
+    if (!(fabs(real - sim) < 0.5)) fail_msg("simulated %.2f dB, lowered %.2f dB", sim, real);
+    free(ref);
+    free(got);
+}
+
+static void test_quant_dynamic(void **state) {
+    fixture *f = *state;
+    net(f);
+    float x[576], ref[160], got[160];
+    sample_x(f, x);
+    run_model(f, x, 4, XD, ref, 160);
+    run_pass(f, "quant:mode=dynamic");
+    assert_non_null(V("x")->quant), assert_null(V("x")->quant->scale);
+    lower(f);
+    assert_int_equal(count_op(f->m->graph, "DynamicQuantizeLinear"), 3);
+    assert_int_equal(count_op(f->m->graph, "ConvInteger"), 1);
+    assert_int_equal(count_op(f->m->graph, "MatMulInteger"), 2); /* Gemm and MatMul */
+    assert_int_equal(count_op(f->m->graph, "QuantizeLinear"), 0);
+    run_model(f, x, 4, XD, got, 160);
+    double e = qc_sqnr_db(ref, got, 80);
+    if (!(e > 25.0)) fail_msg("dynamic output SQNR %.1f dB", e);
+}
+
+/* ---------------- misuse ---------------- */
+
+static void expect_refused(fixture *f, const char *spec, ecc_status code, const char *text) {
+    int rc = try_pass(f, spec);
+    if (rc != (int)code) fail_msg("%s: got %d, want %d (%s)", spec, rc, code, ecc_ctx_message(f->ctx));
+    if (!strstr(ecc_ctx_message(f->ctx), text))
+        fail_msg("%s: message '%s' lacks '%s'", spec, ecc_ctx_message(f->ctx), text);
+}
+
+static void test_misuse(void **state) {
+    fixture *f = *state;
+    net(f);
+    expect_refused(f, "quant", ECC_E_USAGE, "--calib");
+    expect_refused(f, "quant-weight:method=gptq", ECC_E_USAGE, "--calib");
+    expect_refused(f, "quant-weight:bits=3", ECC_E_USAGE, "4|8");
+    expect_refused(f, "quant:bits=4", ECC_E_USAGE, "8");
+    expect_refused(f, "quant-weight:max_opset=13", ECC_E_USAGE, "max_opset");
+    expect_refused(f, "quant:mode=dynamic:max_opset=12", ECC_E_USAGE, "per_channel=false");
+    expect_refused(f, "quant:mode=dynamic:fallback=auto", ECC_E_USAGE, "mode=static");
+    expect_refused(f, "quant-weight:act_order=true", ECC_E_USAGE, "gptq");
+    expect_refused(f, "quant:mode=dynamic:exclude=zz*", ECC_E_USAGE, "matches no layer");
+    int64_t bad[3] = {4, 5, 5};
+    write_calib(f, 3, bad);
+    expect_refused(f, "quant", ECC_E_INPUT, "do not fit");
+    for (size_t i = 0; i < f->m->graph->values.n; i++) /* nothing annotated */
+        assert_null(((ecc_value *)f->m->graph->values.items[i])->quant);
+}
+
+/* ---------------- opset upgrade ---------------- */
+
+static void test_opset_upgrade(void **state) {
+    fixture *f = *state; /* opset 11 */
+    int64_t xd[3] = {2, 4, 6};
+    input(f, "x", 3, xd);
+    ecc_node *rm = add(f, "ReduceMean", "x", "m");
+    assert_int_equal(ecc_node_set_attr_ints(f->ctx, rm, "axes", (int64_t[]){2}, 1), 0);
+    ecc_node *un = add(f, "Unsqueeze", "m", "u");
+    assert_int_equal(ecc_node_set_attr_ints(f->ctx, un, "axes", (int64_t[]){2}, 1), 0);
+    add(f, "Softmax", "u", "s"); /* axis 1 over [2,4,1]: exact */
+    output(f, "s");
+    float x[48], ref[8], got[8];
+    for (int i = 0; i < 48; i++) x[i] = frand(f, -2, 2);
+    run_model(f, x, 3, xd, ref, 8);
+    assert_int_equal(ecc_model_upgrade_opset(f->ctx, f->m, 21, true), ECC_OK);
+    assert_int_equal(ecc_model_opset(f->m, ""), 11); /* dry run */
+    assert_int_equal(ecc_model_upgrade_opset(f->ctx, f->m, 21, false), ECC_OK);
+    assert_int_equal(ecc_model_opset(f->m, ""), 21);
+    assert_int_equal(find_op(f->m->graph, "ReduceMean")->n_inputs, 2);
+    assert_null(ecc_node_attr(find_op(f->m->graph, "Unsqueeze"), "axes"));
+    assert_int_equal(ecc_node_attr_int(find_op(f->m->graph, "Softmax"), "axis", 99), 1);
+    run_model(f, x, 3, xd, got, 8);
+    for (int i = 0; i < 8; i++) assert_float_equal(got[i], ref[i], 1e-6);
+}
+
+static void test_opset_upgrade_refuses(void **state) {
+    fixture *f = *state;
+    int64_t xd[3] = {2, 4, 6};
+    input(f, "x", 3, xd);
+    add(f, "Softmax", "x", "s"); /* pre-13 axis 1 normalizes over 24 values */
+    output(f, "s");
+    assert_int_equal(ecc_model_upgrade_opset(f->ctx, f->m, 13, false), ECC_E_INPUT);
+    assert_non_null(strstr(ecc_ctx_message(f->ctx), "node 's' (Softmax)"));
+    assert_int_equal(ecc_model_opset(f->m, ""), 11);
+}
+
+/* ---------------- equalize, bias correction, exclude, fallback ---------------- */
+
+/* The lowest SQNR over the 6 output channels of a [6, 36] weight. */
+static double worst_row_sqnr(const float *w, const float *fq) {
+    double worst = INFINITY;
+    for (int r = 0; r < 6; r++) worst = fmin(worst, qc_sqnr_db(w + 36 * r, fq + 36 * r, 36));
+    return worst;
+}
+
+static void test_equalize(void **state) {
+    fixture *f = *state;
+    int64_t xd[4] = {2, 4, 5, 5}, w1[4] = {6, 4, 3, 3}, w2[4] = {3, 6, 1, 1}, b1 = 6;
+    input(f, "x", 4, xd);
+    ecc_value *a = init_f32(f, "a.w", 4, w1, -1, 1);
+    init_f32(f, "a.b", 1, &b1, -0.2f, 0.2f);
+    for (int64_t i = 0; i < 36; i++) ((float *)a->init->data)[36 * 2 + i] *= 50.0f; /* loud channel */
+    add(f, "Conv", "x a.w a.b", "a");
+    add(f, "Relu", "a", "ar");
+    init_f32(f, "b.w", 4, w2, -1, 1);
+    add(f, "Conv", "ar b.w", "y");
+    output(f, "y");
+    float x[200], ref[150], got[150];
+    for (int i = 0; i < 200; i++) x[i] = frand(f, -1, 1);
+    int64_t n = run_model(f, x, 4, xd, ref, 150);
+    ecc_quantizer *q = NULL;
+    ecc_qformat i8 = {8, true, true};
+    float *fq = malloc(216 * sizeof *fq);
+    assert_int_equal(qc_weight_quantizer(f->ctx, a, &i8, ECC_QUANT_TENSOR, 0, 0, false, "t", &q), 0);
+    qc_fake_quant_weight(f->ctx, q, a->init, fq);
+    double before = worst_row_sqnr(a->init->data, fq);
+    ecc_quantizer_free(q);
+    run_pass(f, "equalize");
+    assert_true(stat(f, "pairs") == 1);
+    assert_int_equal(run_model(f, x, 4, xd, got, 150), n);
+    for (int64_t i = 0; i < n; i++) assert_float_equal(got[i], ref[i], 1e-4 * (1 + fabsf(ref[i])));
+    a = V("a.w");
+    assert_int_equal(qc_weight_quantizer(f->ctx, a, &i8, ECC_QUANT_TENSOR, 0, 0, false, "t", &q), 0);
+    qc_fake_quant_weight(f->ctx, q, a->init, fq);
+    double after = worst_row_sqnr(a->init->data, fq);
+    ecc_quantizer_free(q);
+    free(fq);
+    if (!(after > before + 6.0)) fail_msg("per-tensor SQNR %.1f -> %.1f dB", before, after);
+}
+
+static void test_bias_correction(void **state) {
+    fixture *f = *state;
+    int64_t xd[2] = {2, 40}, wd[2] = {5, 40}, bd = 5, cd[2] = {16, 40};
+    input(f, "x", 2, xd);
+    init_f32(f, "w", 2, wd, -1, 1);
+    ecc_value *b = init_f32(f, "b", 1, &bd, -0.1f, 0.1f);
+    ecc_node *g = add(f, "Gemm", "x w b", "y");
+    assert_int_equal(ecc_node_set_attr_int(f->ctx, g, "transB", 1), ECC_OK);
+    output(f, "y");
+    write_calib(f, 2, cd);
+    float b0[5];
+    memcpy(b0, b->init->data, sizeof b0);
+    /* E[x] per feature from the calibration file */
+    double mean[40] = {0};
+    float all[16 * 40];
+    read_calib(f, all, 16 * 40);
+    for (int s = 0; s < 16; s++)
+        for (int j = 0; j < 40; j++) mean[j] += all[s * 40 + j] / 16.0;
+    run_pass(f, "quant:bias_correction=true");
+    const ecc_value *w = V("w");
+    float fq[200];
+    assert_int_equal(qc_fake_quant_weight(f->ctx, w->quant, w->init, fq), ECC_OK);
+    for (int r = 0; r < 5; r++) {
+        double shift = 0;
+        for (int j = 0; j < 40; j++)
+            shift += ((double)fq[r * 40 + j] - ((const float *)w->init->data)[r * 40 + j]) * mean[j];
+        assert_float_equal(((const float *)b->init->data)[r], b0[r] - shift, 1e-5);
+    }
+}
+
+static void test_exclude_and_fallback(void **state) {
+    fixture *f = *state;
+    int64_t cd[4] = {32, 8, 6, 6};
+    net(f);
+    write_calib(f, 4, cd);
+    run_pass(f, "quant:exclude=fc*:sensitivity=true");
+    assert_null(V("fc.w")->quant);
+    assert_non_null(V("conv.w")->quant);
+    assert_true(stat(f, "units.float") == 1);
+    assert_true(stat(f, "layer.c.sqnr_db") > 0);
+    teardown(state);
+    setup(state);
+    f = *state;
+    net(f);
+    write_calib(f, 4, cd);
+    run_pass(f, "quant:fallback=auto:max_drop=0");
+    double agree = stat(f, "calib.top1_agreement"), floats = stat(f, "fallback.float_units");
+    assert_true(agree >= 1.0 - 1e-12 || floats == stat(f, "units.float"));
+    assert_true(stat(f, "units.quantized") + stat(f, "units.float") == 3);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_half_even, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_formats_and_choose, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pack_int4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layout_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_observers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quant_weight_rtn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quant_weight_channel8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gptq_beats_rtn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quant_static, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quant_sim_matches_lowering, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quant_dynamic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opset_upgrade, setup11, teardown),
+        cmocka_unit_test_setup_teardown(test_opset_upgrade_refuses, setup11, teardown),
+        cmocka_unit_test_setup_teardown(test_equalize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bias_correction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exclude_and_fallback, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -129,24 +129,8 @@ ecc_status ecc_k_ints(ecc_kernel_ctx *k, const ecc_rt_tensor *t, const char *wha
 }
 
 double ecc_rt_get_f64(const ecc_rt_tensor *t, int64_t i) {
-    const void *d = t->data;
-    switch (t->dtype) {
-    case ECC_DTYPE_FLOAT: return ((const float *)d)[i];
-    case ECC_DTYPE_DOUBLE: return ((const double *)d)[i];
-    case ECC_DTYPE_FLOAT16: return ecc_f16_to_f32(((const uint16_t *)d)[i]);
-    case ECC_DTYPE_BFLOAT16: return ecc_bf16_to_f32(((const uint16_t *)d)[i]);
-    case ECC_DTYPE_INT8: return ((const int8_t *)d)[i];
-    case ECC_DTYPE_UINT8: return ((const uint8_t *)d)[i];
-    case ECC_DTYPE_BOOL: return ((const uint8_t *)d)[i] != 0;
-    case ECC_DTYPE_INT16: return ((const int16_t *)d)[i];
-    case ECC_DTYPE_UINT16: return ((const uint16_t *)d)[i];
-    case ECC_DTYPE_INT32: return ((const int32_t *)d)[i];
-    case ECC_DTYPE_UINT32: return ((const uint32_t *)d)[i];
-    case ECC_DTYPE_INT64: return (double)((const int64_t *)d)[i];
-    case ECC_DTYPE_UINT64: return (double)((const uint64_t *)d)[i];
-    case ECC_DTYPE_INT4: case ECC_DTYPE_UINT4: return ecc_q_get(d, t->dtype, i);
-    default: return NAN;
-    }
+    if (t->dtype == ECC_DTYPE_BOOL) return ((const uint8_t *)t->data)[i] != 0;
+    return ecc_dtype_load_f64(t->data, t->dtype, i, NAN);
 }
 
 ecc_status ecc_k_scalar(ecc_kernel_ctx *k, const ecc_rt_tensor *t, const char *what,

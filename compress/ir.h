@@ -53,6 +53,9 @@ void ecc_tensor_unref(ecc_tensor *t);   /* NULL is a no-op; frees at 0 */
 ecc_status ecc_tensor_clone(ecc_ctx *ctx, const ecc_tensor *t, ecc_tensor **out);
 /* Makes *t exclusively owned (clones when shared) so it can be written. */
 ecc_status ecc_tensor_make_unique(ecc_ctx *ctx, ecc_tensor **t);
+/* Element i of packed data of type dtype as double (numeric types incl.
+ * float16/bfloat16/int4); `unsupported` for strings, complex, float8. */
+double ecc_dtype_load_f64(const void *data, int32_t dtype, int64_t i, double unsupported);
 /* Element i converted to double (numeric types incl. float16/bfloat16/int4). */
 double ecc_tensor_get_f64(const ecc_tensor *t, int64_t i);
 /* Stores v (rounded/saturated for integer types) at element i. */

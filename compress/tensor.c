@@ -167,14 +167,13 @@ uint16_t ecc_f32_to_bf16(float f) {
 
 /* ---- element access ---- */
 
-static int ecc_nibble(const ecc_tensor *t, int64_t i) {
-    uint8_t b = ((const uint8_t *)t->data)[i / 2];
+static int ecc_nibble_at(const void *data, int64_t i) {
+    uint8_t b = ((const uint8_t *)data)[i / 2];
     return (i % 2) ? (b >> 4) : (b & 0xf);
 }
 
-double ecc_tensor_get_f64(const ecc_tensor *t, int64_t i) {
-    const void *d = t->data;
-    switch (t->dtype) { /* storage layouts differ per type; a table can't express loads */
+double ecc_dtype_load_f64(const void *d, int32_t dtype, int64_t i, double unsupported) {
+    switch (dtype) { /* storage layouts differ per type; a table can't express loads */
     case ECC_DTYPE_FLOAT: return ((const float *)d)[i];
     case ECC_DTYPE_DOUBLE: return ((const double *)d)[i];
     case ECC_DTYPE_FLOAT16: return ecc_f16_to_f32(((const uint16_t *)d)[i]);
@@ -187,10 +186,14 @@ double ecc_tensor_get_f64(const ecc_tensor *t, int64_t i) {
     case ECC_DTYPE_UINT32: return ((const uint32_t *)d)[i];
     case ECC_DTYPE_INT64: return (double)((const int64_t *)d)[i];
     case ECC_DTYPE_UINT64: return (double)((const uint64_t *)d)[i];
-    case ECC_DTYPE_UINT4: return ecc_nibble(t, i);
-    case ECC_DTYPE_INT4: { int v = ecc_nibble(t, i); return v >= 8 ? v - 16 : v; }
-    default: return 0.0;
+    case ECC_DTYPE_UINT4: return ecc_nibble_at(d, i);
+    case ECC_DTYPE_INT4: { int v = ecc_nibble_at(d, i); return v >= 8 ? v - 16 : v; }
+    default: return unsupported;
     }
+}
+
+double ecc_tensor_get_f64(const ecc_tensor *t, int64_t i) {
+    return ecc_dtype_load_f64(t->data, t->dtype, i, 0.0);
 }
 
 static double ecc_sat(double v, double lo, double hi) {

@@ -17,15 +17,14 @@
  * block is reached. The reconstructed weights are written back exactly on
  * the quantization grid, so lowering reproduces GPTQ's integers. */
 #include "quant_common.h"
+#include "hessian.h"
 
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PASS "quant-weight"
-#define DAMP_RETRIES 6
 
 #define OPT(type, name, help, dflt, lo, hi, choices) \
     {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
@@ -170,29 +169,6 @@ fail:
 
 /* ---------------- GPTQ ---------------- */
 
-/* Upper Cholesky factor U of (h + λI)⁻¹ = UᵀU (lower triangle zeroed). */
-static ecc_status hinv_factor(ecc_ctx *ctx, const float *h, int64_t k, double damp,
-                              float *hinv) {
-    double mean = 0.0;
-    for (int64_t i = 0; i < k; i++) mean += h[i * k + i];
-    mean = k ? mean / (double)k : 0.0;
-    if (mean <= 0.0) mean = 1.0;
-    double lambda = damp * mean;
-    for (int t = 0; t < DAMP_RETRIES; t++, lambda = lambda > 0 ? lambda * 10 : mean * 1e-6) {
-        memcpy(hinv, h, (size_t)(k * k) * sizeof *hinv);
-        for (int64_t i = 0; i < k; i++) hinv[i * k + i] += (float)lambda;
-        lapack_int n = (lapack_int)k;
-        if (LAPACKE_spotrf(LAPACK_ROW_MAJOR, 'U', n, hinv, n) != 0) continue;
-        if (LAPACKE_spotri(LAPACK_ROW_MAJOR, 'U', n, hinv, n) != 0) continue;
-        if (LAPACKE_spotrf(LAPACK_ROW_MAJOR, 'U', n, hinv, n) != 0) continue;
-        for (int64_t r = 1; r < k; r++) memset(hinv + r * k, 0, (size_t)r * sizeof *hinv);
-        return ECC_OK;
-    }
-    return ecc_ctx_error(ctx, ECC_E_INPUT,
-                         PASS ": the Hessian stays singular after dampening up to %g; give "
-                         "more calibration data or a larger damp=", lambda);
-}
-
 typedef struct gptq_job {
     qw_grid *g;
     float *w;               /* [rows, k] of this group, permuted columns */
@@ -270,7 +246,7 @@ static ecc_status gptq_group(ecc_ctx *ctx, const qw_config *c, qw_grid *g, float
             wp[r * k + i] = w[r * k + perm[i]];
             if (kp) kp[r * k + i] = keep[r * k + perm[i]];
         }
-    ECC_TRY(hinv_factor(ctx, hp, k, c->damp, u));
+    ECC_TRY(ecc_hessian_inv_factor(ctx, PASS, hp, k, c->damp, false, u));
     gptq_job j = {g, wp, kp, rows, row0, k, perm, !c->act_order && c->block};
     for (int64_t i1 = 0; i1 < k; i1 += bs) {
         int64_t i2 = i1 + bs < k ? i1 + bs : k;

@@ -8,42 +8,13 @@
  * (unstructured: the block's exact share of the target, by w²/[H⁻¹]²_jj) or
  * every M columns (N:M). Conv groups are separate problems with their own H. */
 #include "prune_common.h"
+#include "hessian.h"
 
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DAMP_RETRIES 6 /* λ grows ×10 while H + λI is not positive definite */
-
-/* Upper Cholesky factor U of (h + λI)⁻¹ = UᵀU into hinv; the lower triangle is
- * zeroed. Dead inputs (diag 0) get diag 1. */
-static ecc_status hinv_factor(ecc_ctx *ctx, const float *h, int64_t k, double damp,
-                              float *hinv) {
-    double mean = 0.0;
-    for (int64_t i = 0; i < k; i++) mean += h[i * k + i];
-    mean = k ? mean / (double)k : 0.0;
-    if (mean <= 0.0) mean = 1.0;
-    double lambda = damp * mean;
-    for (int attempt = 0; attempt < DAMP_RETRIES; attempt++, lambda = lambda > 0 ? lambda * 10 : mean * 1e-6) {
-        memcpy(hinv, h, (size_t)(k * k) * sizeof *hinv);
-        for (int64_t i = 0; i < k; i++) {
-            if (hinv[i * k + i] == 0.0f) hinv[i * k + i] = 1.0f;
-            hinv[i * k + i] += (float)lambda;
-        }
-        lapack_int n = (lapack_int)k;
-        if (LAPACKE_spotrf(LAPACK_ROW_MAJOR, 'U', n, hinv, n) != 0) continue;
-        if (LAPACKE_spotri(LAPACK_ROW_MAJOR, 'U', n, hinv, n) != 0) continue;
-        if (LAPACKE_spotrf(LAPACK_ROW_MAJOR, 'U', n, hinv, n) != 0) continue;
-        for (int64_t r = 1; r < k; r++) memset(hinv + r * k, 0, (size_t)r * sizeof *hinv);
-        return ECC_OK;
-    }
-    return ecc_ctx_error(ctx, ECC_E_INPUT,
-                         "sparsegpt: the Hessian stays singular after dampening up to %g; "
-                         "give more calibration data or a larger damp=",
-                         lambda);
-}
 
 typedef struct sgpt_block {
     float *w;               /* [rows, k] */
@@ -116,7 +87,7 @@ ecc_status prune_sparsegpt_matrix(ecc_ctx *ctx, float *w, int64_t rows, int64_t 
     for (int64_t i = 0; i < k; i++) /* dead inputs: their weights do nothing */
         if (h[i * k + i] == 0.0f)
             for (int64_t r = 0; r < rows; r++) w[r * k + i] = 0.0f;
-    ECC_TRY(hinv_factor(ctx, h, k, o->damp, hinv));
+    ECC_TRY(ecc_hessian_inv_factor(ctx, "sparsegpt", h, k, o->damp, true, hinv));
     for (int64_t i1 = 0; i1 < k; i1 += bs) {
         int64_t i2 = i1 + bs < k ? i1 + bs : k;
         sgpt_block b = {w, rows, k, i1, i2, hinv, keep, err, score};

@@ -1,7 +1,11 @@
 /* quant_weight.c — the `quant-weight` pass: weight-only quantization of
  * Conv / Gemm / MatMul weights to INT4/UINT4 or INT8/UINT8, per block of 32,
  * 64 or 128 along the reduction axis (a Conv's reduction is its flattened
- * [C/group, kh, kw]) or per output channel, symmetric or asymmetric. It
+ * [C/group, kh, kw]) or per output channel, symmetric or asymmetric. The
+ * default block=auto gives each scale about 32 kept weights: 32 on a dense
+ * layer, larger blocks (or one scale per channel) on a pruned one, whose
+ * blocks of 32 would hold a few nonzeros each and cost more in scales than
+ * in weights. It
  * annotates: each weight gets an ecc_quantizer (kept until lowering, where it
  * becomes an integer initializer read through DequantizeLinear; blocks and
  * 4-bit types need opset 21, per channel 13).
@@ -32,8 +36,9 @@
 static const ecc_opt_desc qw_opts[] = {
     OPT(ECC_OPT_ENUM, "bits", "weight bits", "4", 0, 0, "4|8"),
     OPT(ECC_OPT_ENUM, "block",
-        "weights per scale along the reduction axis, or channel: one scale per output channel",
-        "32", 0, 0, "32|64|128|channel"),
+        "weights per scale along the reduction axis; channel: one scale per output channel; "
+        "auto: about 32 kept weights per scale (32 when dense, larger on pruned layers)",
+        "auto", 0, 0, "auto|32|64|128|channel"),
     OPT(ECC_OPT_ENUM, "scheme",
         "sym: signed, zero point 0 (INT4/INT8); asym: unsigned with a zero point (UINT4/UINT8)",
         "sym", 0, 0, "sym|asym"),
@@ -53,9 +58,12 @@ static const ecc_opt_desc qw_opts[] = {
         "21", 10, 21, NULL),
 };
 
+#define BLOCK_AUTO (-1)
+#define AUTO_KEPT_PER_SCALE 32
+
 typedef struct qw_config {
     ecc_qformat fmt;
-    int64_t block;          /* 0: per channel */
+    int64_t block;          /* 0: per channel; BLOCK_AUTO: chosen per layer */
     bool gptq, act_order;
     double damp;
     int64_t lazy;
@@ -70,13 +78,17 @@ static ecc_status qw_config_read(const ecc_host_api *host, ecc_pass_run *run, qw
     c->fmt.bits = bits && strcmp(bits, "8") == 0 ? 8 : 4;
     c->fmt.symmetric = !scheme || strcmp(scheme, "asym") != 0;
     c->fmt.is_signed = c->fmt.symmetric;
-    c->block = block && strcmp(block, "channel") == 0 ? 0 : block ? atoi(block) : 32;
+    c->block = !block || strcmp(block, "auto") == 0 ? BLOCK_AUTO
+               : strcmp(block, "channel") == 0    ? 0
+                                                  : atoi(block);
     c->gptq = method && strcmp(method, "gptq") == 0;
     c->act_order = host->opt_bool(run, "act_order");
     c->damp = host->opt_float(run, "damp");
     c->lazy = host->opt_int(run, "lazy_block");
     c->exclude = host->opt_string(run, "exclude");
     c->max_opset = host->opt_int(run, "max_opset");
+    if (c->block == BLOCK_AUTO && c->fmt.bits == 8 && c->max_opset < 21)
+        c->block = 0; /* auto within the opset: blocks need 21 */
     if (c->act_order && !c->gptq)
         return ecc_ctx_error(run->ctx, ECC_E_USAGE,
                              PASS ": act_order applies to method=gptq only (method=%s)",
@@ -247,7 +259,7 @@ static ecc_status gptq_group(ecc_ctx *ctx, const qw_config *c, qw_grid *g, float
             if (kp) kp[r * k + i] = keep[r * k + perm[i]];
         }
     ECC_TRY(ecc_hessian_inv_factor(ctx, PASS, hp, k, c->damp, false, u));
-    gptq_job j = {g, wp, kp, rows, row0, k, perm, !c->act_order && c->block};
+    gptq_job j = {g, wp, kp, rows, row0, k, perm, !c->act_order && g->nb > 1};
     for (int64_t i1 = 0; i1 < k; i1 += bs) {
         int64_t i2 = i1 + bs < k ? i1 + bs : k;
         gptq_block(&j, u, i1, i2, err);
@@ -282,13 +294,13 @@ static ecc_status canon_keep(ecc_ctx *ctx, const prune_layer *L, uint8_t **out) 
     return ECC_OK;
 }
 
-static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, const qc_layer *q,
-                             const prune_layer *L, ecc_quantizer **out) {
+static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, int64_t block,
+                             const qc_layer *q, const prune_layer *L, ecc_quantizer **out) {
     ecc_status st = ECC_OK;
     float *w = NULL;
     uint8_t *keep = NULL;
     int64_t k = L->k, rows_g = L->rows / L->groups;
-    qw_grid g = {.q = q, .L = L, .fmt = c->fmt, .block = c->block ? c->block : k};
+    qw_grid g = {.q = q, .L = L, .fmt = c->fmt, .block = block ? block : k};
     ecc_qformat_range(&g.fmt, &g.lo, &g.hi);
     g.nb = (k + g.block - 1) / g.block;
     g.scale = malloc((size_t)(L->rows * g.nb) * sizeof *g.scale + 1);
@@ -304,7 +316,7 @@ static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, const qc_layer *q
                            rows_g, gi * rows_g, k, L->stats.h + gi * k * k));
     ECC_TRY(ecc_tensor_make_unique(ctx, &L->w->init));
     prune_canon_put(L, w, L->w->init->data);
-    ECC_TRY(grid_quantizer(ctx, &g, L->w->init, c->block, out));
+    ECC_TRY(grid_quantizer(ctx, &g, L->w->init, block, out));
 fail:
     free(w);
     free(keep);
@@ -315,10 +327,24 @@ fail:
 
 /* ---------------- the pass ---------------- */
 
-static ecc_status rtn_layer(ecc_ctx *ctx, const qw_config *c, const qc_layer *q,
+/* The block of one layer: the option, or for auto the smallest of 32, 64,
+ * 128 whose blocks hold AUTO_KEPT_PER_SCALE kept weights on average given
+ * the layer's pruning mask; per channel (0) when none does or when one
+ * block would span the whole reduction. */
+static int64_t layer_block(const qw_config *c, const prune_layer *L) {
+    static const int64_t sizes[] = {32, 64, 128};
+    if (c->block != BLOCK_AUTO) return c->block;
+    double kept = L->w->mask ? 1.0 - L->w->mask->sparsity : 1.0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i] * kept >= AUTO_KEPT_PER_SCALE - 1e-9)
+            return sizes[i] < L->k ? sizes[i] : 0;
+    return 0;
+}
+
+static ecc_status rtn_layer(ecc_ctx *ctx, const qw_config *c, int64_t block, const qc_layer *q,
                             ecc_quantizer **out) {
-    if (c->block)
-        return qc_weight_quantizer(ctx, q->w, &c->fmt, ECC_QUANT_BLOCK, q->red_axis, c->block,
+    if (block)
+        return qc_weight_quantizer(ctx, q->w, &c->fmt, ECC_QUANT_BLOCK, q->red_axis, block,
                                    q->flat, "rtn", out);
     return qc_weight_quantizer(ctx, q->w, &c->fmt, ECC_QUANT_CHANNEL, q->ch_axis, 0, false, "rtn",
                                out);
@@ -359,8 +385,9 @@ static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
             shared++;
             continue;
         }
-        if (c.gptq) ECC_TRY(gptq_layer(ctx, &c, q, &ls.pl.items[i], &qz));
-        else ECC_TRY(rtn_layer(ctx, &c, q, &qz));
+        int64_t block = layer_block(&c, &ls.pl.items[i]);
+        if (c.gptq) ECC_TRY(gptq_layer(ctx, &c, block, q, &ls.pl.items[i], &qz));
+        else ECC_TRY(rtn_layer(ctx, &c, block, q, &qz));
         ecc_value_set_quantizer(q->w, qz);
         qz = NULL;
         ECC_TRY(qc_report_weight(host, run, q->w, &tot));

@@ -410,7 +410,7 @@ static void test_observers(void **state) {
 static void test_quant_weight_rtn(void **state) {
     fixture *f = *state;
     net(f);
-    run_pass(f, "quant-weight");
+    run_pass(f, "quant-weight:block=32");
     const ecc_quantizer *q = V("fc.w")->quant;
     assert_non_null(q);
     assert_int_equal(q->bits, 4), assert_true(q->is_signed && q->symmetric);
@@ -451,6 +451,33 @@ static void test_quant_weight_rtn(void **state) {
     assert_null(V("fc.w")->init); /* the float weight is gone */
     assert_int_equal(run_model(f, x, 4, XD, got, 160), n);
     assert_memory_equal(got, ref, (size_t)n * sizeof(float)); /* bit for bit */
+}
+
+/* block=auto (the default): about 32 kept weights per scale. */
+static void test_quant_weight_auto_block(void **state) {
+    fixture *f = *state;
+    net(f);
+    /* kept 25%: blocks of 128 hold 32 kept weights; fc (k 288) gets them, conv
+     * (k 72) and mm (k 16) would have one block per row: per channel */
+    run_pass(f, "prune:sparsity=0.75:head=true:min_params=0");
+    run_pass(f, "quant-weight");
+    assert_true(V("fc.w")->mask && V("conv.w")->mask && V("mm.w")->mask);
+    assert_int_equal(V("fc.w")->quant->granularity, ECC_QUANT_BLOCK);
+    assert_int_equal(V("fc.w")->quant->block_size, 128);
+    assert_int_equal(V("conv.w")->quant->granularity, ECC_QUANT_CHANNEL);
+    assert_int_equal(V("mm.w")->quant->granularity, ECC_QUANT_CHANNEL);
+    assert_int_equal(V("mm.w")->quant->axis, 1);
+    lower(f);
+    assert_int_equal(count_op(f->m->graph, "DequantizeLinear"), 3);
+}
+
+static void test_quant_weight_auto_dense(void **state) {
+    fixture *f = *state;
+    net(f);
+    run_pass(f, "quant-weight:bits=8");
+    assert_int_equal(V("fc.w")->quant->block_size, 32);
+    assert_int_equal(V("conv.w")->quant->block_size, 32);
+    assert_int_equal(V("mm.w")->quant->granularity, ECC_QUANT_CHANNEL); /* k 16 < 32 */
 }
 
 static void test_quant_weight_channel8(void **state) {
@@ -764,6 +791,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_layout_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_observers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quant_weight_rtn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quant_weight_auto_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quant_weight_auto_dense, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quant_weight_channel8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gptq_beats_rtn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quant_static, setup, teardown),

@@ -2,7 +2,7 @@
  * magnitude-pruning masks as annotations, the way `quant-weight` and
  * `prune` do, so the .ecc encodings can be exercised and measured without
  * those passes. Header-only (static functions); used by
- * tests/test_artifact.c and tests/tools/artifact_sizes.c. */
+ * tests/test_artifact.c, the artifact seeds and bench/artifact_decode.c. */
 #ifndef ECC_TEST_ART_QUANT_H
 #define ECC_TEST_ART_QUANT_H
 

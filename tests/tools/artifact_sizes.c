@@ -5,17 +5,17 @@
  *
  *   artifact_sizes [--eval N] [--models mlp,cnn,transformer] [--keep DIR]
  *
- * Variants per model (pruning by the `prune` pass, weight quantizers attached
- * as annotations the way `quant-weight` will, symmetric, zero point 0):
+ * Variants per model, each the real pipeline (pruning without fine-tuning;
+ * heads and tiny layers stay dense; calibration: 256 training images):
  *   lossless          the model as is
- *   prune90           prune:sparsity=0.9 (heads and tiny layers stay dense)
- *   prune90+int4b32   … + int4 per-block-32 quantizers on every weight layer
- *   prune90+int4b32h  … the same with float16-representable scales
- *   prune90+int4ch    … + int4 per-channel quantizers
+ *   prune90           prune:sparsity=0.9
+ *   prune90+int4      … ,quant-weight:bits=4 (block=auto: per channel here)
+ *   prune90+int4b32   … ,quant-weight:bits=4:block=32
+ *   sgpt90+int4       prune:method=sparsegpt:sparsity=0.9,quant-weight:bits=4
  *   prune90+cluster4  prune:sparsity=0.9,cluster:bits=4
- *   int8ch            int8 per-channel quantizers, no pruning
+ *   int8ch            quant-weight:bits=8:block=channel
  * Prints one table row per (model, variant). Exit 0, or 2 on any error. */
-#include "art_quant.h"
+#include "../../compress/ecc.h"
 #include "../../formats/artifact/artifact_internal.h"
 
 #include <stdio.h>
@@ -24,22 +24,21 @@
 #include <sys/stat.h>
 
 #define FMNIST "/usr/share/datasets/fashion-mnist/"
+#define CALIB_SIZE 256
 
 typedef struct variant {
     const char *name;
-    const char *pipeline;      /* run first ("" none) */
-    int bits, gran, block;     /* quantizers to attach (bits 0: none) */
-    bool f16;
+    const char *pipeline;      /* "" none */
 } variant;
 
 static const variant variants[] = {
-    {"lossless", "", 0, 0, 0, false},
-    {"prune90", "prune:sparsity=0.9", 0, 0, 0, false},
-    {"prune90+int4b32", "prune:sparsity=0.9", 4, ECC_QUANT_BLOCK, 32, false},
-    {"prune90+int4b32h", "prune:sparsity=0.9", 4, ECC_QUANT_BLOCK, 32, true},
-    {"prune90+int4ch", "prune:sparsity=0.9", 4, ECC_QUANT_CHANNEL, 0, false},
-    {"prune90+cluster4", "prune:sparsity=0.9,cluster:bits=4", 0, 0, 0, false},
-    {"int8ch", "", 8, ECC_QUANT_CHANNEL, 0, false},
+    {"lossless", ""},
+    {"prune90", "prune:sparsity=0.9"},
+    {"prune90+int4", "prune:sparsity=0.9,quant-weight:bits=4"},
+    {"prune90+int4b32", "prune:sparsity=0.9,quant-weight:bits=4:block=32"},
+    {"sgpt90+int4", "prune:method=sparsegpt:sparsity=0.9,quant-weight:bits=4"},
+    {"prune90+cluster4", "prune:sparsity=0.9,cluster:bits=4"},
+    {"int8ch", "quant-weight:bits=8:block=channel"},
 };
 
 static long long file_size(const char *p) {
@@ -50,27 +49,14 @@ static long long file_size(const char *p) {
 static ecc_status run_pipeline(ecc_ctx *ctx, ecc_model *m, const char *spec) {
     ecc_registry *reg = NULL;
     ecc_pipeline *pl = NULL;
-    ecc_run_env env = {sizeof env, NULL, 0};
+    ecc_run_env env = {sizeof env, FMNIST "train-images-idx3-ubyte.gz", CALIB_SIZE};
     ecc_status st = ecc_registry_create(ctx, &reg);
     if (!st) st = ecc_pipeline_parse(ctx, reg, spec, &pl);
+    if (!st) st = ecc_pipeline_check(ctx, pl, &env);
     if (!st) st = ecc_pipeline_run(ctx, pl, m, &env, NULL);
     ecc_pipeline_free(pl);
     ecc_registry_free(reg);
     return st;
-}
-
-/* Quantizers on every float32 weight read by Gemm/MatMul/Conv. */
-static ecc_status attach_all(ecc_ctx *ctx, ecc_model *m, const variant *v) {
-    for (size_t i = 0; i < m->graph->inits.n; i++) {
-        ecc_value *w = m->graph->inits.items[i];
-        int r, o;
-        if (!w->init || w->init->dtype != ECC_DTYPE_FLOAT || w->init->rank < 2 ||
-            !aq_weight_axes(w, &r, &o))
-            continue;
-        ecc_status st = aq_attach(ctx, w, v->bits, v->gran, v->block, v->f16, false);
-        if (st) return st;
-    }
-    return ECC_OK;
 }
 
 /* Sums of packed (raw) and stored (frame) bytes over the tensor entries. */
@@ -122,7 +108,6 @@ static int measure(ecc_ctx *ctx, const char *model, const variant *v, int64_t ev
     snprintf(path, sizeof path, "%s/%s_%s.ecc", dir, model, v->name);
     ecc_status st = ecc_model_read(ctx, src, &m);
     if (!st && v->pipeline[0]) st = run_pipeline(ctx, m, v->pipeline);
-    if (!st && v->bits) st = attach_all(ctx, m, v);
     ecc_write_options wo = {sizeof wo, false, 0, NULL, ECC_FORMAT_ECC, v->pipeline, 0};
     if (!st) st = ecc_model_write(ctx, m, path, &wo);
     if (!st) st = entry_sums(ctx, path, &packed, &stored);

@@ -50,8 +50,9 @@ static const ecc_opt_desc prune_opts[] = {
         "reduction axis (2:4 is what sparse tensor cores run)", "unstructured", 0, 0, NULL),
     OPT(ECC_OPT_ENUM, "scope",
         "layer: every layer at sparsity; global: one magnitude ranking over all pruned "
-        "weights; auto: per-layer sparsity from measured sensitivity (needs --calib)",
-        "layer", 0, 0, "layer|global|auto"),
+        "weights; auto: per-layer sparsity from measured sensitivity (needs --calib). "
+        "Default: global for magnitude, layer for wanda and sparsegpt (their scores are "
+        "per layer)", NULL, 0, 0, "layer|global|auto"),
     OPT(ECC_OPT_STRING, "include",
         "globs over node or weight names, '|' between globs: prune only these (named layers "
         "are pruned even when tiny or a head)", NULL, 0, 0, NULL),
@@ -78,10 +79,14 @@ static bool opt_given(const ecc_pass_run *run, const char *name) {
     return v && v->given;
 }
 
-static prune_scope scope_of(const char *s) {
+/* Unset, magnitude ranks all pruned weights together: global magnitude
+ * pruning beats uniform per-layer sparsity on CNNs (Blalock et al., "What
+ * is the State of Neural Network Pruning?", 2020) and on our testdata
+ * models at 50–80 %. Wanda and SparseGPT scores are per layer. */
+static prune_scope scope_of(const char *s, const prune_method *method) {
     for (size_t i = 0; s && i < sizeof scope_names / sizeof scope_names[0]; i++)
         if (strcmp(scope_names[i], s) == 0) return (prune_scope)i;
-    return PRUNE_SCOPE_LAYER;
+    return method->fn == prune_magnitude ? PRUNE_SCOPE_GLOBAL : PRUNE_SCOPE_LAYER;
 }
 
 ecc_status prune_config_read(const ecc_host_api *host, ecc_pass_run *run, prune_config *c) {
@@ -94,7 +99,9 @@ ecc_status prune_config_read(const ecc_host_api *host, ecc_pass_run *run, prune_
                 "unknown method '%s' (allowed: magnitude, wanda, sparsegpt)", method);
     c->sparsity = host->opt_float(run, "sparsity");
     ECC_TRY(prune_parse_pattern(ctx, host->opt_string(run, "pattern"), &c->pat));
-    c->scope = scope_of(host->opt_string(run, "scope"));
+    c->scope = c->pat.m && !opt_given(run, "scope")
+                   ? PRUNE_SCOPE_LAYER /* N:M fixes every layer's sparsity */
+                   : scope_of(host->opt_string(run, "scope"), c->method);
     c->sel = (prune_select_opts){host->opt_string(run, "include"),
                                  host->opt_string(run, "exclude"),
                                  host->opt_int(run, "min_params"), host->opt_bool(run, "head")};

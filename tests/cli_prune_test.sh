@@ -95,10 +95,16 @@ nm_check "$T/mlp_w14.onnx" 1 4 && ok || bad "1:4 property after wanda"
 
 # --- exact sparsity in the report, defaults reported
 expect 0 "prune 0.5 layer" -- "$ECC" compress testdata/cnn.onnx -o "$T/c50.onnx" \
-    --passes prune:sparsity=0.5 --report "$T/c50.json"
+    --passes prune:sparsity=0.5:scope=layer --report "$T/c50.json"
 json "$T/c50.json" 'r.passes[0].stats["layer./conv2/Conv.sparsity"] === 0.5 &&
     r.passes[0].stats["excluded.head./fc/Gemm"] === 15680 &&
     r.passes[0].stats["excluded.small./conv1/Conv"] === 144' && ok || bad "layer table in report"
+# magnitude's default scope is global: one ranking, layers end up uneven, total exact
+expect 0 "prune 0.5 default scope" -- "$ECC" compress testdata/cnn.onnx -o "$T/c50g.onnx" \
+    --passes prune:sparsity=0.5 --report "$T/c50g.json"
+grep -q "magnitude, unstructured 50%, global scope" "$T/err" && ok || bad "magnitude defaults to global scope"
+json "$T/c50g.json" 'const s = r.passes[0].stats; s.sparsity === 0.5 &&
+    s["layer./conv2/Conv.sparsity"] !== 0.5' && ok || bad "global scope: exact total, uneven layers"
 grep -q "classifier head" "$T/err" && ok || bad "the table names the head exclusion"
 expect 0 "prune 0.7 global" -- "$ECC" compress testdata/cnn.onnx -o "$T/g70.onnx" \
     --passes prune:sparsity=0.7:scope=global --report "$T/g70.json" -q

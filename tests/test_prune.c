@@ -322,7 +322,7 @@ static void test_layer_scope_exact(void **state) {
     fixture *f = *state;
     layers_graph(f);
     float before = data_of(f, "g1.w")[5];
-    run_pass(f, "prune:sparsity=0.37:min_params=0");
+    run_pass(f, "prune:sparsity=0.37:min_params=0:scope=layer");
     const char *ws[3] = {"c.w", "g1.w", "m1.w"};
     for (int i = 0; i < 3; i++) {
         int64_t n = prune_const(V(ws[i]))->numel;
@@ -374,7 +374,7 @@ static void test_defaults_and_include(void **state) {
 static void test_mask_survives_until_lowering(void **state) {
     fixture *f = *state;
     layers_graph(f);
-    run_pass(f, "prune:sparsity=0.5:min_params=0");
+    run_pass(f, "prune:sparsity=0.5:min_params=0:scope=layer");
     const ecc_tensor *w = prune_const(V("g1.w"));
     int64_t nz = 0;
     for (int64_t i = 0; i < w->numel; i++) nz += ((float *)w->data)[i] != 0;

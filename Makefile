@@ -10,7 +10,7 @@ WARN    := -std=c11 -Wall -Wextra -Wshadow -Werror -Wno-missing-field-initialize
 DEFS    := -D_GNU_SOURCE
 INCS    := -Icompress -I$(BUILD)/gen
 ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SAN) -fPIC $(INCS)
-LDLIBS  := -lprotobuf-c -lcjson -lzstd -llapacke -lopenblas -lz -lpng -ljpeg -lm -ldl -lpthread
+LDLIBS  := -lprotobuf-c -lcjson -lzstd -lmd -llapacke -lopenblas -lz -lpng -ljpeg -lm -ldl -lpthread
 PREFIX  ?= /usr/local
 
 ONNX_PROTO := /usr/include/onnx/onnx.proto

@@ -3,7 +3,7 @@
 # are missing. Runs `apt-get update` once, only when something is missing.
 set -e
 PKGS="gcc make libc6-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
-liblapacke-dev libopenblas-dev libzstd-dev libcmocka-dev libcjson-dev zlib1g-dev libpng-dev libjpeg-dev \
+liblapacke-dev libopenblas-dev libzstd-dev libcmocka-dev libcjson-dev zlib1g-dev libpng-dev libjpeg-dev libmd-dev \
 libonnx-testdata dataset-fashion-mnist python3-onnx python3-numpy nodejs npm valgrind time"
 missing=""
 for p in $PKGS; do

@@ -3,13 +3,15 @@
  * writing an artifact from a model (artifact_writer.c), restoring a model
  * from one (artifact_reader.c), verify and inspect (artifact_inspect.c), the
  * format dispatch behind ecc_model_read/ecc_model_write (model_io.c) and
- * SHA-256 (sha256.c).
+ * the source model's SHA-256 (libmd).
  * The container itself is parsed by the stand-alone loader (ecc_load.c). */
 #ifndef ECC_ARTIFACT_INTERNAL_H
 #define ECC_ARTIFACT_INTERNAL_H
 
 #include "ecc_load.h"
 #include "ir.h"
+
+#include <sha2.h>
 
 #define ECC_ART_DEFAULT_LEVEL 12
 #define ECC_ART_MAX_LEVEL 22
@@ -76,16 +78,13 @@ void ecc_art_unmap(const uint8_t *p, size_t len);
 /* Loader return code → ecc_status with the loader's message on ctx. */
 ecc_status ecc_art_load_status(ecc_ctx *ctx, const ecc_loader *L, int rc);
 
-/* ---------------- sha256.c ---------------- */
+/* ---------------- SHA-256 (libmd) ---------------- */
 
-typedef struct ecc_sha256 {
-    uint32_t h[8];
-    uint64_t len;
-    uint8_t buf[64];
-    size_t n;
-} ecc_sha256;
-void ecc_sha256_init(ecc_sha256 *s);
-void ecc_sha256_update(ecc_sha256 *s, const void *p, size_t n);
-void ecc_sha256_final(ecc_sha256 *s, uint8_t out[32]);
+typedef SHA2_CTX ecc_sha256;
+static inline void ecc_sha256_init(ecc_sha256 *s) { SHA256Init(s); }
+static inline void ecc_sha256_update(ecc_sha256 *s, const void *p, size_t n) {
+    SHA256Update(s, p, n);
+}
+static inline void ecc_sha256_final(ecc_sha256 *s, uint8_t out[32]) { SHA256Final(out, s); }
 
 #endif

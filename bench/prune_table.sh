@@ -8,7 +8,7 @@
 #
 #   sh bench/prune_table.sh            (ECC=path/to/ecc to use another binary)
 set -e
-ECC=${ECC:-build/ecc}
+ECC=${ECC:-${BUILD:-build}/ecc}
 FM=/usr/share/datasets/fashion-mnist
 CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
 EVAL="--data $FM/t10k-images-idx3-ubyte.gz --labels $FM/t10k-labels-idx1-ubyte.gz"

@@ -3,8 +3,11 @@
  * use (allocation, views, scratch, errors, the thread pool).
  *
  * Memory: initializers, Constant attributes and caller inputs are referenced
- * in place. Activations are sized by the kernels at run time. The first run
- * for an input shape signature records every allocation (malloc'd, freed at
+ * in place, except a float initializer carrying a pruning mask (ecc_mask):
+ * it is bound to a masked copy the interpreter owns (the model's tensor is
+ * never written), so a run sees the weights lowering will produce.
+ * Activations are sized by the kernels at run time. The first run for an
+ * input shape signature records every allocation (malloc'd, freed at
  * its last use, so that run's peak is the live set too); the plan then lays
  * the recorded buffers out in one arena by lifetime (greedy by size) and
  * later runs with the same signature reuse that arena. An allocation that
@@ -38,6 +41,7 @@ typedef struct ecc_slot {
     uint32_t n_uses;      /* node input slots reading it */
     bool pinned;          /* graph output or kept: never reused */
     bool is_const;        /* initializer: set once at create */
+    void *masked;         /* initializer's masked copy (owned), or NULL */
     bool is_input;
     bool produced;
 } ecc_slot;
@@ -533,16 +537,35 @@ static int32_t ecc_slot_of(const ecc_interp *it, const ecc_value *v) {
     return it->slot_of_id[v->id];
 }
 
+/* A float initializer whose mask covers it: s->masked gets a copy with the
+ * removed weights zeroed, as lowering will make them. Otherwise NULL. */
+static ecc_status ecc_mask_initializer(ecc_ctx *ctx, ecc_slot *s) {
+    const ecc_tensor *t = s->v->init;
+    const ecc_mask *m = s->v->mask;
+    if (!m || !m->keep || t->dtype != ECC_DTYPE_FLOAT || m->keep->numel != t->numel)
+        return ECC_OK;
+    float *w = malloc(t->nbytes + 1);
+    if (!w) return ECC_OOM(ctx);
+    memcpy(w, t->data, t->nbytes);
+    const uint8_t *keep = m->keep->data;
+    for (int64_t i = 0; i < t->numel; i++)
+        if (!keep[i]) w[i] = 0.0f;
+    s->masked = w;
+    return ECC_OK;
+}
+
 static ecc_status ecc_bind_initializer(ecc_ctx *ctx, ecc_slot *s) {
     const ecc_tensor *t = s->v->init;
     if (t->rank > ECC_MAX_RANK)
         return ecc_ctx_error(ctx, ECC_E_INPUT,
                              "initializer '%s' has rank %d; the interpreter supports up to %d",
                              s->v->name, (int)t->rank, ECC_MAX_RANK);
+    ecc_status st = ecc_mask_initializer(ctx, s);
+    if (st) return st;
     s->t.dtype = t->dtype;
     s->t.rank = t->rank;
     for (int32_t d = 0; d < t->rank; d++) s->t.dims[d] = t->dims[d];
-    s->t.data = t->data;
+    s->t.data = s->masked ? s->masked : t->data;
     s->t.nbytes = t->nbytes;
     s->is_const = s->produced = true;
     s->buf = ECC_BUF_EXTERNAL;
@@ -845,6 +868,7 @@ void ecc_interp_free(ecc_interp *it) {
     free(it->kept);
     free(it->inputs);
     free(it->outputs);
+    for (size_t i = 0; it->slots && i < it->n_slots; i++) free(it->slots[i].masked);
     free(it->slots);
     free(it->slot_of_id);
     free(it);

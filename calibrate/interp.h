@@ -2,7 +2,8 @@
  * order, liveness, buffer reuse, one workspace reused across batches), then
  * run it batch after batch. Kernels live in a table (op, dtype) → forward
  * (and, later, backward) functions. Activations stay addressable by value so
- * calibration observers and training can read them. */
+ * calibration observers and training can read them. Pruning masks are
+ * honoured: a run sees every masked float weight as lowering will make it. */
 #ifndef ECC_INTERP_H
 #define ECC_INTERP_H
 
@@ -38,7 +39,11 @@ typedef struct ecc_interp_options {
 
 /* Plans model for execution. Every node must have a kernel: otherwise
  * ECC_E_INPUT naming the node and op ("node 'x' (Foo): no kernel for Foo
- * (float32)") before anything runs. model must outlive the interpreter. */
+ * (float32)") before anything runs. model must outlive the interpreter.
+ * Initializers are read in place, except a float one with a mask (ecc_mask
+ * whose keep has its element count): that one is copied here with the
+ * removed weights zeroed, once (the copy is the interpreter's, freed with it;
+ * the model is never written; later changes to that weight are not seen). */
 ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
                              const ecc_interp_options *opts, ecc_interp **out);
 void ecc_interp_free(ecc_interp *it); /* NULL is a no-op */
@@ -57,8 +62,8 @@ const ecc_rt_tensor *ecc_interp_result(const ecc_interp *it, size_t output_index
 /* A kept value (opts->keep) after the last run, or NULL. */
 const ecc_rt_tensor *ecc_interp_value(const ecc_interp *it, const char *name);
 /* Bytes of activation workspace the last run used: the planned arena plus
- * any memory outside the plan. Weights and inputs are not counted (they are
- * referenced in place). */
+ * any memory outside the plan. Weights (masked copies included) and inputs
+ * are not counted. */
 size_t ecc_interp_workspace_bytes(const ecc_interp *it);
 
 /* ---- kernel table ---- */

@@ -42,13 +42,13 @@ static bool commutes(const ecc_node *n) {
     static const char *const ops[] = {"Relu", "LeakyRelu", "MaxPool", "AveragePool",
                                       "Identity", "Dropout", "Flatten", "Reshape"};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (prune_is_onnx(n, ops[i])) return true;
+        if (wl_is_onnx(n, ops[i])) return true;
     return false;
 }
 
 /* Input channel of L2's canonical element (r, c). */
-static int64_t l2_channel(const prune_layer *L, const eq_pair *p, int64_t r, int64_t c) {
-    if (prune_is_onnx(L->node, "Conv")) {
+static int64_t l2_channel(const wl_layer *L, const eq_pair *p, int64_t r, int64_t c) {
+    if (wl_is_onnx(L->node, "Conv")) {
         int64_t cg = p->channels / L->groups, per = L->k / cg;
         return (r / (L->rows / L->groups)) * cg + c / per;
     }
@@ -57,22 +57,22 @@ static int64_t l2_channel(const prune_layer *L, const eq_pair *p, int64_t r, int
 
 static const char *pair_problem(const qc_layers *ls, size_t i, size_t j, bool flat,
                                 eq_pair *p) {
-    const prune_layer *a = &ls->pl.items[i], *b = &ls->pl.items[j];
+    const wl_layer *a = &ls->pl.items[i], *b = &ls->pl.items[j];
     if (ls->q[i].w == ls->q[j].w || ls->q[i].w->n_uses != 1 || ls->q[j].w->n_uses != 1)
         return "a weight is shared";
     if (ls->q[i].w->quant || ls->q[j].w->quant) return "a weight is already quantized";
     if (ls->q[i].bias && (ls->q[i].bias->n_uses != 1 || ls->q[i].bias_node != ls->q[i].node))
         return "L1's bias is shared or added by another node";
-    if (!prune_is_onnx(a->node, "Conv") && ls->q[i].bias_node && ls->q[i].bias_node != a->node)
+    if (!wl_is_onnx(a->node, "Conv") && ls->q[i].bias_node && ls->q[i].bias_node != a->node)
         return "L1's bias is a separate Add";
     p->l1 = i;
     p->l2 = j;
     p->channels = a->rows;
     p->per_channel = 1;
-    bool conv2 = prune_is_onnx(b->node, "Conv");
+    bool conv2 = wl_is_onnx(b->node, "Conv");
     if (conv2) {
         if (flat) return "a Flatten/Reshape feeds a Conv";
-        if (prune_const(b->w)->dims[1] * b->groups != a->rows)
+        if (wl_const(b->w)->dims[1] * b->groups != a->rows)
             return "channel counts differ";
         return NULL;
     }
@@ -85,8 +85,8 @@ static const char *pair_problem(const qc_layers *ls, size_t i, size_t j, bool fl
 /* A Flatten (axis 1) or a Reshape to [batch, features]: features stay
  * channel-major, one block per channel. */
 static bool keeps_batch(const ecc_node *n) {
-    if (prune_is_onnx(n, "Flatten")) return ecc_node_attr_int(n, "axis", 1) == 1;
-    const ecc_tensor *shape = n->n_inputs > 1 ? prune_const(n->inputs[1]) : NULL;
+    if (wl_is_onnx(n, "Flatten")) return ecc_node_attr_int(n, "axis", 1) == 1;
+    const ecc_tensor *shape = n->n_inputs > 1 ? wl_const(n->inputs[1]) : NULL;
     if (!shape || shape->dtype != ECC_DTYPE_INT64 || shape->numel != 2) return false;
     int64_t first = ((const int64_t *)shape->data)[0];
     return first == -1 || first == 0;
@@ -104,7 +104,7 @@ static ecc_status find_pairs(ecc_ctx *ctx, const qc_layers *ls, eq_pair **out, s
         while (v && v->n_uses == 1 && !(v->flags & ECC_VALUE_OUTPUT) &&
                v->uses[0].slot == 0 && commutes(v->uses[0].node)) {
             const ecc_node *c = v->uses[0].node;
-            if (prune_is_onnx(c, "Flatten") || prune_is_onnx(c, "Reshape")) {
+            if (wl_is_onnx(c, "Flatten") || wl_is_onnx(c, "Reshape")) {
                 ok &= keeps_batch(c);
                 flat = true;
             }
@@ -132,16 +132,16 @@ static ecc_status find_pairs(ecc_ctx *ctx, const qc_layers *ls, eq_pair **out, s
 
 /* Scales pair p once; returns max |log s|. */
 static double equalize_pair(const qc_layers *ls, const eq_pair *p, double *r1, double *r2) {
-    const prune_layer *a = &ls->pl.items[p->l1], *b = &ls->pl.items[p->l2];
-    float *w1 = prune_const(a->w)->data, *w2 = prune_const(b->w)->data;
+    const wl_layer *a = &ls->pl.items[p->l1], *b = &ls->pl.items[p->l2];
+    float *w1 = wl_const(a->w)->data, *w2 = wl_const(b->w)->data;
     int64_t c = p->channels;
     for (int64_t i = 0; i < c; i++) r1[i] = r2[i] = 0;
     for (int64_t r = 0; r < a->rows; r++)
-        for (int64_t k = 0; k < a->k; k++) r1[r] = fmax(r1[r], fabsf(w1[prune_index(a, r, k)]));
+        for (int64_t k = 0; k < a->k; k++) r1[r] = fmax(r1[r], fabsf(w1[wl_index(a, r, k)]));
     for (int64_t r = 0; r < b->rows; r++)
         for (int64_t k = 0; k < b->k; k++) {
             int64_t ch = l2_channel(b, p, r, k);
-            r2[ch] = fmax(r2[ch], fabsf(w2[prune_index(b, r, k)]));
+            r2[ch] = fmax(r2[ch], fabsf(w2[wl_index(b, r, k)]));
         }
     double moved = 0;
     for (int64_t i = 0; i < c; i++) { /* r1 becomes s_i */
@@ -150,13 +150,13 @@ static double equalize_pair(const qc_layers *ls, const eq_pair *p, double *r1, d
         moved = fmax(moved, fabs(log(s)));
     }
     for (int64_t r = 0; r < a->rows; r++)
-        for (int64_t k = 0; k < a->k; k++) w1[prune_index(a, r, k)] /= (float)r1[r];
+        for (int64_t k = 0; k < a->k; k++) w1[wl_index(a, r, k)] /= (float)r1[r];
     const ecc_value *bias = ls->q[p->l1].bias;
     if (bias)
         for (int64_t r = 0; r < c; r++) ((float *)bias->init->data)[r] /= (float)r1[r];
     for (int64_t r = 0; r < b->rows; r++)
         for (int64_t k = 0; k < b->k; k++)
-            w2[prune_index(b, r, k)] *= (float)r1[l2_channel(b, p, r, k)];
+            w2[wl_index(b, r, k)] *= (float)r1[l2_channel(b, p, r, k)];
     return moved;
 }
 

@@ -154,12 +154,12 @@ static ecc_status check_calib(ecc_pass_run *run, const prune_config *c) {
 /* ---------------- layers ---------------- */
 
 ecc_status prune_layers_prepare(ecc_ctx *ctx, ecc_model *m, const prune_config *c,
-                                prune_layers *ls) {
+                                wl_layers *ls) {
     ecc_status st = ECC_OK;
-    ECC_TRY(prune_find_layers(ctx, m->graph, ls));
+    ECC_TRY(wl_find(ctx, m->graph, ls));
     ECC_TRY(prune_select(ctx, ls, &c->sel));
     for (size_t i = 0; i < ls->n; i++) {
-        prune_layer *L = &ls->items[i];
+        wl_layer *L = &ls->items[i];
         if (L->skip != PRUNE_SKIP_NONE) continue;
         if (c->pat.m && L->k % c->pat.m) L->skip = PRUNE_SKIP_SHAPE;
         else if (L->w->quant) L->skip = PRUNE_SKIP_UNSUPPORTED;
@@ -172,12 +172,12 @@ fail:
 }
 
 /* Weights become initializers, exclusively owned when they will be written. */
-static ecc_status prepare_weights(ecc_ctx *ctx, prune_layers *ls, bool writable) {
+static ecc_status prepare_weights(ecc_ctx *ctx, wl_layers *ls, bool writable) {
     ecc_status st = ECC_OK;
     for (size_t i = 0; i < ls->n; i++) {
-        prune_layer *L = &ls->items[i];
+        wl_layer *L = &ls->items[i];
         if (L->skip != PRUNE_SKIP_NONE) continue;
-        ECC_TRY(prune_materialize(ctx, L->w));
+        ECC_TRY(wl_materialize(ctx, L->w));
         if (writable) ECC_TRY(ecc_tensor_make_unique(ctx, &L->w->init));
     }
 fail:
@@ -186,14 +186,14 @@ fail:
 
 /* ---------------- targets ---------------- */
 
-static void targets_layer(prune_layers *ls, double sparsity) {
+static void targets_layer(wl_layers *ls, double sparsity) {
     for (size_t i = 0; i < ls->n; i++)
         ls->items[i].target = llround(sparsity * (double)ls->items[i].numel);
 }
 
 /* One magnitude ranking over every selected weight: exactly
  * llround(sparsity × total) weights, counted per layer. */
-static ecc_status targets_global(ecc_ctx *ctx, prune_layers *ls, double sparsity) {
+static ecc_status targets_global(ecc_ctx *ctx, wl_layers *ls, double sparsity) {
     ecc_status st = ECC_OK;
     int64_t total = 0, at = 0;
     float *score = NULL, *canon = NULL;
@@ -204,9 +204,9 @@ static ecc_status targets_global(ecc_ctx *ctx, prune_layers *ls, double sparsity
     keep = malloc((size_t)total + 1);
     ECC_FAIL_IF(!score || !keep, ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < ls->n; i++) {
-        const prune_layer *L = &ls->items[i];
+        const wl_layer *L = &ls->items[i];
         if (L->skip != PRUNE_SKIP_NONE) continue;
-        ECC_TRY(prune_canon_get(ctx, L, &canon));
+        ECC_TRY(wl_canon_get(ctx, L, &canon));
         for (int64_t j = 0; j < L->numel; j++) score[at + j] = fabsf(canon[j]);
         free(canon);
         canon = NULL;
@@ -216,7 +216,7 @@ static ecc_status targets_global(ecc_ctx *ctx, prune_layers *ls, double sparsity
     prune_smallest(score, total, llround(sparsity * (double)total), keep, 1, score + total);
     at = 0;
     for (size_t i = 0; i < ls->n; i++) {
-        prune_layer *L = &ls->items[i];
+        wl_layer *L = &ls->items[i];
         if (L->skip != PRUNE_SKIP_NONE) continue;
         L->target = 0;
         for (int64_t j = 0; j < L->numel; j++) L->target += !keep[at + j];
@@ -233,13 +233,13 @@ static const double auto_levels[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9
 enum { N_AUTO_LEVELS = sizeof auto_levels / sizeof auto_levels[0] };
 
 /* scope=auto: sensitivity of every layer alone, then the allocation. */
-static ecc_status targets_auto(ecc_ctx *ctx, ecc_model *m, const prune_data *d,
-                               prune_layers *ls, const prune_config *c) {
+static ecc_status targets_auto(ecc_ctx *ctx, ecc_model *m, const calib_data *d,
+                               wl_layers *ls, const prune_config *c) {
     ecc_status st = ECC_OK;
     prune_sens_cell *cells = calloc(ls->n * N_AUTO_LEVELS + 1, sizeof *cells);
     double dense_acc = 0;
     ECC_FAIL_IF(!cells, ctx, ECC_E_INTERNAL, "out of memory");
-    if (needs_stats(c)) ECC_TRY(prune_collect_stats(ctx, m, d, ls, NULL, c->method->full_h));
+    if (needs_stats(c)) ECC_TRY(calib_collect_stats(ctx, m, d, ls, NULL, c->method->full_h));
     ECC_TRY(prune_sensitivity_measure(ctx, m, d, ls, c, auto_levels, N_AUTO_LEVELS, NULL, cells,
                                       &dense_acc));
     ECC_TRY(prune_allocate(ctx, ls, auto_levels, N_AUTO_LEVELS, cells, c->sparsity));
@@ -251,7 +251,7 @@ fail:
 /* ---------------- applying a criterion ---------------- */
 
 /* Σ_j (before − after)·E[x_j] per output row, into delta (rows). */
-static void mean_shift(const prune_layer *L, const float *before, const float *after,
+static void mean_shift(const wl_layer *L, const float *before, const float *after,
                        const uint8_t *keep, double *delta) {
     int64_t rows_per_group = L->rows / L->groups;
     for (int64_t r = 0; r < L->rows; r++) {
@@ -265,7 +265,7 @@ static void mean_shift(const prune_layer *L, const float *before, const float *a
     }
 }
 
-static ecc_status correct_bias(ecc_ctx *ctx, prune_layer *L, const float *before,
+static ecc_status correct_bias(ecc_ctx *ctx, wl_layer *L, const float *before,
                                const float *after, const uint8_t *keep) {
     const char *how = NULL;
     double *delta = malloc((size_t)L->rows * sizeof *delta + 1);
@@ -277,26 +277,26 @@ static ecc_status correct_bias(ecc_ctx *ctx, prune_layer *L, const float *before
     return st;
 }
 
-static ecc_status prune_one(ecc_ctx *ctx, prune_layer *L, const prune_config *c) {
+static ecc_status prune_one(ecc_ctx *ctx, wl_layer *L, const prune_config *c) {
     ecc_status st = ECC_OK;
     float *canon = NULL, *before = NULL;
     uint8_t *keep = malloc((size_t)L->numel + 1);
     bool changed = false;
     ECC_FAIL_IF(!keep, ctx, ECC_E_INTERNAL, "out of memory");
     memset(keep, 1, (size_t)L->numel);
-    ECC_TRY(prune_canon_get(ctx, L, &canon));
-    if (c->bias_correct) ECC_TRY(prune_canon_get(ctx, L, &before));
+    ECC_TRY(wl_canon_get(ctx, L, &canon));
+    if (c->bias_correct) ECC_TRY(wl_canon_get(ctx, L, &before));
     ECC_TRY(c->method->fn(ctx, L, canon, L->target, &c->pat, &c->mo, keep, &changed));
     if (changed) {
         ECC_TRY(ecc_tensor_make_unique(ctx, &L->w->init));
-        prune_canon_put(L, canon, L->w->init->data);
+        wl_canon_put(L, canon, L->w->init->data);
     }
     ECC_TRY(prune_attach_mask(ctx, L, keep, &c->pat, c->method->name));
     if (c->bias_correct) ECC_TRY(correct_bias(ctx, L, before, canon, keep));
     ecc_log(ctx, 1, "  prune: %s '%s': %lld of %lld weights removed (%s)", L->node->op_type,
             L->name, (long long)L->zeros, (long long)L->numel, c->method->name);
 fail:
-    prune_stats_free(&L->stats);
+    wl_stats_free(&L->stats);
     free(canon);
     free(before);
     free(keep);
@@ -305,13 +305,13 @@ fail:
 
 /* Wave of each selected layer: 1 + the largest wave of a selected layer
  * upstream of its input (0 when none). Nodes are in topological order. */
-static ecc_status layer_waves(ecc_ctx *ctx, ecc_graph *g, prune_layers *ls, int *wave,
+static ecc_status layer_waves(ecc_ctx *ctx, ecc_graph *g, wl_layers *ls, int *wave,
                               int *max_wave) {
     ecc_ptrvec stack = {0};
     *max_wave = 0;
     for (size_t j = 0; j < ls->n; j++) {
         wave[j] = 0;
-        prune_layer *L = &ls->items[j];
+        wl_layer *L = &ls->items[j];
         if (L->skip != PRUNE_SKIP_NONE) continue;
         for (size_t i = 0; i < g->nodes.n; i++) ((ecc_node *)g->nodes.items[i])->scratch = 0;
         stack.n = 0;
@@ -341,8 +341,8 @@ oom:
     return ECC_OOM(ctx);
 }
 
-static ecc_status prune_waves(ecc_ctx *ctx, ecc_model *m, const prune_data *d,
-                              prune_layers *ls, const prune_config *c) {
+static ecc_status prune_waves(ecc_ctx *ctx, ecc_model *m, const calib_data *d,
+                              wl_layers *ls, const prune_config *c) {
     ecc_status st = ECC_OK;
     int *wave = calloc(ls->n + 1, sizeof *wave), max_wave = 0;
     bool *want = calloc(ls->n + 1, sizeof *want);
@@ -350,7 +350,7 @@ static ecc_status prune_waves(ecc_ctx *ctx, ecc_model *m, const prune_data *d,
     ECC_TRY(layer_waves(ctx, m->graph, ls, wave, &max_wave));
     for (int w = 0; w <= max_wave; w++) {
         for (size_t i = 0; i < ls->n; i++) want[i] = wave[i] == w;
-        ECC_TRY(prune_collect_stats(ctx, m, d, ls, want, c->method->full_h));
+        ECC_TRY(calib_collect_stats(ctx, m, d, ls, want, c->method->full_h));
         for (size_t i = 0; i < ls->n; i++)
             if (want[i] && ls->items[i].skip == PRUNE_SKIP_NONE)
                 ECC_TRY(prune_one(ctx, &ls->items[i], c));
@@ -362,13 +362,13 @@ fail:
 }
 
 /* stats_ready: scope=auto collected the (dense) statistics already. */
-static ecc_status prune_all(ecc_ctx *ctx, ecc_model *m, const prune_data *d, prune_layers *ls,
+static ecc_status prune_all(ecc_ctx *ctx, ecc_model *m, const calib_data *d, wl_layers *ls,
                             const prune_config *c, bool stats_ready) {
     ecc_status st = ECC_OK;
     if (c->method->calib && c->method->sequential && c->sequential)
         return prune_waves(ctx, m, d, ls, c);
     if (needs_stats(c) && !stats_ready)
-        ECC_TRY(prune_collect_stats(ctx, m, d, ls, NULL, c->method->full_h));
+        ECC_TRY(calib_collect_stats(ctx, m, d, ls, NULL, c->method->full_h));
     for (size_t i = 0; i < ls->n; i++)
         if (ls->items[i].skip == PRUNE_SKIP_NONE) ECC_TRY(prune_one(ctx, &ls->items[i], c));
 fail:
@@ -377,7 +377,7 @@ fail:
 
 /* ---------------- the pass ---------------- */
 
-static void report(const ecc_host_api *host, ecc_pass_run *run, const prune_layers *ls,
+static void report(const ecc_host_api *host, ecc_pass_run *run, const wl_layers *ls,
                    const prune_config *c) {
     char title[256], pat[64];
     if (c->pat.m) snprintf(pat, sizeof pat, "%d:%d", c->pat.n, c->pat.m);
@@ -401,8 +401,8 @@ static int prune_run(const ecc_host_api *host, ecc_pass_run *run) {
     ecc_status st = ECC_OK;
     ecc_ctx *ctx = run->ctx;
     prune_config c;
-    prune_layers ls = {0};
-    prune_data *d = NULL;
+    wl_layers ls = {0};
+    calib_data *d = NULL;
     /* refused before any work (and, through prune_check, before any pass runs) */
     ECC_TRY(prune_config_read(host, run, &c));
     ECC_TRY(check_calib(run, &c));
@@ -410,7 +410,7 @@ static int prune_run(const ecc_host_api *host, ecc_pass_run *run) {
     if (prune_selected(&ls)) {
         ECC_TRY(prepare_weights(ctx, &ls, c.method->full_h || c.scope == PRUNE_SCOPE_AUTO));
         if (needs_data(&c))
-            ECC_TRY(prune_data_load(ctx, run->model, calib_path(run), run->env->calib_size,
+            ECC_TRY(calib_data_load(ctx, run->model, calib_path(run), run->env->calib_size,
                                     &d));
         if (c.scope == PRUNE_SCOPE_GLOBAL) ECC_TRY(targets_global(ctx, &ls, c.sparsity));
         else if (c.scope == PRUNE_SCOPE_AUTO) ECC_TRY(targets_auto(ctx, run->model, d, &ls, &c));
@@ -421,8 +421,8 @@ static int prune_run(const ecc_host_api *host, ecc_pass_run *run) {
     }
     report(host, run, &ls, &c);
 fail:
-    prune_data_free(d);
-    prune_layers_free(&ls);
+    calib_data_free(d);
+    wl_layers_free(&ls);
     return (int)st;
 }
 

@@ -13,10 +13,10 @@
 #include <string.h>
 
 /* Shape of the constant that broadcasts delta over L's output channels. */
-static int32_t delta_shape(const prune_layer *L, int64_t *dims) {
+static int32_t delta_shape(const wl_layer *L, int64_t *dims) {
     const ecc_value *y = L->node->outputs[0];
-    if (prune_is_onnx(L->node, "Conv")) { /* [C, 1, ...] */
-        int32_t r = y && y->rank >= 3 ? y->rank - 1 : prune_const(L->w)->rank - 1;
+    if (wl_is_onnx(L->node, "Conv")) { /* [C, 1, ...] */
+        int32_t r = y && y->rank >= 3 ? y->rank - 1 : wl_const(L->w)->rank - 1;
         dims[0] = L->rows;
         for (int32_t i = 1; i < r; i++) dims[i] = 1;
         return r;
@@ -35,7 +35,7 @@ static ecc_status own_const(ecc_ctx *ctx, ecc_node *n, uint32_t slot, float **ou
     ecc_status st = ECC_OK;
     ecc_tensor *copy = NULL;
     ecc_value *v = n->inputs[slot];
-    ECC_TRY(prune_materialize(ctx, v));
+    ECC_TRY(wl_materialize(ctx, v));
     if (v->n_uses > 1 || (v->flags & (ECC_VALUE_OUTPUT | ECC_VALUE_INPUT))) {
         ecc_value *nv = NULL;
         const char *name = ecc_graph_unique_name(v->graph, v->name);
@@ -58,7 +58,7 @@ fail:
 /* Is the constant at slot of n a float32 tensor of exactly these dims
  * (leading 1s allowed)? */
 static bool const_is(const ecc_node *n, uint32_t slot, int32_t rank, const int64_t *dims) {
-    const ecc_tensor *t = slot < n->n_inputs ? prune_const(n->inputs[slot]) : NULL;
+    const ecc_tensor *t = slot < n->n_inputs ? wl_const(n->inputs[slot]) : NULL;
     if (!t || t->dtype != ECC_DTYPE_FLOAT || t->rank < rank) return false;
     for (int32_t i = 0; i < t->rank - rank; i++)
         if (t->dims[i] != 1) return false;
@@ -77,14 +77,14 @@ static ecc_status add_into(ecc_ctx *ctx, ecc_node *n, uint32_t slot, const doubl
 }
 
 /* The only node reading L's output, or NULL. */
-static ecc_node *only_reader(const prune_layer *L) {
+static ecc_node *only_reader(const wl_layer *L) {
     const ecc_value *y = L->node->outputs[0];
     if (!y || y->n_uses != 1 || (y->flags & ECC_VALUE_OUTPUT)) return NULL;
     return y->uses[0].slot == ECC_SLOT_CAPTURE ? NULL : y->uses[0].node;
 }
 
 /* node → new value `pre`; Add(pre, delta) writes the old output. */
-static ecc_status new_add(ecc_ctx *ctx, prune_layer *L, const double *delta, int32_t rank,
+static ecc_status new_add(ecc_ctx *ctx, wl_layer *L, const double *delta, int32_t rank,
                           const int64_t *dims) {
     ecc_status st = ECC_OK;
     ecc_tensor *t = NULL;
@@ -121,23 +121,23 @@ typedef enum bias_place { PLACE_BIAS, PLACE_BN_MEAN, PLACE_ADD, PLACE_NEW_ADD } 
 static const char *const place_names[] = {"bias", "bn_mean", "add", "new_add"};
 
 /* Where delta goes: node *at, input slot *slot, multiplied by *scale. */
-static bias_place choose(const prune_layer *L, ecc_node **at, uint32_t *slot, double *scale) {
+static bias_place choose(const wl_layer *L, ecc_node **at, uint32_t *slot, double *scale) {
     ecc_node *n = L->node, *next = only_reader(L);
     int64_t dims[16];
     int32_t rank = delta_shape(L, dims);
     *at = n, *slot = 2, *scale = 1.0;
-    if (prune_is_onnx(n, "Conv") && const_is(n, 2, 1, dims)) return PLACE_BIAS;
-    if (prune_is_onnx(n, "Gemm") && L->w_slot == 1 && const_is(n, 2, 1, dims) &&
+    if (wl_is_onnx(n, "Conv") && const_is(n, 2, 1, dims)) return PLACE_BIAS;
+    if (wl_is_onnx(n, "Gemm") && L->w_slot == 1 && const_is(n, 2, 1, dims) &&
         ecc_node_attr_float(n, "beta", 1.0f) != 0.0f) {
         *scale = 1.0 / ecc_node_attr_float(n, "beta", 1.0f);
         return PLACE_BIAS;
     }
-    if (next && prune_is_onnx(n, "Conv") && prune_is_onnx(next, "BatchNormalization") &&
+    if (next && wl_is_onnx(n, "Conv") && wl_is_onnx(next, "BatchNormalization") &&
         next->n_outputs == 1 && next->inputs[0] == n->outputs[0] && const_is(next, 3, 1, dims)) {
         *at = next, *slot = 3, *scale = -1.0;
         return PLACE_BN_MEAN;
     }
-    if (next && prune_is_onnx(next, "Add") && next->n_inputs == 2) {
+    if (next && wl_is_onnx(next, "Add") && next->n_inputs == 2) {
         uint32_t other = next->inputs[0] == n->outputs[0] ? 1 : 0;
         if (next->inputs[1 - other] == n->outputs[0] && const_is(next, other, rank, dims)) {
             *at = next, *slot = other;
@@ -147,14 +147,14 @@ static bias_place choose(const prune_layer *L, ecc_node **at, uint32_t *slot, do
     return PLACE_NEW_ADD;
 }
 
-const char *prune_bias_place(const prune_layer *L) {
+const char *prune_bias_place(const wl_layer *L) {
     ecc_node *at;
     uint32_t slot;
     double scale;
     return place_names[choose(L, &at, &slot, &scale)];
 }
 
-ecc_status prune_bias_add(ecc_ctx *ctx, prune_layer *L, const double *delta, const char **how) {
+ecc_status prune_bias_add(ecc_ctx *ctx, wl_layer *L, const double *delta, const char **how) {
     ecc_node *at;
     uint32_t slot;
     double scale;

@@ -257,19 +257,19 @@ static void give(pc_state *s, ecc_node *n, uint32_t slot, int li) {
 static ecc_value *in_at(const ecc_node *n, uint32_t i) { return i < n->n_inputs ? n->inputs[i] : NULL; }
 
 static int32_t value_rank(const ecc_value *v) {
-    const ecc_tensor *t = prune_const(v);
+    const ecc_tensor *t = wl_const(v);
     return t ? t->rank : v->rank;
 }
 
 static int64_t value_dim(const ecc_value *v, int32_t i) {
-    const ecc_tensor *t = prune_const(v);
+    const ecc_tensor *t = wl_const(v);
     if (t) return i >= 0 && i < t->rank ? t->dims[i] : -1;
     return i >= 0 && i < v->rank ? v->dims[i].value : -1;
 }
 
 /* A constant we may slice: float or any numeric tensor without quantizer. */
 static bool sliceable(const ecc_value *v) {
-    const ecc_tensor *t = prune_const(v);
+    const ecc_tensor *t = wl_const(v);
     return t && !v->quant && t->dtype != ECC_DTYPE_STRING && !(v->flags & ECC_VALUE_OUTPUT);
 }
 
@@ -280,8 +280,8 @@ typedef bool (*pc_rule_fn)(pc_state *s, ecc_node *n); /* true: every layout inpu
 static bool selected(const pc_state *s, const ecc_node *n, const ecc_value *w) {
     const prune_select_opts *o = s->sel;
     const char *name = n->name && n->name[0] ? n->name : w->name;
-    if (o->exclude && prune_glob_any(o->exclude, name, w->name)) return false;
-    if (o->include && !prune_glob_any(o->include, name, w->name)) return false;
+    if (o->exclude && wl_glob_any(o->exclude, name, w->name)) return false;
+    if (o->include && !wl_glob_any(o->include, name, w->name)) return false;
     return true;
 }
 
@@ -325,7 +325,7 @@ static void consume(pc_state *s, ecc_node *n, uint32_t wslot, int32_t waxis, int
 static bool rule_conv(pc_state *s, ecc_node *n) {
     ecc_value *w = in_at(n, 1);
     int li = layout_of(s, in_at(n, 0));
-    const ecc_tensor *wt = prune_const(w);
+    const ecc_tensor *wt = wl_const(w);
     int64_t group = ecc_node_attr_int(n, "group", 1);
     if (!wt || wt->rank < 3 || group < 1 || wt->dims[0] % group) {
         block_layout(s, li, n, "without a constant weight");
@@ -369,7 +369,7 @@ static void gemm_bias(pc_state *s, ecc_node *n, int out) {
 static bool rule_gemm(pc_state *s, ecc_node *n) {
     int li = layout_of(s, in_at(n, 0));
     bool ta = ecc_node_attr_int(n, "transA", 0), tb = ecc_node_attr_int(n, "transB", 0);
-    const ecc_tensor *b = prune_const(in_at(n, 1));
+    const ecc_tensor *b = wl_const(in_at(n, 1));
     block_layout(s, layout_of(s, in_at(n, 1)), n, "reads them as its B matrix");
     block_layout(s, layout_of(s, in_at(n, 2)), n, "reads them as its C input");
     if (!b || b->rank != 2 || b->dtype != ECC_DTYPE_FLOAT) {
@@ -387,7 +387,7 @@ static bool rule_gemm(pc_state *s, ecc_node *n) {
 
 static bool rule_matmul(pc_state *s, ecc_node *n) {
     int li = layout_of(s, in_at(n, 0));
-    const ecc_tensor *b = prune_const(in_at(n, 1));
+    const ecc_tensor *b = wl_const(in_at(n, 1));
     block_layout(s, layout_of(s, in_at(n, 1)), n, "reads them as its second operand");
     int32_t r = value_rank(in_at(n, 0));
     if (!b || b->rank != 2 || b->dtype != ECC_DTYPE_FLOAT || r < 2) {
@@ -451,7 +451,7 @@ static bool rule_eltwise(pc_state *s, ecc_node *n) {
         int32_t r = value_rank(v), a = axis - (R - r);
         if (r < 0) return false;
         if (a < 0 || value_dim(v, a) == 1) continue;
-        if (value_dim(v, a) != c || !prune_const(v)) return false;
+        if (value_dim(v, a) != c || !wl_const(v)) return false;
         int li = derived_layout(s, first, a, 1);
         if (li < 0 || !slice_const(s, n, k, a, li, PC_SRC_NONE)) return false;
     }
@@ -527,7 +527,7 @@ static bool rule_flatten(pc_state *s, ecc_node *n) {
 static bool rule_reshape(pc_state *s, ecc_node *n) {
     int li = layout_of(s, in_at(n, 0));
     if (li < 0) return true;
-    const ecc_tensor *shape = prune_const(in_at(n, 1));
+    const ecc_tensor *shape = wl_const(in_at(n, 1));
     if (!shape || shape->dtype != ECC_DTYPE_INT64 || shape->rank != 1 || shape->dims[0] != 2)
         return false;
     int64_t feat = ((const int64_t *)shape->data)[1], full = layout_size(s, li);
@@ -571,7 +571,7 @@ static const struct {
 
 static pc_rule_fn rule_of(const ecc_node *n) {
     for (size_t i = 0; i < sizeof pc_rules / sizeof pc_rules[0]; i++)
-        if (prune_is_onnx(n, pc_rules[i].op)) return pc_rules[i].fn;
+        if (wl_is_onnx(n, pc_rules[i].op)) return pc_rules[i].fn;
     return NULL;
 }
 
@@ -672,7 +672,7 @@ static int act_observe(void *user, const ecc_node *node, uint32_t slot, const ec
 
 /* Runs the calibration data once: mean |x| scores (activation criterion)
  * and the mean of every consumed activation (bias correction). */
-static ecc_status collect_activations(pc_state *s, ecc_model *m, const prune_data *d,
+static ecc_status collect_activations(pc_state *s, ecc_model *m, const calib_data *d,
                                       bool scores) {
     ecc_status st = ECC_OK;
     size_t n = s->n_acts + 1;
@@ -688,7 +688,7 @@ static ecc_status collect_activations(pc_state *s, ecc_model *m, const prune_dat
             a.sum[i] = calloc(len, sizeof **a.sum);
             ECC_FAIL_IF(!a.abs[i] || !a.sum[i], s->ctx, ECC_E_INTERNAL, "out of memory");
         }
-    ECC_TRY(prune_data_run(s->ctx, m, d, 128, act_observe, &a, NULL, NULL));
+    ECC_TRY(calib_data_run(s->ctx, m, d, 128, act_observe, &a, NULL, NULL));
     for (size_t i = 0; i < s->n_acts; i++) {
         if (!a.sum[i] || !a.count[i]) continue;
         int64_t len = layout_size(s, s->acts[i].layout);
@@ -712,7 +712,7 @@ static ecc_status const_scores(pc_state *s, pc_criterion c, pc_src want) {
     for (size_t i = 0; i < s->n_acts; i++) {
         const pc_action *x = &s->acts[i];
         if (x->src != want || x->kind != PC_SLICE) continue;
-        const ecc_tensor *t = prune_const(x->node->inputs[x->slot]);
+        const ecc_tensor *t = wl_const(x->node->inputs[x->slot]);
         double *pos = malloc((size_t)t->dims[x->axis] * sizeof *pos + 1);
         if (!pos) return ECC_OOM(s->ctx);
         const_positions(t, x->axis, c == PC_BN ? PC_L1 : c, pos);
@@ -756,7 +756,7 @@ static ecc_status fallback_l2(pc_state *s, pc_criterion c) {
     return st;
 }
 
-static ecc_status score_spaces(pc_state *s, pc_criterion c, ecc_model *m, const prune_data *d) {
+static ecc_status score_spaces(pc_state *s, pc_criterion c, ecc_model *m, const calib_data *d) {
     ecc_status st = ECC_OK;
     for (int i = 0; i < s->n_spaces; i++) {
         pc_space *r = &s->spaces[i];
@@ -849,15 +849,15 @@ static double node_flops(const ecc_node *n) {
     if (!y || y->rank < 1) return 0;
     double out = 1;
     for (int32_t i = 1; i < y->rank; i++) out *= (double)dim_or1(y, i);
-    const ecc_tensor *w = n->n_inputs > 1 ? prune_const(n->inputs[1]) : NULL;
-    if (prune_is_onnx(n, "Conv") && w && w->rank >= 3)
+    const ecc_tensor *w = n->n_inputs > 1 ? wl_const(n->inputs[1]) : NULL;
+    if (wl_is_onnx(n, "Conv") && w && w->rank >= 3)
         return 2.0 * out * (double)(w->numel / w->dims[0]);
-    if (prune_is_onnx(n, "Gemm") && n->n_inputs > 1) {
+    if (wl_is_onnx(n, "Gemm") && n->n_inputs > 1) {
         const ecc_value *a = n->inputs[0];
         int64_t k = ecc_node_attr_int(n, "transA", 0) ? dim_or1(a, 0) : dim_or1(a, 1);
         return 2.0 * out * (double)k;
     }
-    if (prune_is_onnx(n, "MatMul") && n->n_inputs > 1) {
+    if (wl_is_onnx(n, "MatMul") && n->n_inputs > 1) {
         const ecc_value *a = n->inputs[0];
         int32_t r = value_rank(a);
         return r >= 1 ? 2.0 * out * (double)dim_or1(a, r - 1) : 0;
@@ -956,7 +956,7 @@ static ecc_status slice_input(pc_state *s, ecc_node *n, uint32_t slot, int32_t a
     ecc_ctx *ctx = s->ctx;
     ecc_tensor *t = NULL, *mk = NULL;
     ecc_value *v = n->inputs[slot];
-    ECC_TRY(prune_materialize(ctx, v));
+    ECC_TRY(wl_materialize(ctx, v));
     ECC_TRY(slice_tensor(ctx, v->init, axis, mask, kept, &t));
     if (v->mask && v->mask->keep) ECC_TRY(slice_tensor(ctx, v->mask->keep, axis, mask, kept, &mk));
     if (v->n_uses > 1 || (v->flags & ECC_VALUE_OUTPUT)) { /* shared: a copy for n */
@@ -1017,8 +1017,8 @@ static ecc_status apply(pc_state *s, const pc_action *a, uint8_t *mask) {
 
 /* Output-channel axis of a consumer's weight. */
 static int32_t out_axis_of(const ecc_node *n) {
-    if (prune_is_onnx(n, "Conv")) return 0;
-    if (prune_is_onnx(n, "Gemm")) return ecc_node_attr_int(n, "transB", 0) ? 0 : 1;
+    if (wl_is_onnx(n, "Conv")) return 0;
+    if (wl_is_onnx(n, "Gemm")) return ecc_node_attr_int(n, "transB", 0) ? 0 : 1;
     return 1; /* MatMul [K, N] */
 }
 
@@ -1038,17 +1038,17 @@ static void removed_shift(const ecc_tensor *w, int32_t waxis, int32_t oaxis, con
 /* Channels removed from a consumer's input take their mean contribution with
  * them; it is added back into the consumer's bias (prune_bias.c) — unless
  * that needs a new Add on an output that is itself pruned (logged). */
-static ecc_status correct_consumers(pc_state *s, const prune_layers *ls, uint8_t *mask) {
+static ecc_status correct_consumers(pc_state *s, const wl_layers *ls, uint8_t *mask) {
     ecc_status st = ECC_OK;
     double *delta = NULL;
     for (size_t i = 0; i < s->n_acts; i++) {
         const pc_action *a = &s->acts[i];
         if (!s->act_mean || !s->act_mean[i]) continue;
         if (layout_kept(s, a->layout, mask) == layout_size(s, a->layout)) continue;
-        prune_layer *L = NULL;
+        wl_layer *L = NULL;
         for (size_t k = 0; k < ls->n; k++)
             if (ls->items[k].node == a->node) L = &ls->items[k];
-        const ecc_tensor *w = prune_const(a->node->inputs[a->wslot]);
+        const ecc_tensor *w = wl_const(a->node->inputs[a->wslot]);
         if (!L || !w || w->dtype != ECC_DTYPE_FLOAT || w->rank > 16 ||
             L->rows != w->dims[out_axis_of(a->node)])
             continue;
@@ -1115,14 +1115,14 @@ static void pc_free(pc_state *s) {
 static ecc_status check_globs(pc_state *s) {
     const prune_select_opts *o = s->sel;
     const char *lists[2] = {o->include, o->exclude};
-    prune_layers ls = {0};
-    ecc_status st = prune_find_layers(s->ctx, s->g, &ls);
+    wl_layers ls = {0};
+    ecc_status st = wl_find(s->ctx, s->g, &ls);
     for (int k = 0; st == ECC_OK && k < 2; k++) {
         if (!lists[k]) continue;
         prune_select_opts one = {k == 0 ? lists[k] : NULL, k == 1 ? lists[k] : NULL, 0, true};
         st = prune_select(s->ctx, &ls, &one);
     }
-    prune_layers_free(&ls);
+    wl_layers_free(&ls);
     return st;
 }
 
@@ -1203,8 +1203,8 @@ static int64_t count_params(const ecc_graph *g) {
     for (size_t i = 0; i < g->inits.n; i++) n += ((const ecc_value *)g->inits.items[i])->init->numel;
     for (size_t i = 0; i < g->nodes.n; i++) {
         const ecc_node *c = g->nodes.items[i];
-        const ecc_tensor *t = prune_is_onnx(c, "Constant") && c->n_outputs == 1
-                                  ? prune_const(c->outputs[0]) : NULL;
+        const ecc_tensor *t = wl_is_onnx(c, "Constant") && c->n_outputs == 1
+                                  ? wl_const(c->outputs[0]) : NULL;
         n += t ? t->numel : 0;
     }
     return n;
@@ -1223,9 +1223,9 @@ static int pc_run(const ecc_host_api *host, ecc_pass_run *run) {
     ecc_graph *g = run->model->graph;
     pc_opts o;
     prune_select_opts sel;
-    prune_data *d = NULL;
+    calib_data *d = NULL;
     uint8_t *mask = NULL;
-    prune_layers consumers = {0};
+    wl_layers consumers = {0};
     pc_state s = {.ctx = ctx, .g = g, .sel = &sel};
     ECC_TRY(read_opts(host, run, &o, &sel));
     ECC_TRY(check_globs(&s));
@@ -1241,7 +1241,7 @@ static int pc_run(const ecc_host_api *host, ecc_pass_run *run) {
     memset(s.layout_of, 0xff, (size_t)s.n_ids * sizeof *s.layout_of);
     ECC_TRY(analyse(&s));
     if (o.criterion == PC_ACT || o.bias_correct)
-        ECC_TRY(prune_data_load(ctx, run->model, calib_path(run), run->env->calib_size, &d));
+        ECC_TRY(calib_data_load(ctx, run->model, calib_path(run), run->env->calib_size, &d));
     ECC_TRY(score_spaces(&s, o.criterion, run->model, d));
     if (o.bias_correct && !s.act_mean) ECC_TRY(collect_activations(&s, run->model, d, false));
     double flops_before = graph_flops(g), ratio = o.ratio;
@@ -1254,7 +1254,7 @@ static int pc_run(const ecc_host_api *host, ecc_pass_run *run) {
     mask = malloc((size_t)maxpos + 1);
     ECC_FAIL_IF(!mask, ctx, ECC_E_INTERNAL, "out of memory");
     if (o.bias_correct) {
-        ECC_TRY(prune_find_layers(ctx, g, &consumers));
+        ECC_TRY(wl_find(ctx, g, &consumers));
         ECC_TRY(correct_consumers(&s, &consumers, mask));
     }
     for (size_t i = 0; i < s.n_acts; i++) ECC_TRY(apply(&s, &s.acts[i], mask));
@@ -1286,8 +1286,8 @@ static int pc_run(const ecc_host_api *host, ecc_pass_run *run) {
     host->stat(run, "params_after", (double)params_after);
 fail:
     free(mask);
-    prune_layers_free(&consumers);
-    prune_data_free(d);
+    wl_layers_free(&consumers);
+    calib_data_free(d);
     pc_free(&s);
     return (int)st;
 }

@@ -1,16 +1,17 @@
 /* prune_common.h — shared by the pruning passes (`prune`, `prune-channel`),
  * their criteria (magnitude, wanda.c, sparsegpt.c), the sensitivity analysis
- * and their tests/bench: weight layers and their canonical [rows, k] view,
- * layer selection (globs, defaults, the classifier head), N:M patterns,
- * exact-count selection, masks, calibration statistics (prune_calib.c) and
- * the per-layer table. Internal to libecc. */
+ * and their tests/bench: why a layer stays dense, layer selection (globs,
+ * defaults, the classifier head), N:M patterns, exact-count selection,
+ * masks, bias correction and the per-layer table. Weight layers come from
+ * layers.h, calibration data and input statistics from calib_stats.h.
+ * Internal to libecc. */
 #ifndef ECC_PRUNE_COMMON_H
 #define ECC_PRUNE_COMMON_H
 
-#include "pipeline.h"
-#include "../calibrate/interp.h"
+#include "layers.h"
+#include "calib_stats.h"
 
-/* ---------------- weight layers ---------------- */
+/* ---------------- skip reasons ---------------- */
 
 /* Why a layer is left dense: the key used in statistics ("excluded.<key>.<layer>")
  * and the text of the table. Table order = enum order. */
@@ -31,65 +32,10 @@ typedef enum prune_skip {
     PRUNE_SKIP_COUNT
 } prune_skip;
 
+_Static_assert(PRUNE_SKIP_NONE == 0, "wl_layer.skip 0 means in use");
+
 const char *prune_skip_key(prune_skip s);
 const char *prune_skip_text(prune_skip s);
-
-/* Calibration statistics of a layer's input, per Conv group: sq[g*k + j] is
- * the mean of x_j² over every token (position) the layer reads, mean[g*k + j]
- * the mean of x_j; h (when collected) holds groups matrices k×k of mean x xᵀ
- * (row-major, full). */
-typedef struct prune_stats {
-    int64_t tokens;
-    double *sq;          /* groups × k, malloc'd */
-    double *mean;        /* groups × k, malloc'd */
-    float *h;            /* groups × k × k, malloc'd, or NULL */
-} prune_stats;
-
-/* A Conv / Gemm / MatMul whose weight is a constant float32 tensor, seen as
- * a matrix of `rows` outputs × `k` reduction elements: element (r, c) lives
- * at r * row_stride + c * col_stride of the weight. Conv: rows = O, k =
- * I/group·kh·kw in memory order; Gemm transB=1 / MatMul A: [N,K] rows along
- * axis 0; Gemm transB=0 / MatMul B: [K,N], the reduction strided. */
-typedef struct prune_layer {
-    ecc_node *node;
-    ecc_value *w;            /* weight value (initializer or Constant output) */
-    uint32_t w_slot;         /* input slot of the weight */
-    uint32_t x_slot;         /* input slot of the activation it multiplies */
-    bool x_trans;            /* activation is [k, tokens] (Gemm transA=1, MatMul A·X) */
-    const char *name;        /* node name, or the weight's name when the node has none */
-    int64_t rows, k, groups; /* groups: Conv group (rows and inputs split evenly) */
-    int64_t row_stride, col_stride;
-    int32_t axis;            /* first reduction axis of the weight tensor (ecc_mask.axis) */
-    int64_t numel;
-    bool head;               /* output reaches a graph output without another weight layer */
-    prune_skip skip;
-    /* results, filled by the passes */
-    int64_t target;          /* weights to prune (unstructured) */
-    int64_t zeros;           /* weights the mask removes */
-    double loss;             /* sensitivity / reconstruction error, when measured */
-    prune_stats stats;
-} prune_layer;
-
-typedef struct prune_layers {
-    prune_layer *items;      /* malloc'd */
-    size_t n;
-} prune_layers;
-
-bool prune_is_onnx(const ecc_node *n, const char *op);
-/* Constant tensor behind v: its initializer or its Constant node's `value`. */
-ecc_tensor *prune_const(const ecc_value *v);
-/* Turns v's Constant node into an initializer (no-op for initializers). */
-ecc_status prune_materialize(ecc_ctx *ctx, ecc_value *v);
-/* Every weight layer of g, in node order; skip = UNSUPPORTED (with the
- * reason logged) for layouts we do not prune. Heads are marked. */
-ecc_status prune_find_layers(ecc_ctx *ctx, ecc_graph *g, prune_layers *out);
-void prune_layers_free(prune_layers *ls);
-static inline int64_t prune_index(const prune_layer *L, int64_t r, int64_t c) {
-    return r * L->row_stride + c * L->col_stride;
-}
-/* Canonical [rows, k] copy of the weight (malloc'd floats) and its write-back. */
-ecc_status prune_canon_get(ecc_ctx *ctx, const prune_layer *L, float **out);
-void prune_canon_put(const prune_layer *L, const float *canon, float *weight);
 
 /* ---------------- selection ---------------- */
 
@@ -100,12 +46,10 @@ typedef struct prune_select_opts {
     bool head;               /* prune classifier heads too */
 } prune_select_opts;
 
-/* fnmatch over a '|'-separated list, against either name. */
-bool prune_glob_any(const char *list, const char *a, const char *b);
 /* Sets skip on every layer from the options. A glob matching no layer is a
  * usage error listing the layers. Explicit include beats min_params/head. */
-ecc_status prune_select(ecc_ctx *ctx, prune_layers *ls, const prune_select_opts *o);
-size_t prune_selected(const prune_layers *ls); /* layers with skip NONE */
+ecc_status prune_select(ecc_ctx *ctx, wl_layers *ls, const prune_select_opts *o);
+size_t prune_selected(const wl_layers *ls); /* layers with skip NONE */
 
 /* ---------------- patterns ---------------- */
 
@@ -135,39 +79,8 @@ bool prune_nm_holds(const float *canon, int64_t rows, int64_t k, int n, int m);
 
 /* Attaches keep (canonical [rows, k], 1 = kept) as L->w's mask (ANDed with
  * a mask already there); sets L->zeros. The weight must be an initializer. */
-ecc_status prune_attach_mask(ecc_ctx *ctx, prune_layer *L, const uint8_t *keep,
+ecc_status prune_attach_mask(ecc_ctx *ctx, wl_layer *L, const uint8_t *keep,
                              const prune_pattern *pat, const char *method);
-
-/* ---------------- calibration data (prune_calib.c) ---------------- */
-
-/* Calibration samples held in memory, converted to the model's input types. */
-typedef struct prune_data {
-    size_t n_inputs;
-    int64_t samples;
-    ecc_rt_tensor *inputs;   /* per input: all samples, dims[0] = samples (data malloc'd) */
-} prune_data;
-
-/* Reads up to limit samples (0: all) of path bound to model's inputs. */
-ecc_status prune_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
-                           int64_t limit, prune_data **out);
-void prune_data_free(prune_data *d); /* NULL is a no-op */
-
-/* Called after each batch with the interpreter (results readable). */
-typedef ecc_status (*prune_batch_fn)(ecc_ctx *ctx, void *user, const ecc_interp *it,
-                                     int64_t first, int64_t n);
-/* Runs model over d in batches. observe (may be NULL) sees every node output
- * and, with node NULL, every graph input; after_batch may be NULL. Masks
- * attached by earlier passes are applied for the run (weights restored
- * after), so calibration sees the model as it will be lowered. */
-ecc_status prune_data_run(ecc_ctx *ctx, ecc_model *model, const prune_data *d,
-                          int64_t batch, ecc_observe_fn observe, void *observe_user,
-                          prune_batch_fn after_batch, void *batch_user);
-
-/* Collects stats (sq, and h when full) of the layers with skip NONE and
- * want[i] (want may be NULL: all). Existing stats are replaced. */
-ecc_status prune_collect_stats(ecc_ctx *ctx, ecc_model *model, const prune_data *d,
-                               prune_layers *ls, const bool *want, bool full);
-void prune_stats_free(prune_stats *s);
 
 /* ---------------- criteria ---------------- */
 
@@ -179,18 +92,18 @@ typedef struct prune_method_opts {
 /* A criterion: fills keep (canonical, preset to 1) removing `target` weights
  * (unstructured) or following pat (N:M). canon is the canonical weight copy;
  * a criterion that reconstructs (SparseGPT) updates it and sets *changed. */
-typedef ecc_status (*prune_method_fn)(ecc_ctx *ctx, const prune_layer *L, float *canon,
+typedef ecc_status (*prune_method_fn)(ecc_ctx *ctx, const wl_layer *L, float *canon,
                                       int64_t target, const prune_pattern *pat,
                                       const prune_method_opts *o, uint8_t *keep,
                                       bool *changed);
 
-ecc_status prune_magnitude(ecc_ctx *ctx, const prune_layer *L, float *canon, int64_t target,
+ecc_status prune_magnitude(ecc_ctx *ctx, const wl_layer *L, float *canon, int64_t target,
                            const prune_pattern *pat, const prune_method_opts *o,
                            uint8_t *keep, bool *changed);
-ecc_status prune_wanda(ecc_ctx *ctx, const prune_layer *L, float *canon, int64_t target,
+ecc_status prune_wanda(ecc_ctx *ctx, const wl_layer *L, float *canon, int64_t target,
                        const prune_pattern *pat, const prune_method_opts *o, uint8_t *keep,
                        bool *changed);
-ecc_status prune_sparsegpt(ecc_ctx *ctx, const prune_layer *L, float *canon, int64_t target,
+ecc_status prune_sparsegpt(ecc_ctx *ctx, const wl_layer *L, float *canon, int64_t target,
                            const prune_pattern *pat, const prune_method_opts *o,
                            uint8_t *keep, bool *changed);
 
@@ -232,7 +145,7 @@ ecc_status prune_config_read(const ecc_host_api *host, ecc_pass_run *run, prune_
 /* Finds and selects the layers of m for c (globs checked, N:M shapes and
  * shared weights skipped). */
 ecc_status prune_layers_prepare(ecc_ctx *ctx, ecc_model *m, const prune_config *c,
-                                prune_layers *ls);
+                                wl_layers *ls);
 
 /* ---------------- sensitivity (sensitivity.c) ---------------- */
 
@@ -248,15 +161,15 @@ typedef struct prune_sens_cell {
  * runs d, measures, restores the weights. labels (d->samples entries) may be
  * NULL. cells: n_layers × n_levels (rows of unselected layers untouched);
  * *dense_acc gets the dense accuracy (NaN without labels). */
-ecc_status prune_sensitivity_measure(ecc_ctx *ctx, ecc_model *m, const prune_data *d,
-                                     prune_layers *ls, const prune_config *c,
+ecc_status prune_sensitivity_measure(ecc_ctx *ctx, ecc_model *m, const calib_data *d,
+                                     wl_layers *ls, const prune_config *c,
                                      const double *levels, size_t n_levels,
                                      const int64_t *labels, prune_sens_cell *cells,
                                      double *dense_acc);
 /* Per-layer prune counts for scope=auto: minimises the summed error curves
  * (lower convex hull, greedy by error per weight) so the counts add up to
  * exactly llround(sparsity × selected weights). */
-ecc_status prune_allocate(ecc_ctx *ctx, prune_layers *ls, const double *levels,
+ecc_status prune_allocate(ecc_ctx *ctx, wl_layers *ls, const double *levels,
                           size_t n_levels, const prune_sens_cell *cells, double sparsity);
 
 /* ---------------- bias correction (prune_bias.c) ---------------- */
@@ -266,15 +179,15 @@ ecc_status prune_allocate(ecc_ctx *ctx, prune_layers *ls, const double *levels,
  * its only reader (subtracted), the constant of an Add that is, or a new
  * Add after the node. Shared constants are copied first. *how names the
  * place ("bias", "bn_mean", "add", "new_add"). */
-ecc_status prune_bias_add(ecc_ctx *ctx, prune_layer *L, const double *delta, const char **how);
+ecc_status prune_bias_add(ecc_ctx *ctx, wl_layer *L, const double *delta, const char **how);
 /* The place prune_bias_add would use, without changing anything. */
-const char *prune_bias_place(const prune_layer *L);
+const char *prune_bias_place(const wl_layer *L);
 
 /* ---------------- reporting ---------------- */
 
 /* Per-layer statistics ("layer.<name>.sparsity", "layer.<name>.params",
  * "excluded.<reason>.<name>") and the table at normal verbosity. */
-void prune_report_layers(const ecc_host_api *host, ecc_pass_run *run, const prune_layers *ls,
+void prune_report_layers(const ecc_host_api *host, ecc_pass_run *run, const wl_layers *ls,
                          const char *title);
 
 #endif

@@ -1,6 +1,6 @@
 /* quant_common.c — shared by the quantization passes (see quant_common.h):
  * weight layers with their axes and biases, exclude globs, quantizer
- * annotations, fake quantization, SQNR, per-tensor report lines, the
+ * annotations, masked weight values, fake quantization, SQNR, per-tensor report lines, the
  * calibration environment and the opset check made before any work. */
 #include "quant_common.h"
 
@@ -15,9 +15,9 @@
 static void find_bias(qc_layer *q, int64_t rows) {
     ecc_node *n = q->node;
     ecc_value *b = n->n_inputs > 2 ? n->inputs[2] : NULL;
-    const ecc_tensor *t = b ? prune_const(b) : NULL;
-    if (prune_is_onnx(n, "Conv") || prune_is_onnx(n, "Gemm")) {
-        bool beta1 = !prune_is_onnx(n, "Gemm") || ecc_node_attr_float(n, "beta", 1.0f) == 1.0f;
+    const ecc_tensor *t = b ? wl_const(b) : NULL;
+    if (wl_is_onnx(n, "Conv") || wl_is_onnx(n, "Gemm")) {
+        bool beta1 = !wl_is_onnx(n, "Gemm") || ecc_node_attr_float(n, "beta", 1.0f) == 1.0f;
         if (t && t->dtype == ECC_DTYPE_FLOAT && t->numel == rows && t->rank == 1 && beta1) {
             q->bias = b;
             q->bias_node = n;
@@ -27,27 +27,27 @@ static void find_bias(qc_layer *q, int64_t rows) {
     ecc_value *y = n->outputs[0];
     if (!y || y->n_uses != 1 || (y->flags & ECC_VALUE_OUTPUT)) return;
     ecc_node *add = y->uses[0].node;
-    if (!prune_is_onnx(add, "Add") || add->n_inputs != 2) return;
+    if (!wl_is_onnx(add, "Add") || add->n_inputs != 2) return;
     ecc_value *other = add->inputs[1 - y->uses[0].slot];
-    t = prune_const(other);
+    t = wl_const(other);
     if (t && t->dtype == ECC_DTYPE_FLOAT && t->rank == 1 && t->numel == rows) {
         q->bias = other;
         q->bias_node = add;
     }
 }
 
-static const char *layer_problem(const prune_layer *L) {
+static const char *layer_problem(const wl_layer *L) {
     if (L->x_slot != 0) return "the constant is the first operand";
     if (L->x_trans) return "transposed activation (transA=1)";
     if (L->w->flags & ECC_VALUE_INPUT) return "weight is also a graph input";
     const ecc_value *x = L->node->inputs[0];
-    if (!x || prune_const(x)) return "its input is a constant";
+    if (!x || wl_const(x)) return "its input is a constant";
     return NULL;
 }
 
 static bool glob_hits(const qc_layers *ls, const char *glob) {
     for (size_t i = 0; i < ls->n; i++)
-        if (prune_glob_any(glob, ls->q[i].name, ls->q[i].w->name)) return true;
+        if (wl_glob_any(glob, ls->q[i].name, ls->q[i].w->name)) return true;
     return false;
 }
 
@@ -78,14 +78,14 @@ ecc_status qc_layers_find(ecc_ctx *ctx, ecc_graph *g, const char *pass, const ch
                           qc_layers *out) {
     ecc_status st = ECC_OK;
     memset(out, 0, sizeof *out);
-    ECC_TRY(prune_find_layers(ctx, g, &out->pl));
+    ECC_TRY(wl_find(ctx, g, &out->pl));
     out->n = out->pl.n;
     out->q = calloc(out->n + 1, sizeof *out->q);
     ECC_FAIL_IF(!out->q, ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < out->n; i++) {
-        prune_layer *L = &out->pl.items[i];
+        wl_layer *L = &out->pl.items[i];
         qc_layer *q = &out->q[i];
-        const ecc_tensor *wt = prune_const(L->w);
+        const ecc_tensor *wt = wl_const(L->w);
         q->node = L->node;
         q->w = L->w;
         q->x = L->node->inputs[L->x_slot];
@@ -100,7 +100,7 @@ ecc_status qc_layers_find(ecc_ctx *ctx, ecc_graph *g, const char *pass, const ch
     ECC_TRY(check_globs(ctx, out, pass, exclude));
     for (size_t i = 0; i < out->n; i++) {
         qc_layer *q = &out->q[i];
-        if (!q->skip && exclude && prune_glob_any(exclude, q->name, q->w->name)) {
+        if (!q->skip && exclude && wl_glob_any(exclude, q->name, q->w->name)) {
             q->skip = true;
             q->why = "matched exclude=";
         }
@@ -109,8 +109,8 @@ ecc_status qc_layers_find(ecc_ctx *ctx, ecc_graph *g, const char *pass, const ch
                     q->why);
             continue;
         }
-        ECC_TRY(prune_materialize(ctx, q->w));
-        if (q->bias) ECC_TRY(prune_materialize(ctx, q->bias));
+        ECC_TRY(wl_materialize(ctx, q->w));
+        if (q->bias) ECC_TRY(wl_materialize(ctx, q->bias));
     }
 fail:
     return st;
@@ -118,7 +118,7 @@ fail:
 
 void qc_layers_free(qc_layers *ls) {
     if (!ls) return;
-    prune_layers_free(&ls->pl);
+    wl_layers_free(&ls->pl);
     free(ls->q);
     memset(ls, 0, sizeof *ls);
 }
@@ -176,17 +176,21 @@ fail:
     return st;
 }
 
-/* w's values with its pruning mask applied (malloc'd), or NULL on OOM. */
-static float *masked_copy(const ecc_value *w) {
+ecc_status qc_weight_masked(ecc_ctx *ctx, const ecc_value *w, ecc_tensor **out) {
     const ecc_tensor *t = w->init;
-    float *c = malloc((size_t)t->numel * sizeof *c + 1);
-    if (!c) return NULL;
-    memcpy(c, t->data, (size_t)t->numel * sizeof *c);
     const ecc_mask *m = w->mask;
-    if (m && m->keep && m->keep->numel == t->numel)
-        for (int64_t i = 0; i < t->numel; i++)
-            if (!((const uint8_t *)m->keep->data)[i]) c[i] = 0.0f;
-    return c;
+    *out = NULL;
+    if (!m || !m->keep || t->dtype != ECC_DTYPE_FLOAT || m->keep->numel != t->numel) {
+        *out = ecc_tensor_ref(w->init);
+        return ECC_OK;
+    }
+    ecc_status st = ecc_tensor_create(ctx, ECC_DTYPE_FLOAT, t->rank, t->dims, out);
+    if (st) return st;
+    float *c = (*out)->data;
+    memcpy(c, t->data, (size_t)t->numel * sizeof *c);
+    for (int64_t i = 0; i < t->numel; i++)
+        if (!((const uint8_t *)m->keep->data)[i]) c[i] = 0.0f;
+    return ECC_OK;
 }
 
 ecc_status qc_weight_quantizer(ecc_ctx *ctx, const ecc_value *w, const ecc_qformat *f,
@@ -194,8 +198,9 @@ ecc_status qc_weight_quantizer(ecc_ctx *ctx, const ecc_value *w, const ecc_qform
                                const char *calib, ecc_quantizer **out) {
     ecc_status st = ECC_OK;
     ecc_qlayout L;
-    float *scale = NULL, *vals = NULL;
+    float *scale = NULL;
     int32_t *zp = NULL;
+    ecc_tensor *vals = NULL;
     const ecc_tensor *t = w->init;
     *out = NULL;
     ECC_FAIL_IF(!t || t->dtype != ECC_DTYPE_FLOAT, ctx, ECC_E_INPUT,
@@ -204,15 +209,15 @@ ecc_status qc_weight_quantizer(ecc_ctx *ctx, const ecc_value *w, const ecc_qform
     int64_t ng = ecc_qlayout_groups(&L);
     scale = malloc((size_t)(ng + 1) * sizeof *scale);
     zp = malloc((size_t)(ng + 1) * sizeof *zp);
-    vals = masked_copy(w);
-    ECC_FAIL_IF(!scale || !zp || !vals, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_FAIL_IF(!ecc_qlayout_choose(vals, &L, f, scale, zp), ctx, ECC_E_INTERNAL,
+    ECC_FAIL_IF(!scale || !zp, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_TRY(qc_weight_masked(ctx, w, &vals));
+    ECC_FAIL_IF(!ecc_qlayout_choose(vals->data, &L, f, scale, zp), ctx, ECC_E_INTERNAL,
                 "out of memory");
     ECC_TRY(qc_weight_quantizer_from(ctx, t, f, gran, axis, block, flat, scale, zp, calib, out));
 fail:
     free(scale);
     free(zp);
-    free(vals);
+    ecc_tensor_unref(vals);
     return st;
 }
 
@@ -306,10 +311,9 @@ static void stat_of(const ecc_host_api *host, ecc_pass_run *run, const char *nam
 }
 
 ecc_status qc_report_weight(const ecc_host_api *host, ecc_pass_run *run, const ecc_value *w,
-                            qc_totals *tot) {
+                            const ecc_tensor *t, qc_totals *tot) {
     ecc_status st = ECC_OK;
     const ecc_quantizer *q = w->quant;
-    const ecc_tensor *t = w->init;
     float *fq = malloc((size_t)t->numel * sizeof *fq + 1);
     ECC_FAIL_IF(!fq, run->ctx, ECC_E_INTERNAL, "out of memory");
     ECC_TRY(qc_fake_quant_weight(run->ctx, q, t, fq));

@@ -1,20 +1,21 @@
 /* quant_common.h — what the quantization passes (`quant`, `quant-weight`)
  * and `equalize` share on top of the arithmetic in compress/quant_math.h:
  * the weight layers they quantize (Conv, Gemm, MatMul with a constant
- * float32 weight, found through prune_common.h) with their channel and
+ * float32 weight, found through layers.h) with their channel and
  * reduction axes, building quantizer annotations, fake quantization of a
  * weight through its quantizer, SQNR, calibration-data plumbing and option
  * helpers. Internal to libecc. */
 #ifndef ECC_QUANT_COMMON_H
 #define ECC_QUANT_COMMON_H
 
-#include "prune_common.h"
+#include "layers.h"
+#include "calib_stats.h"
 #include "quant_math.h"
 #include "lower_quant.h"
 
 /* ---------------- weight layers ---------------- */
 
-/* One quantizable layer: L is prune_common's view ([rows, k] canonical
+/* One quantizable layer: L is layers.h's view ([rows, k] canonical
  * matrix; rows = output channels). */
 typedef struct qc_layer {
     ecc_node *node;
@@ -30,7 +31,7 @@ typedef struct qc_layer {
 } qc_layer;
 
 typedef struct qc_layers {
-    prune_layers pl;         /* parallel to q: pl.items[i] is q[i]'s view */
+    wl_layers pl;         /* parallel to q: pl.items[i] is q[i]'s view */
     qc_layer *q;
     size_t n;
 } qc_layers;
@@ -67,6 +68,11 @@ ecc_status qc_dynamic_quantizer(ecc_ctx *ctx, ecc_quantizer **out);
 /* Bias marker: int32 with scale s_x·s_w, computed at lowering. */
 ecc_status qc_bias_quantizer(ecc_ctx *ctx, ecc_quantizer **out);
 
+/* w's float values as lowering applies its pruning mask: a new reference to
+ * w->init when w has no mask, else a copy with the removed weights zeroed.
+ * The caller unrefs *out. */
+ecc_status qc_weight_masked(ecc_ctx *ctx, const ecc_value *w, ecc_tensor **out);
+
 /* Quantize-dequantize of w through its quantizer q into out (w->numel floats). */
 ecc_status qc_fake_quant_weight(ecc_ctx *ctx, const ecc_quantizer *q, const ecc_tensor *w,
                                 float *out);
@@ -78,13 +84,14 @@ double qc_sqnr_db(const float *ref, const float *x, int64_t n);
 
 /* Per weight statistics "tensor.<name>.<what>" (bits, symmetric, block (0 per
  * channel, -1 per tensor), scale_min/max, sqnr_db, bytes_before/after) and a
- * log line; adds to the totals. */
+ * log line; adds to the totals. t: the float values w->quant is measured
+ * against (w->init, or qc_weight_masked's copy). */
 typedef struct qc_totals {
     int64_t tensors, bytes_before, bytes_after;
     double sqnr_min;
 } qc_totals;
 ecc_status qc_report_weight(const ecc_host_api *host, ecc_pass_run *run, const ecc_value *w,
-                            qc_totals *tot);
+                            const ecc_tensor *t, qc_totals *tot);
 void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const qc_totals *tot);
 
 /* ---------------- run environment ---------------- */

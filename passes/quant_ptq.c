@@ -25,7 +25,10 @@
  * them is at most max_drop points); exclude= globs. Measurements run the
  * interpreter with weights fake-quantized in place and activations
  * fake-quantized as they are produced (the arithmetic of quant_math.h, the
- * lowering's). Everything stays an annotation until lowering. */
+ * lowering's). Pruning masks of earlier passes are honoured without touching
+ * the weights: the interpreter runs masked copies, and weight scales, bias
+ * correction and weight SQNR use the masked values (qc_weight_masked).
+ * Everything stays an annotation until lowering. */
 #include "quant_common.h"
 #include "../calibrate/observers.h"
 
@@ -166,7 +169,7 @@ typedef struct qp {
     int32_t *root;           /* per value id: id whose range it uses, -1 = not quantized */
     ecc_observer **obs;      /* per value id (natural roots of the full plan), or NULL */
     ecc_quantizer **aq;      /* per value id: calibrated quantizer of roots */
-    prune_data *data;
+    calib_data *data;
     float *ref;              /* float model's first output on the data [samples, cols] */
     int64_t ref_rows, ref_cols;
     double **chan_sum;       /* per layer: Σ x per input channel (bias correction) */
@@ -175,7 +178,7 @@ typedef struct qp {
 } qp;
 
 static bool is_float_act(const ecc_value *v) {
-    return v && !prune_const(v) && (v->dtype == 0 || v->dtype == ECC_DTYPE_FLOAT) &&
+    return v && !wl_const(v) && (v->dtype == 0 || v->dtype == ECC_DTYPE_FLOAT) &&
            !(v->flags & ECC_VALUE_OUTER);
 }
 
@@ -184,7 +187,7 @@ static bool is_passthrough(const ecc_node *n) {
     static const char *const ops[] = {"Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze",
                                       "MaxPool", "Identity", "Dropout"};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (prune_is_onnx(n, ops[i])) return n->n_outputs >= 1 && n->n_inputs >= 1;
+        if (wl_is_onnx(n, ops[i])) return n->n_outputs >= 1 && n->n_inputs >= 1;
     return false;
 }
 
@@ -194,7 +197,7 @@ static ecc_value *natural_root(ecc_value *v) {
         ecc_node *p = v->producer;
         if (!p || !is_passthrough(p) || p->outputs[0] != v || !is_float_act(p->inputs[0]))
             return v;
-        if (prune_is_onnx(p, "MaxPool") && p->n_outputs > 1 && p->outputs[1]) return v;
+        if (wl_is_onnx(p, "MaxPool") && p->n_outputs > 1 && p->outputs[1]) return v;
         v = p->inputs[0];
     }
     return v;
@@ -205,10 +208,10 @@ static ecc_value *absorb(ecc_value *y) {
     if (!y || y->n_uses != 1 || (y->flags & ECC_VALUE_OUTPUT)) return y;
     ecc_node *n = y->uses[0].node;
     if (y->uses[0].slot != 0 || !n->outputs[0]) return y;
-    if (prune_is_onnx(n, "Relu")) return n->outputs[0];
-    if (prune_is_onnx(n, "Clip")) {
+    if (wl_is_onnx(n, "Relu")) return n->outputs[0];
+    if (wl_is_onnx(n, "Clip")) {
         for (uint32_t i = 1; i < n->n_inputs; i++)
-            if (n->inputs[i] && !prune_const(n->inputs[i])) return y;
+            if (n->inputs[i] && !wl_const(n->inputs[i])) return y;
         return n->outputs[0];
     }
     return y;
@@ -226,7 +229,7 @@ static void mark(qp *p, ecc_value *v) {
 static void tie_concats(qp *p) {
     for (size_t i = 0; i < p->g->nodes.n; i++) {
         ecc_node *n = p->g->nodes.items[i];
-        if (!prune_is_onnx(n, "Concat") || !n->outputs[0]) continue;
+        if (!wl_is_onnx(n, "Concat") || !n->outputs[0]) continue;
         int32_t r = p->root[n->outputs[0]->id];
         if (r < 0) continue;
         for (uint32_t k = 0; k < n->n_inputs; k++)
@@ -260,8 +263,8 @@ static ecc_status add_unit(qp *p, ecc_node *n, int layer, const char *name, bool
 
 static bool dyn_supported(const qp *p, const qc_layer *q) {
     if (!p->c.dynamic) return true;
-    if (prune_is_onnx(q->node, "Conv")) return true;
-    return prune_const(q->w)->rank == 2;
+    if (wl_is_onnx(q->node, "Conv")) return true;
+    return wl_const(q->w)->rank == 2;
 }
 
 /* MatMuls of two activations (not weight layers). */
@@ -269,10 +272,10 @@ static ecc_status find_act_matmuls(qp *p) {
     if (p->c.dynamic || !p->c.act_matmul) return ECC_OK;
     for (size_t i = 0; i < p->g->nodes.n; i++) {
         ecc_node *n = p->g->nodes.items[i];
-        if (!prune_is_onnx(n, "MatMul") || n->n_inputs != 2) continue;
+        if (!wl_is_onnx(n, "MatMul") || n->n_inputs != 2) continue;
         if (!is_float_act(n->inputs[0]) || !is_float_act(n->inputs[1])) continue;
         const char *name = n->name && n->name[0] ? n->name : n->outputs[0]->name;
-        bool ex = p->c.exclude && prune_glob_any(p->c.exclude, name, NULL);
+        bool ex = p->c.exclude && wl_glob_any(p->c.exclude, name, NULL);
         ecc_status st = add_unit(p, n, -1, name, !ex);
         if (st) return st;
     }
@@ -318,10 +321,10 @@ static ecc_value *value_of(const qp *p, const ecc_value *v) {
 /* Input channel axis of a unit's activation: 1 for Conv (NCHW), the last otherwise. */
 static void chan_accumulate(qp *p, size_t li, const ecc_rt_tensor *t) {
     const qc_layer *q = &p->ls.q[li];
-    const prune_layer *L = &p->ls.pl.items[li];
-    bool conv = prune_is_onnx(q->node, "Conv");
+    const wl_layer *L = &p->ls.pl.items[li];
+    bool conv = wl_is_onnx(q->node, "Conv");
     int64_t c = conv ? (t->rank > 1 ? t->dims[1] : 1) : (t->rank ? t->dims[t->rank - 1] : 1);
-    int64_t want = conv ? prune_const(q->w)->dims[1] * L->groups : L->k;
+    int64_t want = conv ? wl_const(q->w)->dims[1] * L->groups : L->k;
     if (c != want) return;
     int64_t inner = 1, numel = 1;
     for (int32_t d = 0; d < t->rank; d++) numel *= t->dims[d];
@@ -390,8 +393,8 @@ static ecc_status chan_alloc(qp *p) {
     for (size_t i = 0; i < p->ls.n; i++) {
         const qc_layer *q = &p->ls.q[i];
         if (q->skip || !q->bias) continue;
-        int64_t c = prune_is_onnx(q->node, "Conv")
-                        ? prune_const(q->w)->dims[1] * p->ls.pl.items[i].groups
+        int64_t c = wl_is_onnx(q->node, "Conv")
+                        ? wl_const(q->w)->dims[1] * p->ls.pl.items[i].groups
                         : p->ls.pl.items[i].k;
         p->chan_sum[i] = calloc((size_t)c + 1, sizeof **p->chan_sum);
         if (!p->chan_sum[i]) return ECC_OOM(p->ctx);
@@ -407,12 +410,12 @@ static ecc_status calibrate(qp *p) {
     plan(p);
     ECC_TRY(observers_create(p));
     if (p->c.bias_correction) ECC_TRY(chan_alloc(p));
-    ECC_TRY(prune_data_run(p->ctx, p->m, p->data, RUN_BATCH, calib_observe, p, record_ref, p));
+    ECC_TRY(calib_data_run(p->ctx, p->m, p->data, RUN_BATCH, calib_observe, p, record_ref, p));
     if (!ecc_obs_method_two_pass(p->c.method)) return ECC_OK;
     for (uint32_t i = 0; i < p->n_ids; i++) ecc_observer_next_pass(p->obs[i]);
     double **keep = p->chan_sum;
     p->chan_sum = NULL; /* channel means are complete after pass 0 */
-    st = prune_data_run(p->ctx, p->m, p->data, RUN_BATCH, calib_observe, p, NULL, NULL);
+    st = calib_data_run(p->ctx, p->m, p->data, RUN_BATCH, calib_observe, p, NULL, NULL);
     p->chan_sum = keep;
 fail:
     return st;
@@ -517,7 +520,7 @@ static int sim_observe(void *user, const ecc_node *node, uint32_t slot, const ec
     ecc_value *val = value_of(s->p, v);
     float sc;
     int32_t zp, lo, hi;
-    if (!node || !val || t->dtype != ECC_DTYPE_FLOAT || prune_is_onnx(node, "Constant"))
+    if (!node || !val || t->dtype != ECC_DTYPE_FLOAT || wl_is_onnx(node, "Constant"))
         return 0; /* graph inputs are fake-quantized in the data copy */
     if (!act_params(s->p, (int32_t)val->id, &sc, &zp, &lo, &hi)) return 0;
     int64_t n = 1;
@@ -549,7 +552,7 @@ static ecc_value *graph_input(const ecc_graph *g, size_t i) {
 }
 
 /* The data with every quantized graph input fake-quantized (a copy). */
-static ecc_status sim_inputs(qp *p, prune_data *copy) {
+static ecc_status sim_inputs(qp *p, calib_data *copy) {
     *copy = *p->data;
     copy->inputs = calloc(p->data->n_inputs + 1, sizeof *copy->inputs);
     if (!copy->inputs) return ECC_OOM(p->ctx);
@@ -570,7 +573,7 @@ static ecc_status sim_inputs(qp *p, prune_data *copy) {
     return ECC_OK;
 }
 
-static void sim_inputs_free(prune_data *copy) {
+static void sim_inputs_free(calib_data *copy) {
     for (size_t i = 0; copy->inputs && i < copy->n_inputs; i++) free(copy->inputs[i].data);
     free(copy->inputs);
 }
@@ -588,7 +591,7 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     ecc_status st = ECC_OK;
     qp_saved *saved = calloc(p->n_units + 1, sizeof *saved);
     size_t n_saved = 0;
-    prune_data copy = {0};
+    calib_data copy = {0};
     qp_sim s = {p, NULL, 0};
     *sqnr = NAN;
     *agree = NAN;
@@ -603,7 +606,7 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     memset(p->act_noise, 0, p->n_ids * sizeof *p->act_noise);
     ECC_TRY(weights_fake(p, saved, &n_saved));
     ECC_TRY(sim_inputs(p, &copy));
-    ECC_TRY(prune_data_run(p->ctx, p->m, &copy, RUN_BATCH, sim_observe, &s, sim_record, &s));
+    ECC_TRY(calib_data_run(p->ctx, p->m, &copy, RUN_BATCH, sim_observe, &s, sim_record, &s));
     int64_t rows = s.rows < p->ref_rows ? s.rows : p->ref_rows, same = 0;
     *sqnr = qc_sqnr_db(p->ref, s.out, rows * p->ref_cols);
     for (int64_t r = 0; r < rows; r++)
@@ -678,29 +681,30 @@ fail:
 
 /* ---------------- bias correction ---------------- */
 
-/* b -= (W_q - W) · E[x] for layer li (weights quantized per its quantizer). */
-static ecc_status correct_bias(qp *p, size_t li) {
+/* b -= (W_q - W) · E[x] for layer li (weights quantized per its quantizer);
+ * vals: the weight's masked values. */
+static ecc_status correct_bias(qp *p, size_t li, const ecc_tensor *vals) {
     ecc_status st = ECC_OK;
     const qc_layer *q = &p->ls.q[li];
-    const prune_layer *L = &p->ls.pl.items[li];
+    const wl_layer *L = &p->ls.pl.items[li];
     ecc_value *w = q->w;
     float *fq = NULL, *canon = NULL;
     if (!q->bias || !p->chan_sum[li] || !p->chan_n[li] || !w->quant) return ECC_OK;
     fq = malloc((size_t)w->init->numel * sizeof *fq + 1);
     ECC_FAIL_IF(!fq, p->ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(qc_fake_quant_weight(p->ctx, w->quant, w->init, fq));
-    ECC_TRY(prune_canon_get(p->ctx, L, &canon));
+    ECC_TRY(qc_fake_quant_weight(p->ctx, w->quant, vals, fq));
+    ECC_TRY(wl_canon_get(p->ctx, L, &canon));
     ECC_TRY(ecc_tensor_make_unique(p->ctx, &q->bias->init));
     float *b = q->bias->init->data;
     const double *sum = p->chan_sum[li];
     double inv = 1.0 / (double)p->chan_n[li];
-    bool conv = prune_is_onnx(q->node, "Conv");
-    int64_t per_ch = conv ? L->k / prune_const(w)->dims[1] : 1, rows_g = L->rows / L->groups;
+    bool conv = wl_is_onnx(q->node, "Conv");
+    int64_t per_ch = conv ? L->k / wl_const(w)->dims[1] : 1, rows_g = L->rows / L->groups;
     for (int64_t r = 0; r < L->rows; r++) {
         double shift = 0;
         int64_t g = r / rows_g;
         for (int64_t c = 0; c < L->k; c++) {
-            double d = (double)fq[prune_index(L, r, c)] - canon[r * L->k + c];
+            double d = (double)fq[wl_index(L, r, c)] - canon[r * L->k + c];
             int64_t ch = conv ? g * (L->k / per_ch) + c / per_ch : c;
             shift += d * sum[ch] * inv;
         }
@@ -714,6 +718,32 @@ fail:
 
 /* ---------------- annotation ---------------- */
 
+/* Weight quantizer of one layer, its bias correction and report line, both
+ * measured against the masked weights (what lowering quantizes). */
+static ecc_status annotate_weight(qp *p, size_t li, qc_totals *tot) {
+    ecc_status st = ECC_OK;
+    ecc_quantizer *qz = NULL;
+    ecc_tensor *vals = NULL;
+    const qc_layer *q = &p->ls.q[li];
+    ECC_TRY(qc_weight_quantizer(p->ctx, q->w, &p->c.wfmt,
+                                p->c.per_channel ? ECC_QUANT_CHANNEL : ECC_QUANT_TENSOR,
+                                q->ch_axis, 0, false, "minmax", &qz));
+    ecc_value_set_quantizer(q->w, qz);
+    qz = NULL;
+    ECC_TRY(qc_weight_masked(p->ctx, q->w, &vals));
+    if (p->c.bias_correction && p->chan_sum) ECC_TRY(correct_bias(p, li, vals));
+    ECC_TRY(qc_report_weight(p->host, p->run, q->w, vals, tot));
+    if (!p->c.dynamic && q->bias && q->bias_node == q->node && !q->bias->quant) {
+        ECC_TRY(qc_bias_quantizer(p->ctx, &qz));
+        ecc_value_set_quantizer(q->bias, qz);
+        qz = NULL;
+    }
+fail:
+    ecc_quantizer_free(qz);
+    ecc_tensor_unref(vals);
+    return st;
+}
+
 static ecc_status annotate(qp *p, qc_totals *tot) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
@@ -721,20 +751,8 @@ static ecc_status annotate(qp *p, qc_totals *tot) {
     for (size_t u = 0; u < p->n_units; u++) {
         const qp_unit *un = &p->units[u];
         if (!un->active || un->layer < 0) continue;
-        const qc_layer *q = &p->ls.q[un->layer];
-        if (q->w->quant) continue; /* shared weight, already annotated */
-        ECC_TRY(qc_weight_quantizer(p->ctx, q->w, &p->c.wfmt,
-                                    p->c.per_channel ? ECC_QUANT_CHANNEL : ECC_QUANT_TENSOR,
-                                    q->ch_axis, 0, false, "minmax", &qz));
-        ecc_value_set_quantizer(q->w, qz);
-        qz = NULL;
-        if (p->c.bias_correction && p->chan_sum) ECC_TRY(correct_bias(p, (size_t)un->layer));
-        ECC_TRY(qc_report_weight(p->host, p->run, q->w, tot));
-        if (!p->c.dynamic && q->bias && q->bias_node == q->node && !q->bias->quant) {
-            ECC_TRY(qc_bias_quantizer(p->ctx, &qz));
-            ecc_value_set_quantizer(q->bias, qz);
-            qz = NULL;
-        }
+        if (p->ls.q[un->layer].w->quant) continue; /* shared weight, already annotated */
+        ECC_TRY(annotate_weight(p, (size_t)un->layer, tot));
     }
     for (uint32_t i = 0; i < p->n_ids; i++) {
         ecc_value *v = p->by_id[i];
@@ -800,36 +818,6 @@ static void report_units(qp *p) {
     p->host->stat(p->run, "units.float", (double)floating);
 }
 
-/* ---------------- pruning masks ---------------- */
-
-/* While the pass measures, masked weights are zero (as lowering will make
- * them): calibration sees the pruned model. The masks stay annotations and
- * the weights are restored afterwards (a later pass may train through them). */
-static ecc_status masks_apply(qp *p, qp_saved **out, size_t *n) {
-    ecc_status st = ECC_OK;
-    *out = NULL;
-    *n = 0;
-    for (size_t i = 0; i < p->g->values.n; i++) {
-        ecc_value *w = p->g->values.items[i];
-        const ecc_mask *mk = w->mask;
-        if (!mk || !mk->keep || !w->init || w->init->dtype != ECC_DTYPE_FLOAT ||
-            mk->keep->numel != w->init->numel)
-            continue;
-        qp_saved *grown = realloc(*out, (*n + 1) * sizeof *grown);
-        ECC_FAIL_IF(!grown, p->ctx, ECC_E_INTERNAL, "out of memory");
-        *out = grown;
-        ECC_TRY(ecc_tensor_make_unique(p->ctx, &w->init));
-        float *orig = malloc((size_t)w->init->numel * sizeof *orig + 1);
-        ECC_FAIL_IF(!orig, p->ctx, ECC_E_INTERNAL, "out of memory");
-        memcpy(orig, w->init->data, (size_t)w->init->numel * sizeof *orig);
-        (*out)[(*n)++] = (qp_saved){w, orig};
-        for (int64_t k = 0; k < w->init->numel; k++)
-            if (!((const uint8_t *)mk->keep->data)[k]) ((float *)w->init->data)[k] = 0.0f;
-    }
-fail:
-    return st;
-}
-
 /* ---------------- the pass ---------------- */
 
 static void qp_free(qp *p) {
@@ -848,7 +836,7 @@ static void qp_free(qp *p) {
     free(p->by_id);
     free(p->units);
     free(p->ref);
-    prune_data_free(p->data);
+    calib_data_free(p->data);
     qc_layers_free(&p->ls);
 }
 
@@ -878,15 +866,12 @@ static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ecc_status st = ECC_OK;
     qp p = {.ctx = run->ctx, .run = run, .host = host, .m = run->model, .g = run->model->graph};
     qc_totals tot = {0};
-    qp_saved *masked = NULL;
-    size_t n_masked = 0;
     ECC_TRY(qp_config_read(host, run, &p.c));
     ECC_TRY(qc_check_opset(p.ctx, PASS, p.m, qp_opset(&p.c), p.c.max_opset,
                            p.c.per_channel ? "per-channel quantization" : "quantization"));
     ECC_TRY(units_find(&p));
-    ECC_TRY(masks_apply(&p, &masked, &n_masked));
     if (needs_data(&p.c)) {
-        ECC_TRY(prune_data_load(p.ctx, p.m, qc_calib_path(run), qc_calib_size(run), &p.data));
+        ECC_TRY(calib_data_load(p.ctx, p.m, qc_calib_path(run), qc_calib_size(run), &p.data));
         ECC_TRY(calibrate(&p));
         if (!p.c.dynamic) ECC_TRY(make_act_quantizers(&p));
         if (!p.c.dynamic) ECC_TRY(measure(&p));
@@ -899,8 +884,6 @@ static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
     report_units(&p);
     host->stat(run, "calib.samples", p.data ? (double)p.data->samples : 0);
 fail:
-    weights_restore(masked, n_masked);
-    free(masked);
     qp_free(&p);
     return st;
 }

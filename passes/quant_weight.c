@@ -120,7 +120,7 @@ static int qw_check(const ecc_host_api *host, ecc_pass_run *run) {
 
 typedef struct qw_grid {
     const qc_layer *q;
-    const prune_layer *L;
+    const wl_layer *L;
     ecc_qformat fmt;
     int32_t lo, hi;
     int64_t block;          /* columns per scale; k for per channel */
@@ -281,7 +281,7 @@ fail:
 }
 
 /* Canonical keep mask of the layer's weight (NULL when unmasked). */
-static ecc_status canon_keep(ecc_ctx *ctx, const prune_layer *L, uint8_t **out) {
+static ecc_status canon_keep(ecc_ctx *ctx, const wl_layer *L, uint8_t **out) {
     const ecc_mask *m = L->w->mask;
     *out = NULL;
     if (!m || !m->keep || m->keep->numel != L->numel) return ECC_OK;
@@ -289,13 +289,13 @@ static ecc_status canon_keep(ecc_ctx *ctx, const prune_layer *L, uint8_t **out) 
     if (!k) return ECC_OOM(ctx);
     const uint8_t *src = m->keep->data;
     for (int64_t r = 0; r < L->rows; r++)
-        for (int64_t c = 0; c < L->k; c++) k[r * L->k + c] = src[prune_index(L, r, c)];
+        for (int64_t c = 0; c < L->k; c++) k[r * L->k + c] = src[wl_index(L, r, c)];
     *out = k;
     return ECC_OK;
 }
 
 static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, int64_t block,
-                             const qc_layer *q, const prune_layer *L, ecc_quantizer **out) {
+                             const qc_layer *q, const wl_layer *L, ecc_quantizer **out) {
     ecc_status st = ECC_OK;
     float *w = NULL;
     uint8_t *keep = NULL;
@@ -307,7 +307,7 @@ static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, int64_t block,
     g.zp = malloc((size_t)(L->rows * g.nb) * sizeof *g.zp + 1);
     ECC_FAIL_IF(!g.scale || !g.zp, ctx, ECC_E_INTERNAL, "out of memory");
     ECC_FAIL_IF(!L->stats.h, ctx, ECC_E_INTERNAL, PASS ": no Hessian for '%s'", L->name);
-    ECC_TRY(prune_canon_get(ctx, L, &w));
+    ECC_TRY(wl_canon_get(ctx, L, &w));
     ECC_TRY(canon_keep(ctx, L, &keep));
     for (int64_t r = 0; r < L->rows; r++) /* static scales (lazy ones are re-chosen) */
         for (int64_t b = 0; b < g.nb; b++) grid_choose(&g, w, k, r, b);
@@ -315,7 +315,7 @@ static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, int64_t block,
         ECC_TRY(gptq_group(ctx, c, &g, w + gi * rows_g * k, keep ? keep + gi * rows_g * k : NULL,
                            rows_g, gi * rows_g, k, L->stats.h + gi * k * k));
     ECC_TRY(ecc_tensor_make_unique(ctx, &L->w->init));
-    prune_canon_put(L, w, L->w->init->data);
+    wl_canon_put(L, w, L->w->init->data);
     ECC_TRY(grid_quantizer(ctx, &g, L->w->init, block, out));
 fail:
     free(w);
@@ -331,7 +331,7 @@ fail:
  * 128 whose blocks hold AUTO_KEPT_PER_SCALE kept weights on average given
  * the layer's pruning mask; per channel (0) when none does or when one
  * block would span the whole reduction. */
-static int64_t layer_block(const qw_config *c, const prune_layer *L) {
+static int64_t layer_block(const qw_config *c, const wl_layer *L) {
     static const int64_t sizes[] = {32, 64, 128};
     if (c->block != BLOCK_AUTO) return c->block;
     double kept = L->w->mask ? 1.0 - L->w->mask->sparsity : 1.0;
@@ -350,15 +350,15 @@ static ecc_status rtn_layer(ecc_ctx *ctx, const qw_config *c, int64_t block, con
                                out);
 }
 
-/* Hessians of the selected layers (prune_common's calibration statistics). */
+/* Hessians of the selected layers (calib_stats.h's input statistics). */
 static ecc_status collect_hessians(ecc_ctx *ctx, ecc_pass_run *run, qc_layers *ls,
-                                   prune_data **data) {
+                                   calib_data **data) {
     ecc_status st = ECC_OK;
     bool *want = calloc(ls->n + 1, sizeof *want);
     ECC_FAIL_IF(!want, ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < ls->n; i++) want[i] = !ls->q[i].skip && !ls->q[i].w->quant;
-    ECC_TRY(prune_data_load(ctx, run->model, qc_calib_path(run), qc_calib_size(run), data));
-    ECC_TRY(prune_collect_stats(ctx, run->model, *data, &ls->pl, want, true));
+    ECC_TRY(calib_data_load(ctx, run->model, qc_calib_path(run), qc_calib_size(run), data));
+    ECC_TRY(calib_collect_stats(ctx, run->model, *data, &ls->pl, want, true));
 fail:
     free(want);
     return st;
@@ -368,10 +368,11 @@ static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ecc_status st = ECC_OK;
     ecc_ctx *ctx = run->ctx;
     qc_layers ls = {0};
-    prune_data *data = NULL;
+    calib_data *data = NULL;
     qc_totals tot = {0};
     qw_config c;
     ecc_quantizer *qz = NULL;
+    ecc_tensor *vals = NULL;
     size_t done = 0, shared = 0;
     ECC_TRY(qw_config_read(host, run, &c));
     ECC_TRY(qc_check_opset(ctx, PASS, run->model, qw_opset(&c), c.max_opset,
@@ -390,7 +391,10 @@ static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
         else ECC_TRY(rtn_layer(ctx, &c, block, q, &qz));
         ecc_value_set_quantizer(q->w, qz);
         qz = NULL;
-        ECC_TRY(qc_report_weight(host, run, q->w, &tot));
+        ECC_TRY(qc_weight_masked(ctx, q->w, &vals)); /* what lowering will quantize */
+        ECC_TRY(qc_report_weight(host, run, q->w, vals, &tot));
+        ecc_tensor_unref(vals);
+        vals = NULL;
         done++;
     }
     qc_report_totals(host, run, &tot);
@@ -404,7 +408,8 @@ static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
                   "lowering", (long long)qw_opset(&c), (long long)ecc_model_opset(run->model, ""));
 fail:
     ecc_quantizer_free(qz);
-    prune_data_free(data);
+    ecc_tensor_unref(vals);
+    calib_data_free(data);
     qc_layers_free(&ls);
     return st;
 }

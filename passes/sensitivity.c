@@ -101,19 +101,19 @@ static prune_sens_cell cell_of(const sens_run *s) {
 }
 
 /* The dense outputs of the first output, all samples. */
-static ecc_status record_dense(ecc_ctx *ctx, ecc_model *m, const prune_data *d, sens_run *s) {
+static ecc_status record_dense(ecc_ctx *ctx, ecc_model *m, const calib_data *d, sens_run *s) {
     ecc_status st = ECC_OK;
-    ECC_TRY(prune_data_run(ctx, m, d, 128, NULL, NULL, size_batch, s));
+    ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, size_batch, s));
     ECC_FAIL_IF(s->per <= 0, ctx, ECC_E_INPUT, "sensitivity: the model produced no output");
     s->ref = malloc((size_t)(d->samples * s->per) * sizeof *s->ref);
     ECC_FAIL_IF(!s->ref, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(prune_data_run(ctx, m, d, 128, NULL, NULL, record_batch, s));
+    ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, record_batch, s));
 fail:
     return st;
 }
 
 /* Runs d with layer L pruned at target (weights restored by the caller). */
-static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const prune_data *d, prune_layer *L,
+static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const calib_data *d, wl_layer *L,
                               const prune_config *c, const float *canon, int64_t target,
                               sens_run *s, prune_sens_cell *out) {
     ecc_status st = ECC_OK;
@@ -126,10 +126,10 @@ static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const prune_data *d, p
     ECC_TRY(c->method->fn(ctx, L, work, target, &c->pat, &c->mo, keep, &changed));
     for (int64_t i = 0; i < L->numel; i++)
         if (!keep[i]) work[i] = 0.0f;
-    prune_canon_put(L, work, L->w->init->data);
+    wl_canon_put(L, work, L->w->init->data);
     s->se = s->ref_sq = 0;
     s->agree = s->rows = s->correct = s->labelled = 0;
-    ECC_TRY(prune_data_run(ctx, m, d, 128, NULL, NULL, sens_batch, s));
+    ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, sens_batch, s));
     *out = cell_of(s);
 fail:
     free(work);
@@ -137,14 +137,14 @@ fail:
     return st;
 }
 
-static ecc_status measure_layer(ecc_ctx *ctx, ecc_model *m, const prune_data *d, prune_layer *L,
+static ecc_status measure_layer(ecc_ctx *ctx, ecc_model *m, const calib_data *d, wl_layer *L,
                                 const prune_config *c, const double *levels, size_t n_levels,
                                 sens_run *s, prune_sens_cell *row) {
     ecc_status st = ECC_OK;
     float *canon = NULL, *orig = malloc(L->w->init->nbytes + 1);
     ECC_FAIL_IF(!orig, ctx, ECC_E_INTERNAL, "out of memory");
     memcpy(orig, L->w->init->data, L->w->init->nbytes);
-    ECC_TRY(prune_canon_get(ctx, L, &canon));
+    ECC_TRY(wl_canon_get(ctx, L, &canon));
     for (size_t j = 0; j < (c->pat.m ? 1 : n_levels); j++) {
         st = measure_one(ctx, m, d, L, c, canon, llround(levels[j] * (double)L->numel), s,
                          &row[j]);
@@ -159,8 +159,8 @@ fail:
     return st;
 }
 
-ecc_status prune_sensitivity_measure(ecc_ctx *ctx, ecc_model *m, const prune_data *d,
-                                     prune_layers *ls, const prune_config *c,
+ecc_status prune_sensitivity_measure(ecc_ctx *ctx, ecc_model *m, const calib_data *d,
+                                     wl_layers *ls, const prune_config *c,
                                      const double *levels, size_t n_levels,
                                      const int64_t *labels, prune_sens_cell *cells,
                                      double *dense_acc) {
@@ -170,11 +170,11 @@ ecc_status prune_sensitivity_measure(ecc_ctx *ctx, ecc_model *m, const prune_dat
     s.per = 0; /* re-derived (with classes) by the first measured batch */
     *dense_acc = NAN;
     if (labels) {
-        ECC_TRY(prune_data_run(ctx, m, d, 128, NULL, NULL, sens_batch, &s));
+        ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, sens_batch, &s));
         *dense_acc = cell_of(&s).accuracy;
     }
     for (size_t i = 0; i < ls->n; i++) {
-        prune_layer *L = &ls->items[i];
+        wl_layer *L = &ls->items[i];
         if (L->skip != PRUNE_SKIP_NONE) continue;
         ECC_FAIL_IF(!L->w->init || L->w->init->refcount > 1, ctx, ECC_E_INTERNAL,
                     "sensitivity: weight '%s' is not an unshared initializer", L->w->name);
@@ -200,7 +200,7 @@ static int seg_cmp(const void *a, const void *b) {
 }
 
 /* Lower convex hull of (0,0), (x_j, y_j) as segments appended to segs. */
-static size_t layer_hull(const prune_layer *L, size_t li, const double *levels, size_t n,
+static size_t layer_hull(const wl_layer *L, size_t li, const double *levels, size_t n,
                          const prune_sens_cell *row, hull_seg *segs) {
     int64_t hx[64];
     double hy[64];
@@ -220,14 +220,14 @@ static size_t layer_hull(const prune_layer *L, size_t li, const double *levels, 
     return h ? h - 1 : 0;
 }
 
-ecc_status prune_allocate(ecc_ctx *ctx, prune_layers *ls, const double *levels,
+ecc_status prune_allocate(ecc_ctx *ctx, wl_layers *ls, const double *levels,
                           size_t n_levels, const prune_sens_cell *cells, double sparsity) {
     int64_t total = 0;
     size_t n_segs = 0;
     hull_seg *segs = calloc(ls->n * (n_levels + 1) + 1, sizeof *segs);
     if (!segs) return ECC_OOM(ctx);
     for (size_t i = 0; i < ls->n; i++) {
-        prune_layer *L = &ls->items[i];
+        wl_layer *L = &ls->items[i];
         L->target = 0;
         if (L->skip != PRUNE_SKIP_NONE) continue;
         total += L->numel;
@@ -241,7 +241,7 @@ ecc_status prune_allocate(ecc_ctx *ctx, prune_layers *ls, const double *levels,
         left -= take;
     }
     for (size_t i = 0; i < ls->n && left > 0; i++) { /* beyond the largest level measured */
-        prune_layer *L = &ls->items[i];
+        wl_layer *L = &ls->items[i];
         if (L->skip != PRUNE_SKIP_NONE) continue;
         int64_t take = L->numel - L->target < left ? L->numel - L->target : left;
         L->target += take;
@@ -261,7 +261,7 @@ struct ecc_sensitivity {
     char *pass;
     ecc_pipeline *pl;        /* the parsed --pass: cfg's strings point into it */
     prune_config cfg;
-    prune_layers ls;
+    wl_layers ls;
     double *levels;
     size_t n_levels;
     prune_sens_cell *cells;  /* ls.n × n_levels */
@@ -272,7 +272,7 @@ struct ecc_sensitivity {
 
 void ecc_sensitivity_free(ecc_sensitivity *s) {
     if (!s) return;
-    prune_layers_free(&s->ls);
+    wl_layers_free(&s->ls);
     ecc_pipeline_free(s->pl);
     free(s->pass);
     free(s->levels);
@@ -371,7 +371,7 @@ ecc_status ecc_sensitivity_run(ecc_ctx *ctx, const ecc_registry *reg, ecc_model 
                                ecc_sensitivity **out) {
     ecc_status st = ECC_OK;
     ecc_sensitivity_options o = {sizeof o};
-    prune_data *d = NULL;
+    calib_data *d = NULL;
     int64_t *labels = NULL;
     ecc_sensitivity *s = calloc(1, sizeof *s);
     *out = NULL;
@@ -381,12 +381,12 @@ ecc_status ecc_sensitivity_run(ecc_ctx *ctx, const ecc_registry *reg, ecc_model 
     ECC_TRY(sens_levels(ctx, &o, s));
     ECC_TRY(prune_layers_prepare(ctx, model, &s->cfg, &s->ls));
     for (size_t i = 0; i < s->ls.n; i++) {
-        prune_layer *L = &s->ls.items[i];
+        wl_layer *L = &s->ls.items[i];
         if (L->skip != PRUNE_SKIP_NONE) continue;
-        ECC_TRY(prune_materialize(ctx, L->w));
+        ECC_TRY(wl_materialize(ctx, L->w));
         ECC_TRY(ecc_tensor_make_unique(ctx, &L->w->init));
     }
-    ECC_TRY(prune_data_load(ctx, model, data, o.limit, &d));
+    ECC_TRY(calib_data_load(ctx, model, data, o.limit, &d));
     s->samples = d->samples;
     if (o.labels) ECC_TRY(read_labels(ctx, o.labels, d->samples, &labels));
     s->cells = calloc(s->ls.n * s->n_levels + 1, sizeof *s->cells);
@@ -394,17 +394,17 @@ ecc_status ecc_sensitivity_run(ecc_ctx *ctx, const ecc_registry *reg, ecc_model 
     for (size_t i = 0; i < s->ls.n * s->n_levels; i++)
         s->cells[i] = (prune_sens_cell){NAN, NAN, NAN};
     if (s->cfg.method->calib)
-        ECC_TRY(prune_collect_stats(ctx, model, d, &s->ls, NULL, s->cfg.method->full_h));
+        ECC_TRY(calib_collect_stats(ctx, model, d, &s->ls, NULL, s->cfg.method->full_h));
     ECC_TRY(prune_sensitivity_measure(ctx, model, d, &s->ls, &s->cfg, s->levels, s->n_levels,
                                       labels, s->cells, &s->dense_acc));
     const ecc_value *y = model->graph->outputs.n ? model->graph->outputs.items[0] : NULL;
     s->output = strdup(y ? y->name : "");
     ECC_FAIL_IF(!s->output, ctx, ECC_E_INTERNAL, "out of memory");
-    for (size_t i = 0; i < s->ls.n; i++) prune_stats_free(&s->ls.items[i].stats);
+    for (size_t i = 0; i < s->ls.n; i++) wl_stats_free(&s->ls.items[i].stats);
     *out = s;
     s = NULL;
 fail:
-    prune_data_free(d);
+    calib_data_free(d);
     free(labels);
     ecc_sensitivity_free(s);
     return st;
@@ -420,7 +420,7 @@ double ecc_sensitivity_dense_accuracy(const ecc_sensitivity *s) { return s->dens
 const char *ecc_sensitivity_layer(const ecc_sensitivity *s, size_t i, int64_t *params,
                                   const char **skipped) {
     if (i >= s->ls.n) return NULL;
-    const prune_layer *L = &s->ls.items[i];
+    const wl_layer *L = &s->ls.items[i];
     if (params) *params = L->numel;
     if (skipped) *skipped = L->skip == PRUNE_SKIP_NONE ? NULL : prune_skip_text(L->skip);
     return L->name;
@@ -453,7 +453,7 @@ static void write_table(const ecc_sensitivity *s, FILE *out) {
     for (size_t j = 0; j < s->n_levels; j++) fprintf(out, "  %23.0f%%", 100.0 * s->levels[j]);
     fputc('\n', out);
     for (size_t i = 0; i < s->ls.n; i++) {
-        const prune_layer *L = &s->ls.items[i];
+        const wl_layer *L = &s->ls.items[i];
         fprintf(out, "%-24s %9lld", L->name, (long long)L->numel);
         if (L->skip != PRUNE_SKIP_NONE) {
             fprintf(out, "  skipped: %s\n", prune_skip_text(L->skip));
@@ -489,7 +489,7 @@ static cJSON *to_json(const ecc_sensitivity *s) {
         cJSON_AddItemToArray(levels, cJSON_CreateNumber(s->levels[j]));
     layers = cJSON_AddArrayToObject(root, "layers");
     for (size_t i = 0; layers && i < s->ls.n; i++) {
-        const prune_layer *L = &s->ls.items[i];
+        const wl_layer *L = &s->ls.items[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToArray(layers, o);
         cJSON_AddStringToObject(o, "name", L->name);

@@ -107,7 +107,7 @@ fail:
     return st;
 }
 
-ecc_status prune_sparsegpt(ecc_ctx *ctx, const prune_layer *L, float *canon, int64_t target,
+ecc_status prune_sparsegpt(ecc_ctx *ctx, const wl_layer *L, float *canon, int64_t target,
                            const prune_pattern *pat, const prune_method_opts *o,
                            uint8_t *keep, bool *changed) {
     ecc_status st = ECC_OK;

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-ecc_status prune_wanda(ecc_ctx *ctx, const prune_layer *L, float *canon, int64_t target,
+ecc_status prune_wanda(ecc_ctx *ctx, const wl_layer *L, float *canon, int64_t target,
                        const prune_pattern *pat, const prune_method_opts *o, uint8_t *keep,
                        bool *changed) {
     (void)o;

@@ -455,6 +455,60 @@ static void test_edge_models(void **state) {
     }
 }
 
+/* A masked weight runs as lowering will make it (removed weights are 0),
+ * while the model's tensor keeps its stored values. */
+static void test_masked_weight(void **state) {
+    fixture *f = *state;
+    const float ws[6] = {1, 2, 3, 4, 5, 6}; /* x [2,3] · w [3,2], w masked by keep */
+    const uint8_t keep[6] = {1, 0, 0, 1, 1, 0};
+    int64_t xd[2] = {2, 3}, wd[2] = {3, 2};
+    ecc_model *m = NULL;
+    assert_int_equal(ecc_model_create(f->ctx, &m), ECC_OK);
+    assert_int_equal(ecc_model_set_opset(f->ctx, m, "", 17), ECC_OK);
+    ecc_graph *g = m->graph;
+    ecc_value *x = val(f, g, "x"), *w = val(f, g, "w"), *y = val(f, g, "y");
+    assert_int_equal(ecc_value_set_shape(f->ctx, x, ECC_DTYPE_FLOAT, 2, xd), ECC_OK);
+    x->flags |= ECC_VALUE_INPUT;
+    assert_true(ecc_ptrvec_push(&g->inputs, x));
+    ecc_tensor *wt = NULL, *kt = NULL;
+    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, 2, wd, &wt), ECC_OK);
+    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_BOOL, 2, wd, &kt), ECC_OK);
+    memcpy(wt->data, ws, sizeof ws);
+    memcpy(kt->data, keep, sizeof keep);
+    assert_int_equal(ecc_graph_set_initializer(f->ctx, g, w, wt), ECC_OK);
+    assert_int_equal(ecc_value_set_shape(f->ctx, w, ECC_DTYPE_FLOAT, 2, wd), ECC_OK);
+    ecc_tensor_unref(wt);
+    ecc_mask *mask = calloc(1, sizeof *mask);
+    assert_non_null(mask);
+    mask->axis = 0;
+    mask->keep = kt; /* the mask owns the reference */
+    ecc_value_set_mask(w, mask);
+    ecc_value *ins[2] = {x, w};
+    ecc_node *n = NULL;
+    assert_int_equal(ecc_graph_add_node(f->ctx, g, "MatMul", "", "mm", ins, 2, &y, 1, &n), ECC_OK);
+    y->flags |= ECC_VALUE_OUTPUT;
+    assert_true(ecc_ptrvec_push(&g->outputs, y));
+    ecc_interp *it = make(f, m, 1);
+    float xs[6] = {1, -2, 3, 0.5f, 4, -1};
+    ecc_rt_tensor in = {.dtype = ECC_DTYPE_FLOAT, .rank = 2, .dims = {2, 3}, .data = xs,
+                        .nbytes = sizeof xs};
+    run_ok(f, it, &in);
+    const ecc_rt_tensor *out = ecc_interp_result(it, 0);
+    assert_int_equal(out->dims[0], 2);
+    assert_int_equal(out->dims[1], 2);
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 2; c++) {
+            float want = 0;
+            for (int k = 0; k < 3; k++)
+                want += xs[r * 3 + k] * (keep[k * 2 + c] ? ws[k * 2 + c] : 0);
+            assert_float_equal(((const float *)out->data)[r * 2 + c], want, 1e-6);
+        }
+    assert_memory_equal(w->init->data, ws, sizeof ws); /* the stored weight is untouched */
+    ecc_interp_free(it);
+    assert_memory_equal(w->init->data, ws, sizeof ws);
+    ecc_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_mlp, setup, teardown),
@@ -468,6 +522,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unsupported_op, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symbolic_dims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edge_models, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_masked_weight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

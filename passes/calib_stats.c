@@ -1,12 +1,13 @@
-/* prune_calib.c — calibration for the pruning passes: samples read once
- * into memory (through the public dataset readers, bound to the model's
- * inputs), batches run through the interpreter with an observer, and the
- * statistics of each weight layer's input collected on the way: per Conv
- * group, the mean of x_j² (Wanda's ‖X_j‖²) and optionally the full
- * H = mean x xᵀ (SparseGPT), with x the im2col patch of a Conv in weight
- * memory order (channel, kh, kw) or the feature row of a Gemm/MatMul.
- * H is accumulated with cblas_ssyrk in chunks of tokens. */
-#include "prune_common.h"
+/* calib_stats.c — calibration data and per-layer input statistics (see
+ * calib_stats.h): samples read once into memory (through the public dataset
+ * readers, bound to the model's inputs), batches run through the
+ * interpreter with an observer, and the statistics of each weight layer's
+ * input collected on the way: per Conv group, the mean of x_j² (Wanda's
+ * ‖X_j‖²) and of x_j, and optionally the full H = mean x xᵀ (SparseGPT,
+ * GPTQ), with x the im2col patch of a Conv in weight memory order (channel,
+ * kh, kw) or the feature row of a Gemm/MatMul. H is accumulated with
+ * cblas_ssyrk in chunks of tokens. */
+#include "calib_stats.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 /* ---------------- samples in memory ---------------- */
 
-void prune_data_free(prune_data *d) {
+void calib_data_free(calib_data *d) {
     if (!d) return;
     for (size_t i = 0; i < d->n_inputs; i++) free(d->inputs[i].data);
     free(d->inputs);
@@ -47,14 +48,14 @@ static ecc_status data_append(ecc_ctx *ctx, ecc_rt_tensor *t, const ecc_array *a
     return ECC_OK;
 }
 
-ecc_status prune_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
-                           int64_t limit, prune_data **out) {
+ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
+                           int64_t limit, calib_data **out) {
     ecc_status st = ECC_OK;
     ecc_session *s = NULL;
     ecc_dataset *ds = NULL;
     ecc_array *arr = NULL;
     size_t *caps = NULL;
-    prune_data *d = calloc(1, sizeof *d);
+    calib_data *d = calloc(1, sizeof *d);
     char subject[sizeof ctx->subject];
     snprintf(subject, sizeof subject, "%s", ctx->subject);
     *out = NULL;
@@ -85,54 +86,11 @@ fail:
     free(caps);
     ecc_dataset_free(ds);
     ecc_session_free(s);
-    prune_data_free(d);
+    calib_data_free(d);
     return st;
 }
 
 /* ---------------- running batches ---------------- */
-
-/* Masks attached by earlier passes are applied for the run (the interpreter
- * reads weights as stored) and the weights restored afterwards. */
-typedef struct mask_swap {
-    ecc_value *v;
-    void *saved;
-} mask_swap;
-
-static void masks_restore(mask_swap *sw, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        memcpy(sw[i].v->init->data, sw[i].saved, sw[i].v->init->nbytes);
-        free(sw[i].saved);
-    }
-    free(sw);
-}
-
-static ecc_status masks_apply(ecc_ctx *ctx, ecc_model *model, mask_swap **out,
-                              size_t *n_out) {
-    ecc_status st = ECC_OK;
-    const ecc_graph *g = model->graph;
-    mask_swap *sw = calloc(g->values.n + 1, sizeof *sw);
-    size_t n = 0;
-    ECC_FAIL_IF(!sw, ctx, ECC_E_INTERNAL, "out of memory");
-    for (size_t i = 0; i < g->values.n; i++) {
-        ecc_value *v = g->values.items[i];
-        if (!v->mask || !v->init || !v->mask->keep || v->mask->keep->numel != v->init->numel)
-            continue;
-        ECC_TRY(ecc_tensor_make_unique(ctx, &v->init)); /* never write a shared tensor */
-        sw[n].saved = malloc(v->init->nbytes + 1);
-        ECC_FAIL_IF(!sw[n].saved, ctx, ECC_E_INTERNAL, "out of memory");
-        memcpy(sw[n].saved, v->init->data, v->init->nbytes);
-        sw[n++].v = v;
-        const uint8_t *keep = v->mask->keep->data;
-        for (int64_t k = 0; k < v->init->numel; k++)
-            if (!keep[k]) ecc_tensor_set_f64(v->init, k, 0.0);
-    }
-    *out = sw;
-    *n_out = n;
-    return ECC_OK;
-fail:
-    if (sw) masks_restore(sw, n);
-    return st;
-}
 
 /* A fixed (non-symbolic) first dimension of input i, or 0. */
 static int64_t fixed_batch(const ecc_interp *it, size_t i) {
@@ -140,16 +98,13 @@ static int64_t fixed_batch(const ecc_interp *it, size_t i) {
     return v && v->rank >= 1 && v->dims[0].value > 0 ? v->dims[0].value : 0;
 }
 
-ecc_status prune_data_run(ecc_ctx *ctx, ecc_model *model, const prune_data *d,
+ecc_status calib_data_run(ecc_ctx *ctx, ecc_model *model, const calib_data *d,
                           int64_t batch, ecc_observe_fn observe, void *observe_user,
-                          prune_batch_fn after_batch, void *batch_user) {
+                          calib_batch_fn after_batch, void *batch_user) {
     ecc_status st = ECC_OK;
     ecc_interp *it = NULL;
-    mask_swap *sw = NULL;
-    size_t n_sw = 0;
     ecc_rt_tensor *in = calloc(d->n_inputs + 1, sizeof *in);
     ECC_FAIL_IF(!in, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(masks_apply(ctx, model, &sw, &n_sw));
     ecc_interp_options io = {sizeof io, 0, batch, NULL, observe, observe_user};
     ECC_TRY(ecc_interp_create(ctx, model, &io, &it));
     ECC_FAIL_IF(ecc_interp_input_count(it) != d->n_inputs, ctx, ECC_E_INPUT,
@@ -175,19 +130,11 @@ ecc_status prune_data_run(ecc_ctx *ctx, ecc_model *model, const prune_data *d,
     }
 fail:
     ecc_interp_free(it);
-    if (sw) masks_restore(sw, n_sw);
     free(in);
     return st;
 }
 
 /* ---------------- layer statistics ---------------- */
-
-void prune_stats_free(prune_stats *s) {
-    free(s->sq);
-    free(s->mean);
-    free(s->h);
-    memset(s, 0, sizeof *s);
-}
 
 /* Conv geometry for the im2col of one layer (1-D or 2-D). */
 typedef struct conv_geom {
@@ -209,9 +156,9 @@ static int64_t same_pad_begin(int64_t in, int64_t k, int64_t s, int64_t d, bool 
     return upper ? total / 2 : total - total / 2;
 }
 
-static ecc_status conv_geometry(ecc_ctx *ctx, const prune_layer *L, const ecc_rt_tensor *x,
+static ecc_status conv_geometry(ecc_ctx *ctx, const wl_layer *L, const ecc_rt_tensor *x,
                                 conv_geom *g) {
-    const ecc_tensor *w = prune_const(L->w);
+    const ecc_tensor *w = wl_const(L->w);
     const ecc_node *n = L->node;
     int sp = w->rank - 2;
     if (x->rank != w->rank || sp < 1 || sp > 2)
@@ -257,7 +204,7 @@ static ecc_status conv_geometry(ecc_ctx *ctx, const prune_layer *L, const ecc_rt
 }
 
 /* Accumulates rows [t, k] of patches into sq (and h's upper triangle). */
-static void accumulate(prune_stats *s, int64_t gi, int64_t k, const float *rows, int64_t t,
+static void accumulate(wl_stats *s, int64_t gi, int64_t k, const float *rows, int64_t t,
                        int64_t ld, bool trans) {
     double *sq = s->sq + gi * k, *mn = s->mean + gi * k;
     for (int64_t r = 0; r < t; r++)
@@ -286,7 +233,7 @@ static void im2col_row(const conv_geom *g, const float *img, int64_t gi, int64_t
         }
 }
 
-static ecc_status collect_conv(ecc_ctx *ctx, prune_layer *L, const ecc_rt_tensor *x,
+static ecc_status collect_conv(ecc_ctx *ctx, wl_layer *L, const ecc_rt_tensor *x,
                                float *buf) {
     conv_geom g;
     ecc_status st = conv_geometry(ctx, L, x, &g);
@@ -307,7 +254,7 @@ static ecc_status collect_conv(ecc_ctx *ctx, prune_layer *L, const ecc_rt_tensor
     return ECC_OK;
 }
 
-static ecc_status collect_matrix(ecc_ctx *ctx, prune_layer *L, const ecc_rt_tensor *x) {
+static ecc_status collect_matrix(ecc_ctx *ctx, wl_layer *L, const ecc_rt_tensor *x) {
     const float *data = x->data;
     int64_t numel = 1;
     for (int32_t i = 0; i < x->rank; i++) numel *= x->dims[i];
@@ -331,14 +278,14 @@ static ecc_status collect_matrix(ecc_ctx *ctx, prune_layer *L, const ecc_rt_tens
 
 typedef struct collect_job {
     ecc_ctx *ctx;
-    prune_layers *ls;
+    wl_layers *ls;
     const bool *want;
     float *buf;           /* CALIB_CHUNK × largest Conv k */
     ecc_status st;
 } collect_job;
 
 static bool wanted(const collect_job *j, size_t i) {
-    return j->ls->items[i].skip == PRUNE_SKIP_NONE && (!j->want || j->want[i]);
+    return j->ls->items[i].skip == 0 && (!j->want || j->want[i]);
 }
 
 static int collect_observe(void *user, const ecc_node *node, uint32_t slot, const ecc_value *v,
@@ -346,12 +293,12 @@ static int collect_observe(void *user, const ecc_node *node, uint32_t slot, cons
     (void)node, (void)slot;
     collect_job *j = user;
     for (size_t i = 0; i < j->ls->n && j->st == ECC_OK; i++) {
-        prune_layer *L = &j->ls->items[i];
+        wl_layer *L = &j->ls->items[i];
         if (!wanted(j, i) || L->node->inputs[L->x_slot] != v) continue;
         if (t->dtype != ECC_DTYPE_FLOAT)
             j->st = ecc_ctx_error(j->ctx, ECC_E_INPUT, "%s '%s': input '%s' is not float32",
                                   L->node->op_type, L->name, v->name);
-        else if (prune_is_onnx(L->node, "Conv"))
+        else if (wl_is_onnx(L->node, "Conv"))
             j->st = collect_conv(j->ctx, L, t, j->buf);
         else
             j->st = collect_matrix(j->ctx, L, t);
@@ -359,8 +306,8 @@ static int collect_observe(void *user, const ecc_node *node, uint32_t slot, cons
     return j->st != ECC_OK;
 }
 
-static ecc_status stats_alloc(ecc_ctx *ctx, prune_layer *L, bool full) {
-    prune_stats_free(&L->stats);
+static ecc_status stats_alloc(ecc_ctx *ctx, wl_layer *L, bool full) {
+    wl_stats_free(&L->stats);
     size_t n = (size_t)(L->groups * L->k);
     L->stats.sq = calloc(n ? n : 1, sizeof *L->stats.sq);
     L->stats.mean = calloc(n ? n : 1, sizeof *L->stats.mean);
@@ -370,8 +317,8 @@ static ecc_status stats_alloc(ecc_ctx *ctx, prune_layer *L, bool full) {
 }
 
 /* Mean over tokens; H mirrored from its upper triangle. */
-static void stats_finish(prune_layer *L) {
-    prune_stats *s = &L->stats;
+static void stats_finish(wl_layer *L) {
+    wl_stats *s = &L->stats;
     double inv = s->tokens ? 1.0 / (double)s->tokens : 0.0;
     int64_t k = L->k;
     for (int64_t i = 0; i < L->groups * k; i++) s->sq[i] *= inv, s->mean[i] *= inv;
@@ -384,8 +331,8 @@ static void stats_finish(prune_layer *L) {
     }
 }
 
-ecc_status prune_collect_stats(ecc_ctx *ctx, ecc_model *model, const prune_data *d,
-                               prune_layers *ls, const bool *want, bool full) {
+ecc_status calib_collect_stats(ecc_ctx *ctx, ecc_model *model, const calib_data *d,
+                               wl_layers *ls, const bool *want, bool full) {
     ecc_status st = ECC_OK;
     collect_job j = {.ctx = ctx, .ls = ls, .want = want};
     int64_t kmax = 1;
@@ -396,7 +343,7 @@ ecc_status prune_collect_stats(ecc_ctx *ctx, ecc_model *model, const prune_data 
     }
     j.buf = malloc((size_t)(CALIB_CHUNK * kmax) * sizeof *j.buf);
     ECC_FAIL_IF(!j.buf, ctx, ECC_E_INTERNAL, "out of memory");
-    st = prune_data_run(ctx, model, d, 128, collect_observe, &j, NULL, NULL);
+    st = calib_data_run(ctx, model, d, 128, collect_observe, &j, NULL, NULL);
     if (j.st != ECC_OK) st = j.st;
     ECC_TRY(st);
     for (size_t i = 0; i < ls->n; i++)

@@ -1,0 +1,40 @@
+/* calib_stats.h — calibration for the passes that need data (pruning,
+ * quantization, sensitivity): samples read once into memory, batched runs of
+ * the interpreter with an observer, and the per-layer input statistics of
+ * weight layers (layers.h: wl_stats — mean x², mean x, H = mean x xᵀ).
+ * Internal to libecc. */
+#ifndef ECC_CALIB_STATS_H
+#define ECC_CALIB_STATS_H
+
+#include "layers.h"
+#include "../calibrate/interp.h"
+
+/* Calibration samples held in memory, converted to the model's input types. */
+typedef struct calib_data {
+    size_t n_inputs;
+    int64_t samples;
+    ecc_rt_tensor *inputs;   /* per input: all samples, dims[0] = samples (data malloc'd) */
+} calib_data;
+
+/* Reads up to limit samples (0: all) of path bound to model's inputs. */
+ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
+                           int64_t limit, calib_data **out);
+void calib_data_free(calib_data *d); /* NULL is a no-op */
+
+/* Called after each batch with the interpreter (results readable). */
+typedef ecc_status (*calib_batch_fn)(ecc_ctx *ctx, void *user, const ecc_interp *it,
+                                     int64_t first, int64_t n);
+/* Runs model over d in batches. observe (may be NULL) sees every node output
+ * and, with node NULL, every graph input; after_batch may be NULL. The
+ * interpreter honours masks attached by earlier passes, so calibration sees
+ * the model as it will be lowered (the weights are not touched). */
+ecc_status calib_data_run(ecc_ctx *ctx, ecc_model *model, const calib_data *d,
+                          int64_t batch, ecc_observe_fn observe, void *observe_user,
+                          calib_batch_fn after_batch, void *batch_user);
+
+/* Collects stats (sq, mean, and h when full) of the layers with skip 0 and
+ * want[i] (want may be NULL: all). Existing stats are replaced. */
+ecc_status calib_collect_stats(ecc_ctx *ctx, ecc_model *model, const calib_data *d,
+                               wl_layers *ls, const bool *want, bool full);
+
+#endif

@@ -73,19 +73,19 @@ $(BUILD)/tests/plugins/%.so: tests/plugins/%.c compress/ecc_plugin.h
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libecc.a $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iformats/onnx -Ipasses -Icalibrate -o $@ $< $(BUILD)/libecc.a $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -MMD -MP -Iformats/onnx -Ipasses -Icalibrate -o $@ $< $(BUILD)/libecc.a $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/libecc.a $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iformats/onnx -o $@ $< $(BUILD)/libecc.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -Iformats/onnx -o $@ $< $(BUILD)/libecc.a $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libecc.a $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iformats/onnx -Ipasses -o $@ $< $(BUILD)/libecc.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -Iformats/onnx -Ipasses -o $@ $< $(BUILD)/libecc.a $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libecc.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libecc.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libecc.a $(LDLIBS)
 
 # The suite: unit tests, CLI tests, bad-input corpus, round trips, interop.
 test: deps
@@ -134,4 +134,4 @@ check-deps-rule:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench -name '*.d' 2>/dev/null)

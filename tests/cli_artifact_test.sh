@@ -6,23 +6,7 @@
 # truncated artifacts (exit 2, one-line error naming the file, no output
 # left), the stand-alone loader built as C99 against libzstd alone, and
 # valgrind on the commands that read artifacts.
-BUILD=${BUILD:-build}
-ECC="$BUILD/ecc"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # CODE DESCRIPTION -- command...   (output in $T/out, $T/err)
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" = "$code" ]; then ok; else bad "$desc: exit $rc, expected $code: $(head -c 300 "$T/err")"; fi
-}
-one_line_error() { # desc name-that-must-appear
-    n=$(wc -l <"$T/err")
-    if [ "$n" = 1 ] && grep -q "^ecc: error: " "$T/err" && grep -qF -- "$2" "$T/err"; then ok
-    else bad "$1: error is not one line naming $2: $(head -c 300 "$T/err")"; fi
-}
+. "$(dirname "$0")/lib.sh"
 size() { wc -c <"$1" | tr -d ' '; }
 ORT=tests/interop/ort_diff.js
 have_ort() { command -v node >/dev/null 2>&1 && [ -d tests/interop/node_modules/onnxruntime-node ]; }
@@ -158,5 +142,4 @@ if [ -z "${ECC_SANITIZED:-}" ] && command -v valgrind >/dev/null 2>&1; then
     [ $? = 9 ] && bad "valgrind: fuzz_artifact replay: $(tail -n 20 "$T/vg")" || ok
 fi
 
-echo "cli artifact: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary "cli artifact"

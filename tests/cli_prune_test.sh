@@ -6,26 +6,7 @@
 # prune-channel shrinking the CNN by >= 40% params and FLOPs and running in
 # ONNX Runtime (also on Constant-node weights and depthwise/grouped convs),
 # and the sensitivity table / JSON.
-BUILD=${BUILD:-build}
-ECC="$BUILD/ecc"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # CODE DESCRIPTION -- command...
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" = "$code" ]; then ok; else bad "$desc: exit $rc, expected $code: $(head -c 300 "$T/err")"; fi
-}
-says() { # DESCRIPTION TEXT: the error is one line and quotes TEXT
-    if [ "$(wc -l <"$T/err")" = 1 ] && grep -qF -- "$2" "$T/err"; then ok
-    else bad "$1: error does not say '$2': $(head -c 300 "$T/err")"; fi
-}
-json() { # FILE JS-EXPRESSION-ON-r: exit 0 when true
-    node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-             process.exit(eval(process.argv[2]) ? 0 : 1)' "$1" "$2"
-}
+. "$(dirname "$0")/lib.sh"
 CAL=testdata/fmnist_64.npy
 HAVE_ORT=0; [ -d tests/interop/node_modules/onnxruntime-node ] && HAVE_ORT=1
 HAVE_PY=0; /usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null && HAVE_PY=1
@@ -96,23 +77,23 @@ nm_check "$T/mlp_w14.onnx" 1 4 && ok || bad "1:4 property after wanda"
 # --- exact sparsity in the report, defaults reported
 expect 0 "prune 0.5 layer" -- "$ECC" compress testdata/cnn.onnx -o "$T/c50.onnx" \
     --passes prune:sparsity=0.5:scope=layer --report "$T/c50.json"
-json "$T/c50.json" 'r.passes[0].stats["layer./conv2/Conv.sparsity"] === 0.5 &&
+holds "$T/c50.json" 'r.passes[0].stats["layer./conv2/Conv.sparsity"] === 0.5 &&
     r.passes[0].stats["excluded.head./fc/Gemm"] === 15680 &&
     r.passes[0].stats["excluded.small./conv1/Conv"] === 144' && ok || bad "layer table in report"
 # magnitude's default scope is global: one ranking, layers end up uneven, total exact
 expect 0 "prune 0.5 default scope" -- "$ECC" compress testdata/cnn.onnx -o "$T/c50g.onnx" \
     --passes prune:sparsity=0.5 --report "$T/c50g.json"
 grep -q "magnitude, unstructured 50%, global scope" "$T/err" && ok || bad "magnitude defaults to global scope"
-json "$T/c50g.json" 'const s = r.passes[0].stats; s.sparsity === 0.5 &&
+holds "$T/c50g.json" 'const s = r.passes[0].stats; s.sparsity === 0.5 &&
     s["layer./conv2/Conv.sparsity"] !== 0.5' && ok || bad "global scope: exact total, uneven layers"
 grep -q "classifier head" "$T/err" && ok || bad "the table names the head exclusion"
 expect 0 "prune 0.7 global" -- "$ECC" compress testdata/cnn.onnx -o "$T/g70.onnx" \
     --passes prune:sparsity=0.7:scope=global --report "$T/g70.json" -q
-json "$T/g70.json" 'r.passes[0].stats.zeros === Math.round(0.7 * r.passes[0].stats.weights_in_pruned_layers)' \
+holds "$T/g70.json" 'r.passes[0].stats.zeros === Math.round(0.7 * r.passes[0].stats.weights_in_pruned_layers)' \
     && ok || bad "global sparsity exact"
 expect 0 "prune 0.6 auto" -- "$ECC" compress testdata/cnn.onnx -o "$T/a60.onnx" \
     --passes prune:sparsity=0.6:scope=auto --calib $CAL --report "$T/a60.json" -q
-json "$T/a60.json" 'r.passes[0].stats.zeros === Math.round(0.6 * r.passes[0].stats.weights_in_pruned_layers)' \
+holds "$T/a60.json" 'r.passes[0].stats.zeros === Math.round(0.6 * r.passes[0].stats.weights_in_pruned_layers)' \
     && ok || bad "auto sparsity exact"
 
 # --- calibrated methods, determinism
@@ -131,7 +112,7 @@ awk "BEGIN { exit !($acc >= 0.75) }" && ok || bad "sparsegpt 70% mlp accuracy $a
 # --- prune-channel: CNN down >= 40% in params and FLOPs, valid, runs in ORT
 expect 0 "prune-channel cnn" -- "$ECC" compress testdata/cnn.onnx -o "$T/ch.onnx" \
     --passes prune-channel:ratio=0.5 --report "$T/ch.json" -q
-json "$T/ch.json" 'const s = r.passes[0].stats; s.params_after <= 0.6 * s.params_before &&
+holds "$T/ch.json" 'const s = r.passes[0].stats; s.params_after <= 0.6 * s.params_before &&
     s.flops_after <= 0.6 * s.flops_before' && ok || bad "prune-channel: params/FLOPs down 40%"
 # the second spec also moves biases (bias_correct: BN means, Gemm C, new Adds)
 for spec in prune-channel:ratio=0.5:round_to=2 \
@@ -148,7 +129,7 @@ for src in testdata/cnn.onnx testdata/edge/const_weights.onnx testdata/edge/dept
             --fmnist 64 -o "$T/ort_$b"
         expect 0 "$spec $b: ecc and ORT agree" -- "$ECC" compare "$T/run_$b" "$T/ort_$b" \
             --report "$T/cmp.json"
-        json "$T/cmp.json" 'r.outputs.every(o => o.max_abs_error_rel_to_max < 1e-4)' && ok ||
+        holds "$T/cmp.json" 'r.outputs.every(o => o.max_abs_error_rel_to_max < 1e-4)' && ok ||
             bad "$spec $b: ecc and ORT outputs differ: $(head -c 300 "$T/out")"
     fi
 done
@@ -156,7 +137,7 @@ done
 expect 0 "inspect depthwise" -- "$ECC" inspect "$T/ch_depthwise.onnx"
 expect 0 "prune-channel activation" -- "$ECC" compress testdata/cnn.onnx -o "$T/cha.onnx" \
     --passes prune-channel:criterion=activation:target_flops=0.5 --calib $CAL --report "$T/cha.json" -q
-json "$T/cha.json" 'const s = r.passes[0].stats; s.flops_after <= 0.52 * s.flops_before' \
+holds "$T/cha.json" 'const s = r.passes[0].stats; s.flops_after <= 0.52 * s.flops_before' \
     && ok || bad "target_flops=0.5 met"
 expect 0 "prune then prune-channel" -- "$ECC" compress testdata/cnn.onnx -o "$T/both.onnx" \
     --passes prune:sparsity=0.5,prune-channel:ratio=0.25 -q
@@ -167,12 +148,11 @@ expect 0 "sensitivity" -- "$ECC" sensitivity testdata/cnn.onnx --data $CAL \
 grep -q "/res_a/Conv" "$T/out" && grep -q "dense accuracy" "$T/out" && ok || bad "sensitivity table"
 expect 0 "sensitivity --json" -- "$ECC" sensitivity testdata/mlp.onnx --data $CAL \
     --pass prune:method=wanda --json --report "$T/sens.json"
-json "$T/sens.json" 'r.layers.length === 3 && r.layers[0].error.length === 5 && r.method === "wanda"' \
+holds "$T/sens.json" 'r.layers.length === 3 && r.layers[0].error.length === 5 && r.method === "wanda"' \
     && ok || bad "sensitivity JSON"
 expect 1 "sensitivity of another pass" -- "$ECC" sensitivity testdata/mlp.onnx --data $CAL --pass dce
 says "sensitivity of another pass" "one 'prune' invocation"
 expect 1 "sensitivity bad levels" -- "$ECC" sensitivity testdata/mlp.onnx --data $CAL --levels 0.5,2
 expect 1 "sensitivity without data" -- "$ECC" sensitivity testdata/mlp.onnx
 
-echo "cli-prune: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary "cli-prune"

@@ -7,26 +7,7 @@
 # determinism, per-tensor report keys, models with Constant-node weights and
 # depthwise convolutions; every emitted model runs in ecc's interpreter and,
 # when onnxruntime-node is installed, in ONNX Runtime with the same top-1.
-BUILD=${BUILD:-build}
-ECC="$BUILD/ecc"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # CODE DESCRIPTION -- command...
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" = "$code" ]; then ok; else bad "$desc: exit $rc, expected $code: $(head -c 300 "$T/err")"; fi
-}
-says() { # DESCRIPTION TEXT: the error is one line and quotes TEXT
-    if [ "$(wc -l <"$T/err")" = 1 ] && grep -qF -- "$2" "$T/err"; then ok
-    else bad "$1: error does not say '$2': $(head -c 300 "$T/err")"; fi
-}
-json() { # FILE JS-EXPRESSION-ON-r: exit 0 when true
-    node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-             process.exit(eval(process.argv[2]) ? 0 : 1)' "$1" "$2"
-}
+. "$(dirname "$0")/lib.sh"
 CAL=testdata/fmnist_64.npy
 LAB=testdata/fmnist_64_labels.npy
 HAVE_ORT=0; [ -d tests/interop/node_modules/onnxruntime-node ] && HAVE_ORT=1
@@ -73,7 +54,7 @@ acc() { # MODEL: accuracy on the 64 samples (ecc eval)
 expect 0 "int4 mlp" -- "$ECC" compress testdata/mlp.onnx -o "$T/w4.onnx" --passes quant-weight \
     --report "$T/w4.json"
 grep -q "raised the ai.onnx opset from 13 to 21" "$T/err" && ok || bad "opset raise not said"
-json "$T/w4.json" 'const s = r.passes[0].stats; s["weights.ratio"] <= 0.16 &&
+holds "$T/w4.json" 'const s = r.passes[0].stats; s["weights.ratio"] <= 0.16 &&
     s["tensor.fc1.weight.bits"] === 4 && s["tensor.fc1.weight.block"] === 32 &&
     s["tensor.fc1.weight.sqnr_db"] > 10 && s["tensor.fc1.weight.bytes_after"] > 0 &&
     s.opset === 21' && ok || bad "int4 report"
@@ -103,7 +84,7 @@ for m in mlp cnn transformer; do
         --passes quant:mode=dynamic -q
     runs "$T/d8_$m.onnx" "dynamic $m"
 done
-json "$T/s8_cnn.json" 'const s = r.passes[1].stats; s["calib.top1_agreement"] >= 0.95 &&
+holds "$T/s8_cnn.json" 'const s = r.passes[1].stats; s["calib.top1_agreement"] >= 0.95 &&
     s["tensor.input.scale"] > 0 && s["tensor.input.zero_point"] === 0 &&
     s["tensor./Relu_output_0.sqnr_db"] > 20 && s["weights.bytes_after"] < s["weights.bytes_before"] / 3'\
     && ok || bad "static report"
@@ -117,12 +98,12 @@ runs "$T/m_entropy.onnx" "entropy int8 cnn"
 expect 0 "equalize + bias correction + fallback" -- "$ECC" compress testdata/cnn.onnx \
     -o "$T/tools.onnx" --passes fold-bn,equalize,quant:bias_correction=true:fallback=auto:max_drop=0 \
     --calib $CAL --report "$T/tools.json" -q
-json "$T/tools.json" 'const s = r.passes[2].stats; s["calib.top1_agreement"] === 1 &&
+holds "$T/tools.json" 'const s = r.passes[2].stats; s["calib.top1_agreement"] === 1 &&
     s["layer./conv1/Conv.sqnr_db"] > 0 && r.passes[1].stats.pairs >= 1' && ok || bad "tools report"
 runs "$T/tools.onnx" "equalize/bias correction/fallback"
 expect 0 "exclude" -- "$ECC" compress testdata/mlp.onnx -o "$T/ex.onnx" \
     --passes "quant:exclude=/fc3/*" --calib $CAL --report "$T/ex.json" -q
-json "$T/ex.json" 'r.passes[0].stats["float./fc3/Gemm"] === 1 &&
+holds "$T/ex.json" 'r.passes[0].stats["float./fc3/Gemm"] === 1 &&
     r.passes[0].stats["tensor.fc3.weight.bits"] === undefined' && ok || bad "exclude report"
 
 # --- determinism
@@ -140,5 +121,4 @@ for src in testdata/edge/const_weights.onnx testdata/edge/depthwise.onnx; do
     done
 done
 
-echo "cli-quant: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary "cli-quant"

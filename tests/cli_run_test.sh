@@ -5,37 +5,11 @@
 # match ORT's (cosine >= 0.99999, max abs error <= 1e-4 of the largest output
 # value) on the trained models and the Constant-weights / opset-9 edge models.
 # Error cases exit 2 with one line naming the file; nothing partial is left.
-BUILD=${BUILD:-build}
-ECC="$BUILD/ecc"
+. "$(dirname "$0")/lib.sh"
 FM=/usr/share/datasets/fashion-mnist
 IMAGES="$FM/t10k-images-idx3-ubyte.gz"
 LABELS="$FM/t10k-labels-idx1-ubyte.gz"
 ORT="node tests/interop/ort_run.js"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE DESCRIPTION -- command...   (stdout/stderr kept in $T/out, $T/err)
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" = "$code" ]; then ok; else bad "$desc: exit $rc, expected $code: $(head -c 400 "$T/err")"; fi
-}
-one_line_error() { # desc needle(s): one "ecc: error:" line containing every needle
-    desc=$1; shift
-    n=$(wc -l <"$T/err")
-    if [ "$n" != 1 ] || ! grep -q "^ecc: error: " "$T/err"; then
-        bad "$desc: not a one-line error: $(head -c 300 "$T/err")"; return; fi
-    for needle in "$@"; do
-        grep -qF -- "$needle" "$T/err" || { bad "$desc: error lacks '$needle': $(cat "$T/err")"; return; }
-    done
-    ok
-}
-json() { # file js-expression-over-r → prints the value ("" when the file is missing)
-    node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-             console.log(eval(process.argv[2]))' "$1" "$2" 2>/dev/null
-}
 
 # --- help, ops, usage
 for c in run eval compare ops; do
@@ -182,7 +156,7 @@ run_fails() { # desc data needle...
     rm -rf "$T/o"
     expect 2 "$desc" -- "$ECC" run testdata/mlp.onnx --data "$data" -o "$T/o"
     one_line_error "$desc" "$data" "$@"
-    [ -z "$(ls -A "$T/o" 2>/dev/null)" ] && ok || bad "$desc: left files: $(ls "$T/o")"
+    no_output_left "$desc" "$T/o"
 }
 run_fails "wrong input shape" "$T/shape.npy" "do not fit" "[N,1,28,28]"
 run_fails "wrong input dtype" "$T/dtype.npy" "float64" "float32"
@@ -210,5 +184,4 @@ one_line_error "compare rows mismatch" "rows"
 expect 3 "run into an unwritable place" -- "$ECC" run testdata/mlp.onnx \
     --data testdata/fmnist_64.npy -o "$T/no/such/dir"
 
-echo "cli run tests: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary "cli run tests"

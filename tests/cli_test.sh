@@ -2,27 +2,7 @@
 # CLI tests: exit codes, one-line errors, the bad-input corpus (exit 2, no
 # output), atomic outputs, determinism, reports, plugins, and fold-bn
 # exactness checked in ONNX Runtime.
-BUILD=${BUILD:-build}
-ECC="$BUILD/ecc"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE DESCRIPTION -- command...   (stdout/stderr kept in $T/out, $T/err)
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    if [ "$rc" = "$code" ]; then ok; else bad "$desc: exit $rc, expected $code: $(head -c 300 "$T/err")"; fi
-}
-one_line_error() { # desc file-that-must-be-named
-    n=$(wc -l <"$T/err")
-    if [ "$n" = 1 ] && grep -q "^ecc: error: " "$T/err" && grep -qF -- "$2" "$T/err"; then ok
-    else bad "$1: error is not one line naming $2: $(head -c 300 "$T/err")"; fi
-}
-no_output_left() { # desc dir
-    if [ -z "$(ls -A "$2")" ]; then ok; else bad "$1: left files behind: $(ls -A "$2")"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # --- basics
 expect 0 "--version" -- "$ECC" --version
@@ -61,8 +41,7 @@ for m in testdata/*.onnx testdata/edge/*.onnx testdata/edge/external/model.onnx;
     [ -f "$m" ] || continue
     expect 0 "inspect $m" -- "$ECC" inspect "$m"
     expect 0 "inspect --json $m" -- "$ECC" inspect --json "$m"
-    node -e 'JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"))' "$T/out" && ok ||
-        bad "inspect --json $m is not JSON"
+    [ "$(json "$T/out" true)" = true ] && ok || bad "inspect --json $m is not JSON"
 done
 
 # --- identity rewrite, determinism, report
@@ -76,10 +55,8 @@ expect 0 "fold-bn,dce" -- "$ECC" compress testdata/cnn.onnx -o "$T/folded.onnx" 
     --passes fold-bn,dce --report "$T/report.json"
 expect 0 "inspect folded" -- "$ECC" inspect --json "$T/folded.onnx"
 grep -q '"BatchNormalization"' "$T/out" && bad "BatchNormalization left after fold-bn" || ok
-node -e '
-const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-if (!Array.isArray(r.passes) || r.passes.length !== 2 || r.passes[0].name !== "fold-bn") process.exit(1);
-' "$T/report.json" && ok || bad "report lists the passes in order: $(head -c 400 "$T/report.json")"
+[ "$(json "$T/report.json" 'Array.isArray(r.passes) && r.passes.length === 2 && r.passes[0].name === "fold-bn"')" = true ] &&
+    ok || bad "report lists the passes in order: $(head -c 400 "$T/report.json")"
 if [ -d tests/interop/node_modules/onnxruntime-node ]; then
     expect 0 "ORT: folded CNN equals original within 1e-5" -- \
         node tests/interop/ort_diff.js testdata/cnn.onnx "$T/folded.onnx" --fmnist 512 --tol 1e-5
@@ -111,5 +88,4 @@ expect 1 "plugin option out of range" -- "$ECC" compress testdata/mlp.onnx -o "$
     --plugin "$PLUG" --passes threshold-weights:min_abs=-1
 grep -q "range" "$T/err" && ok || bad "out-of-range message quotes the bounds: $(cat "$T/err")"
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary cli

@@ -18,8 +18,8 @@
 #include "pipeline.h"
 #include "tools/art_quant.h"
 #include "tools/model_equal.h"
+#include "tmpdir.h"
 
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +39,7 @@ static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     f->ctx = ecc_ctx_create();
     f->rng = 42;
-    strcpy(f->dir, "/tmp/ecc_artifact_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    tmpdir_make(f->dir, sizeof f->dir, "ecc_artifact");
     assert_int_equal(ecc_model_create(f->ctx, &f->m), ECC_OK);
     f->m->ir_version = 10;
     assert_int_equal(ecc_model_set_opset(f->ctx, f->m, "", 21), ECC_OK);
@@ -48,39 +47,16 @@ static int setup(void **state) {
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state) {
     fixture *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(f->dir);
     ecc_model_free(f->m);
     ecc_ctx_free(f->ctx);
     free(f);
     return 0;
 }
 
-static char *path_in(const fixture *f, const char *rel) {
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 512, "%s/%s", f->dir, rel);
-    return p;
-}
-
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, fp);
-    fclose(fp);
-    return b;
-}
+static char *path_in(const fixture *f, const char *rel) { return tmpdir_path(f->dir, rel); }
 
 static float frand(fixture *f) {
     f->rng = f->rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -133,7 +109,7 @@ static ecc_model *read_ecc(fixture *f, const char *path, bool dequantize) {
 /* Loader view of the entry named name in the artifact at path. */
 static ecc_load_info entry_of(const char *path, const char *name) {
     size_t n;
-    uint8_t *buf = slurp(path, &n);
+    uint8_t *buf = read_file(path, &n);
     void *work = malloc(ecc_load_workspace_size());
     ecc_loader L;
     ecc_load_info in;
@@ -472,7 +448,7 @@ static void test_lossless_models_and_determinism(void **state) {
         write_ecc(f, src, path_in(f, "a.ecc"));
         write_ecc(f, src, path_in(f, "b.ecc"));
         size_t na, nb;
-        uint8_t *a = slurp(path_in(f, "a.ecc"), &na), *b = slurp(path_in(f, "b.ecc"), &nb);
+        uint8_t *a = read_file(path_in(f, "a.ecc"), &na), *b = read_file(path_in(f, "b.ecc"), &nb);
         assert_int_equal(na, nb);
         assert_memory_equal(a, b, na);
         free(a);
@@ -660,7 +636,7 @@ static void test_byte_flips_small(void **state) {
     small_model(f);
     write_ecc(f, f->m, path_in(f, "s.ecc"));
     size_t n, detected = 0, harmless = 0;
-    uint8_t *orig = slurp(path_in(f, "s.ecc"), &n);
+    uint8_t *orig = read_file(path_in(f, "s.ecc"), &n);
     ecc_model *ref = try_read(f, orig, n);
     assert_non_null(ref);
     static const uint8_t masks[] = {0x01, 0x80, 0xff};
@@ -678,7 +654,7 @@ static void test_byte_flips_mlp_sampled(void **state) {
     assert_int_equal(ecc_model_read(f->ctx, "testdata/edge/opset21_int4.onnx", &src), ECC_OK);
     write_ecc(f, src, path_in(f, "m.ecc"));
     size_t n, detected = 0, harmless = 0;
-    uint8_t *orig = slurp(path_in(f, "m.ecc"), &n);
+    uint8_t *orig = read_file(path_in(f, "m.ecc"), &n);
     ecc_model *ref = try_read(f, orig, n);
     static const uint8_t masks[] = {0x10};
     size_t step = n / 1500 + 1;
@@ -695,7 +671,7 @@ static void test_truncation(void **state) {
     small_model(f);
     write_ecc(f, f->m, path_in(f, "s.ecc"));
     size_t n;
-    uint8_t *orig = slurp(path_in(f, "s.ecc"), &n);
+    uint8_t *orig = read_file(path_in(f, "s.ecc"), &n);
     for (size_t len = 0; len < n; len++) {
         uint8_t *cut = malloc(len + 1);
         memcpy(cut, orig, len);

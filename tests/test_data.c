@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "data.h"
+#include "tmpdir.h"
 
 #include <jpeglib.h>
 #include <math.h>
@@ -21,44 +22,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
-typedef struct fixture {
-    ecc_ctx *ctx;
-    char dir[64];
-} fixture;
+typedef file_fixture fixture;
 
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    f->ctx = ecc_ctx_create();
-    snprintf(f->dir, sizeof f->dir, "/tmp/ecc_data_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    *state = f;
-    return 0;
-}
+static int setup(void **state) { return file_fixture_setup(state, "ecc_data"); }
 
-static int teardown(void **state) {
-    fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    ecc_ctx_free(f->ctx);
-    free(f);
-    return 0;
-}
+static const char *path_in(fixture *f, const char *name) { return tmpdir_path(f->dir, name); }
 
-static const char *path_in(fixture *f, const char *name) {
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", f->dir, name);
-    return buf[k];
-}
-
-static void write_bytes(const char *path, const void *data, size_t len) {
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(data, 1, len, fp), len);
-    fclose(fp);
-}
 
 /* A v1 .npy file with the given header dict and payload. */
 static void write_npy(const char *path, const char *dict, const void *data, size_t len) {
@@ -184,11 +153,11 @@ static void test_npy_rejects(void **state) {
         expect_error(f, st, ECC_E_INPUT, "x.npy"); /* the file is named */
     }
     const char *p = path_in(f, "magic.npy");
-    write_bytes(p, "\x93NUMPX\x01\x00\x10\x00{}", 12);
+    write_file(p, "\x93NUMPX\x01\x00\x10\x00{}", 12);
     expect_error(f, ecc_data_open_npy(f->ctx, p, &s), ECC_E_INPUT, "bad magic");
-    write_bytes(p, "\x93NUMPY\x01\x00\xff\xff{}", 12);
+    write_file(p, "\x93NUMPY\x01\x00\xff\xff{}", 12);
     expect_error(f, ecc_data_open_npy(f->ctx, p, &s), ECC_E_INPUT, "truncated .npy header");
-    write_bytes(p, "\x93NUMPY\x04\x00\x10\x00{}", 12);
+    write_file(p, "\x93NUMPY\x04\x00\x10\x00{}", 12);
     expect_error(f, ecc_data_open_npy(f->ctx, p, &s), ECC_E_INPUT, "version");
     expect_error(f, ecc_data_open_npy(f->ctx, path_in(f, "none.npy"), &s), ECC_E_INPUT,
                  "cannot open");
@@ -255,7 +224,7 @@ static void test_idx(void **state) {
     uint32_t dims[3] = {3, 2, 2};
     size_t n = make_idx(buf, 0x08, dims, 3, px, sizeof px);
     const char *plain = path_in(f, "img-idx3-ubyte"), *gz = path_in(f, "img-idx3-ubyte.gz");
-    write_bytes(plain, buf, n);
+    write_file(plain, buf, n);
     write_gz(gz, buf, n);
     const char *paths[2] = {plain, gz};
     for (int k = 0; k < 2; k++) {
@@ -279,7 +248,7 @@ static void test_idx(void **state) {
     uint8_t lab[8] = {0, 0, 0, 7, 0, 0, 1, 2};
     uint32_t ld[1] = {2};
     n = make_idx(buf, 0x0C, ld, 1, lab, sizeof lab);
-    write_bytes(plain, buf, n);
+    write_file(plain, buf, n);
     ecc_data_stream *s;
     int32_t lv[2];
     int64_t got;
@@ -290,15 +259,15 @@ static void test_idx(void **state) {
     ecc_data_close(s);
     /* truncated plain and gzip files are caught at open */
     n = make_idx(buf, 0x08, dims, 3, px, sizeof px);
-    write_bytes(plain, buf, n - 1);
+    write_file(plain, buf, n - 1);
     expect_error(f, ecc_data_open_idx(f->ctx, plain, &s), ECC_E_INPUT, "truncated");
     write_gz(gz, buf, n - 3);
     expect_error(f, ecc_data_open_idx(f->ctx, gz, &s), ECC_E_INPUT, "img-idx3-ubyte.gz");
     uint8_t bad[8] = {0, 0, 0x42, 1, 0, 0, 0, 1};
-    write_bytes(plain, bad, 8);
+    write_file(plain, bad, 8);
     expect_error(f, ecc_data_open_idx(f->ctx, plain, &s), ECC_E_INPUT, "0x42");
     bad[2] = 0x08, bad[3] = 0;
-    write_bytes(plain, bad, 8);
+    write_file(plain, bad, 8);
     expect_error(f, ecc_data_open_idx(f->ctx, plain, &s), ECC_E_INPUT, "rank");
     /* a gzip file cut in the middle of the deflate stream */
     FILE *fp = fopen(gz, "rb");
@@ -309,7 +278,7 @@ static void test_idx(void **state) {
     fp = fopen(gz, "rb");
     gl = fread(whole, 1, sizeof whole, fp);
     fclose(fp);
-    write_bytes(gz, whole, gl / 2);
+    write_file(gz, whole, gl / 2);
     assert_int_equal(ecc_data_open_idx(f->ctx, gz, &s), ECC_E_INPUT);
 }
 
@@ -413,7 +382,7 @@ static void test_pb(void **state) {
     n += put_varint(buf + n, 1);
     n += put_bytes(buf + n, 9, v, 4); /* scalar */
     const char *p = path_in(f, "input_0.pb");
-    write_bytes(p, buf, n);
+    write_file(p, buf, n);
     ecc_data_stream *s;
     float back;
     int64_t got;
@@ -477,7 +446,7 @@ static void test_images(void **state) {
     snprintf(p, sizeof p, "%s/a.PNG", dir);
     write_png(p, 4, 4, 1, g4);
     snprintf(p, sizeof p, "%s/notes.txt", dir);
-    write_bytes(p, "x", 1);
+    write_file(p, "x", 1);
     assert_true(ecc_data_dir_has_images(dir));
     ecc_image_prep prep = {1, 4, 4, 0, false, false, 1.0 / 255, {0.5, 0, 0}, {0.5, 1, 1}};
     ecc_data_stream *s;
@@ -520,7 +489,7 @@ static void test_images(void **state) {
     uint8_t jb[4096];
     size_t jl = fread(jb, 1, sizeof jb, fp);
     fclose(fp);
-    write_bytes(p, jb, jl / 2);
+    write_file(p, jb, jl / 2);
     assert_int_equal(ecc_data_open_images(f->ctx, jdir, &rp, &s), ECC_OK);
     expect_error(f, ecc_data_read(f->ctx, s, 1, o8, &got), ECC_E_INPUT, "x.jpg");
     ecc_data_close(s);
@@ -531,7 +500,7 @@ static void test_images(void **state) {
     ecc_data_close(s);
     /* a non-image with an image name */
     snprintf(p, sizeof p, "%s/c.png", dir);
-    write_bytes(p, "not a png", 9);
+    write_file(p, "not a png", 9);
     assert_int_equal(ecc_data_open_images(f->ctx, dir, &prep, &s), ECC_OK);
     assert_int_equal(ecc_data_read(f->ctx, s, 2, out, &got), ECC_OK);
     expect_error(f, ecc_data_read(f->ctx, s, 1, out, &got), ECC_E_INPUT, "c.png");
@@ -572,7 +541,7 @@ static void test_dataset_bind(void **state) {
     for (int i = 0; i < 20; i++) px[i] = (uint8_t)(i * 10);
     uint32_t d3[3] = {5, 2, 2};
     const char *p = path_in(f, "x-idx3-ubyte");
-    write_bytes(p, buf, make_idx(buf, 0x08, d3, 3, px, sizeof px));
+    write_file(p, buf, make_idx(buf, 0x08, d3, 3, px, sizeof px));
     ecc_dataset *ds = NULL;
     ecc_array arr[1];
     int64_t got;
@@ -672,7 +641,7 @@ static void test_dataset_pb_dir(void **state) {
         n += put_bytes(buf + n, 8, names[k], 1);
         n += put_bytes(buf + n, 9, vals[k], 8);
         snprintf(p, sizeof p, "%s/input_%d.pb", dir, k);
-        write_bytes(p, buf, n);
+        write_file(p, buf, n);
     }
     ecc_dataset *ds = NULL;
     ecc_array arr[2], out;
@@ -717,7 +686,7 @@ static void mutate_and_open(fixture *f, const uint8_t *orig, size_t len, const c
             if (r % 5 == 0 && n > 1) n = 1 + next_rand() % (n - 1);           /* truncate */
             else buf[next_rand() % n] = (uint8_t)next_rand();                /* flip */
         }
-        write_bytes(p, buf, n);
+        write_file(p, buf, n);
         ecc_data_stream *s = NULL;
         if (open(f->ctx, p, &s) == ECC_OK) {
             uint8_t *dst = malloc(s->sample_bytes * 2 + 1);
@@ -753,16 +722,17 @@ static void test_mutations(void **state) {
 }
 
 int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, file_fixture_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_npy_dtypes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_rejects, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_writer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pb, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_images, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_bind, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_pb_dir, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
+        T(test_npy_dtypes),
+        T(test_npy_rejects),
+        T(test_npy_writer),
+        T(test_idx),
+        T(test_pb),
+        T(test_images),
+        T(test_dataset_bind),
+        T(test_dataset_pb_dir),
+        T(test_mutations),
     };
     return cmocka_run_group_tests_name("data", tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "../formats/artifact/artifact_internal.h"
 #include "tools/art_quant.h"
+#include "tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,18 +29,6 @@ typedef struct fixture {
     uint8_t *scratch;
     size_t scratch_size;
 } fixture;
-
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, fp);
-    fclose(fp);
-    return b;
-}
 
 /* opset21_int4.onnx (RAW float32/int64 and the QUANT int4 block pattern)
  * plus annotated weights: int8 per-channel with zero points and f16
@@ -61,7 +50,7 @@ static int setup(void **state) {
     ecc_write_options wo = {sizeof wo, false, 0, NULL, ECC_FORMAT_ECC, "p:x=1", 3};
     assert_int_equal(ecc_model_write(f->ctx, m, f->path, &wo), ECC_OK);
     ecc_model_free(m);
-    f->buf = slurp(f->path, &f->len);
+    f->buf = read_file(f->path, &f->len);
     f->work = malloc(ecc_load_workspace_size());
     *state = f;
     return 0;
@@ -223,7 +212,7 @@ static void test_format_errors(void **state) {
     fixture *f = *state;
     ecc_loader L;
     size_t n;
-    uint8_t *onnx = slurp("testdata/mlp.onnx", &n);
+    uint8_t *onnx = read_file("testdata/mlp.onnx", &n);
     assert_int_equal(ecc_load_open_memory(&L, onnx, n, f->work, ecc_load_workspace_size()),
                      ECC_LOAD_E_FORMAT);
     assert_non_null(strstr(ecc_load_error(&L), "not an ecc artifact"));

@@ -12,10 +12,10 @@
 #include "onnx.pb-c.h"
 #include "onnx_io.h"
 #include "tools/model_equal.h"
+#include "tmpdir.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glob.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -28,59 +28,11 @@
 
 /* ======================= helpers ======================= */
 
-typedef struct fixture {
-    ecc_ctx *ctx;
-    char dir[64];
-} fixture;
+typedef file_fixture fixture;
 
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    f->ctx = ecc_ctx_create();
-    strcpy(f->dir, "/tmp/ecc_onnx_io_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    *state = f;
-    return 0;
-}
+static int setup(void **state) { return file_fixture_setup(state, "ecc_onnx_io"); }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    ecc_ctx_free(f->ctx);
-    free(f);
-    return 0;
-}
-
-static char *path_in(const fixture *f, const char *rel) {
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 512, "%s/%s", f->dir, rel);
-    return p;
-}
-
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, fp);
-    fclose(fp);
-    return b;
-}
-
-static void spit(const char *path, const void *b, size_t len) {
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(b, 1, len, fp), len);
-    fclose(fp);
-}
+static char *path_in(const fixture *f, const char *rel) { return tmpdir_path(f->dir, rel); }
 
 static bool exists(const char *path) {
     struct stat sb;
@@ -89,7 +41,7 @@ static bool exists(const char *path) {
 
 static bool same_file(const char *a, const char *b) {
     size_t la = 0, lb = 0;
-    uint8_t *pa = slurp(a, &la), *pb = slurp(b, &lb);
+    uint8_t *pa = read_file_or_null(a, &la), *pb = read_file_or_null(b, &lb);
     bool same = pa && pb && la == lb && memcmp(pa, pb, la) == 0;
     free(pa);
     free(pb);
@@ -267,7 +219,7 @@ static uint8_t *proto_pack(const ProtobufCMessage *m, size_t *len) {
 static void proto_write(const proto_model *p, const char *path) {
     size_t len;
     uint8_t *b = proto_pack(&p->m.base, &len);
-    spit(path, b, len);
+    write_file(path, b, len);
     free(b);
 }
 
@@ -379,7 +331,7 @@ static void test_external_write_read(void **state) {
     assert_true(exists(ad));
     /* W (4800 bytes) at 0, B (1200 bytes) at 8192; C (16 bytes) inline */
     size_t len;
-    uint8_t *bytes = slurp(a, &len);
+    uint8_t *bytes = read_file(a, &len);
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);
     assert_non_null(mp);
     const Onnx__TensorProto *w = find_init(mp, "W"), *b = find_init(mp, "B"),
@@ -440,10 +392,10 @@ static void test_external_escapes(void **state) {
     float w[4] = {1, 2, 3, 4};
     mkdir(path_in(f, "m"), 0755);
     mkdir(path_in(f, "m/sub"), 0755);
-    spit(path_in(f, "m/w.bin"), w, sizeof w);
-    spit(path_in(f, "m/sub/w2.bin"), w, sizeof w);
-    spit(path_in(f, "outside.bin"), w, sizeof w);
-    spit(path_in(f, "outside2.bin"), w, sizeof w);
+    write_file(path_in(f, "m/w.bin"), w, sizeof w);
+    write_file(path_in(f, "m/sub/w2.bin"), w, sizeof w);
+    write_file(path_in(f, "outside.bin"), w, sizeof w);
+    write_file(path_in(f, "outside2.bin"), w, sizeof w);
     assert_int_equal(symlink("w.bin", path_in(f, "m/link.bin")), 0);
     assert_int_equal(symlink("sub", path_in(f, "m/linkdir")), 0);
     assert_int_equal(link(path_in(f, "outside2.bin"), path_in(f, "m/hard.bin")), 0);
@@ -667,7 +619,7 @@ static void test_truncated_every_offset(void **state) {
     /* prefixes of a real model: never a crash, never an internal error */
     char path[300];
     snprintf(path, sizeof path, "%s/bad/valid_base.pb", testdata());
-    uint8_t *vb = slurp(path, &len);
+    uint8_t *vb = read_file_or_null(path, &len);
     for (size_t cut = 0; vb && cut < len; cut++) {
         uint8_t *b = malloc(cut + 1);
         memcpy(b, vb, cut);
@@ -794,7 +746,7 @@ static void test_read_errors(void **state) {
     ecc_model *m = NULL;
     char *empty = path_in(f, "empty.onnx"), *dir = path_in(f, "d.onnx");
     char *missing = path_in(f, "missing.onnx"), *fifo = path_in(f, "fifo.onnx");
-    spit(empty, "", 0);
+    write_file(empty, "", 0);
     mkdir(dir, 0755);
     assert_int_equal(mkfifo(fifo, 0644), 0);
     assert_int_equal(ecc_model_read(f->ctx, empty, &m), ECC_E_INPUT);
@@ -876,20 +828,21 @@ static void test_peak_memory(void **state) {
 }
 
 int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, file_fixture_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_roundtrip_testdata, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roundtrip_conformance_sample, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roundtrip_built_and_deterministic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_external_write_read, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_external_escapes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_typed_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_every_offset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_depth_bomb, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_failures, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_peak_memory, setup, teardown),
+        T(test_roundtrip_testdata),
+        T(test_roundtrip_conformance_sample),
+        T(test_roundtrip_built_and_deterministic),
+        T(test_external_write_read),
+        T(test_external_escapes),
+        T(test_typed_fields),
+        T(test_unknown_fields),
+        T(test_truncated_every_offset),
+        T(test_mutations),
+        T(test_depth_bomb),
+        T(test_read_errors),
+        T(test_write_failures),
+        T(test_peak_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

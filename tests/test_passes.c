@@ -10,145 +10,16 @@
 #include <cmocka.h>
 
 #include "pipeline.h"
+#include "fixtures.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------- fixture and graph building ---------------- */
+/* ---------------- fixture ---------------- */
 
-typedef struct fixture {
-    ecc_ctx *ctx;
-    ecc_registry *reg;
-    ecc_model *m;
-    ecc_pipeline *pl;
-    ecc_pass_run run;
-    uint64_t rng;
-} fixture;
-
-static int setup_opset(void **state, int64_t opset) {
-    fixture *f = calloc(1, sizeof *f);
-    f->ctx = ecc_ctx_create();
-    f->rng = 0x9e3779b97f4a7c15ull;
-    assert_int_equal(ecc_registry_create(f->ctx, &f->reg), ECC_OK);
-    assert_int_equal(ecc_model_create(f->ctx, &f->m), ECC_OK);
-    assert_int_equal(ecc_model_set_opset(f->ctx, f->m, "", opset), ECC_OK);
-    *state = f;
-    return 0;
-}
-static int setup(void **state) { return setup_opset(state, 17); }
-static int setup11(void **state) { return setup_opset(state, 11); }
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    ecc_pass_run_release(&f->run);
-    ecc_pipeline_free(f->pl);
-    ecc_model_free(f->m);
-    ecc_registry_free(f->reg);
-    ecc_ctx_free(f->ctx);
-    free(f);
-    return 0;
-}
-
-static float frand(fixture *f, float lo, float hi) {
-    f->rng = f->rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (float)((f->rng >> 40) & 0xffffff) / (float)0xffffff;
-}
-
-static ecc_value *val(fixture *f, ecc_graph *g, const char *name) {
-    ecc_value *v = NULL;
-    assert_int_equal(ecc_graph_get_value(f->ctx, g, name, &v), ECC_OK);
-    return v;
-}
-#define V(name) val(f, f->m->graph, name)
-
-static ecc_tensor *tensor(fixture *f, int32_t dtype, int32_t rank, const int64_t *dims) {
-    ecc_tensor *t = NULL;
-    assert_int_equal(ecc_tensor_create(f->ctx, dtype, rank, dims, &t), ECC_OK);
-    return t;
-}
-
-static ecc_value *init_t(fixture *f, const char *name, ecc_tensor *t) {
-    ecc_value *v = V(name);
-    assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, v, t), ECC_OK);
-    ecc_tensor_unref(t);
-    return v;
-}
-
-static ecc_value *init_f32(fixture *f, const char *name, int32_t rank, const int64_t *dims,
-                           float lo, float hi) {
-    ecc_tensor *t = tensor(f, ECC_DTYPE_FLOAT, rank, dims);
-    for (int64_t i = 0; i < t->numel; i++) ((float *)t->data)[i] = frand(f, lo, hi);
-    return init_t(f, name, t);
-}
-
-static ecc_value *init_i64(fixture *f, const char *name, int32_t rank, const int64_t *dims,
-                           const int64_t *data) {
-    ecc_tensor *t = tensor(f, ECC_DTYPE_INT64, rank, dims);
-    memcpy(t->data, data, (size_t)t->numel * sizeof *data);
-    return init_t(f, name, t);
-}
-
-/* Graph input with a static shape (rank < 0: no shape). */
-static ecc_value *input(fixture *f, const char *name, int32_t rank, const int64_t *dims) {
-    ecc_value *v = V(name);
-    v->flags |= ECC_VALUE_INPUT;
-    assert_true(ecc_ptrvec_push(&f->m->graph->inputs, v));
-    if (rank >= 0) assert_int_equal(ecc_value_set_shape(f->ctx, v, ECC_DTYPE_FLOAT, rank, dims), 0);
-    return v;
-}
-
-static void output(fixture *f, const char *name) {
-    ecc_value *v = V(name);
-    v->flags |= ECC_VALUE_OUTPUT;
-    assert_true(ecc_ptrvec_push(&f->m->graph->outputs, v));
-}
-
-/* Adds op with inputs/outputs given as space-separated names ("-" = empty). */
-static ecc_node *add(fixture *f, const char *op, const char *ins, const char *outs) {
-    ecc_value *iv[8], *ov[8];
-    uint32_t ni = 0, no = 0;
-    char buf[256], *save = NULL;
-    snprintf(buf, sizeof buf, "%s", ins);
-    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
-        iv[ni++] = strcmp(t, "-") ? V(t) : NULL;
-    snprintf(buf, sizeof buf, "%s", outs);
-    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
-        ov[no++] = V(t);
-    ecc_node *n = NULL;
-    assert_int_equal(
-        ecc_graph_add_node(f->ctx, f->m->graph, op, "", ov[0]->name, iv, ni, ov, no, &n),
-        ECC_OK);
-    return n;
-}
-
-static size_t count_op(const ecc_graph *g, const char *op) {
-    size_t n = 0;
-    for (size_t i = 0; i < g->nodes.n; i++)
-        n += strcmp(((ecc_node *)g->nodes.items[i])->op_type, op) == 0;
-    return n;
-}
-
-/* Runs one pass (spec may carry options) directly and verifies the graph. */
-static void run_pass(fixture *f, const char *spec) {
-    ecc_pipeline_free(f->pl);
-    ecc_pass_run_release(&f->run);
-    f->pl = NULL;
-    if (ecc_pipeline_parse(f->ctx, f->reg, spec, &f->pl) != ECC_OK)
-        fail_msg("%s: %s", spec, ecc_ctx_message(f->ctx));
-    f->run = (ecc_pass_run){.ctx = f->ctx, .model = f->m, .inv = &f->pl->passes[0]};
-    int rc = f->pl->passes[0].desc->run(&ecc_host_api_table, &f->run);
-    if (rc != ECC_PLUGIN_OK) fail_msg("%s: %s", spec, ecc_ctx_message(f->ctx));
-    if (ecc_graph_verify(f->ctx, f->m->graph) != ECC_OK)
-        fail_msg("%s left an invalid graph: %s", spec, ecc_ctx_message(f->ctx));
-}
-
-static double stat(fixture *f, const char *key) {
-    for (size_t i = 0; i < f->run.n_stats; i++)
-        if (strcmp(f->run.stats[i].key, key) == 0) return f->run.stats[i].value;
-    fail_msg("no statistic '%s'", key);
-    return 0;
-}
+static int setup(void **state) { return fixture_setup(state, 17); }
+static int setup11(void **state) { return fixture_setup(state, 11); }
 
 /* ---------------- dce ---------------- */
 
@@ -557,7 +428,7 @@ static void test_fold_bn_gemm(void **state) {
         assert_true(ecc_node_attr_float(g, "beta", 0) == 1.0f);
         assert_ptr_equal(g->outputs[0], V("y"));
         if (strcmp(cases[k].c, "none") != 0) assert_null(V("C")->init); /* replaced, dropped */
-        teardown((void **)&f);
+        fixture_teardown((void **)&f);
     }
 }
 
@@ -770,7 +641,7 @@ static void test_fold_attr_axes_opset11(void **state) {
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_dce),
         T(test_normalize_every_form),
@@ -785,7 +656,7 @@ int main(void) {
         T(test_fold_kernels),
         T(test_fold_max_bytes),
         T(test_fold_leaves_unknowns),
-        cmocka_unit_test_setup_teardown(test_fold_attr_axes_opset11, setup11, teardown),
+        cmocka_unit_test_setup_teardown(test_fold_attr_axes_opset11, setup11, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

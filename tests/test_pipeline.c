@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "pipeline.h"
+#include "tmpdir.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -114,17 +115,14 @@ static int setup(void **state) {
         assert_int_equal(ecc_registry_add(f->ctx, f->reg, &test_passes[i], "tests"), ECC_OK);
     build_model(f);
     f->rep = ecc_report_create();
-    snprintf(f->dir, sizeof f->dir, "/tmp/ecc_test_pipeline_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    tmpdir_make(f->dir, sizeof f->dir, "ecc_test_pipeline");
     *state = f;
     return 0;
 }
 
 static int teardown(void **state) {
     fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdir_remove(f->dir);
     ecc_report_free(f->rep);
     ecc_pipeline_free(f->pl);
     ecc_model_free(f->m);

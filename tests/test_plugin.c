@@ -306,6 +306,16 @@ static ecc_value *val(fixture *f, const char *name) {
 static const float w_data[12] = {0.0005f, -0.0002f, 0.5f,  -0.7f,   0.002f, -0.0009999f,
                                  1e-3f,   0.0f,     -2.0f, 0.0001f, 0.3f,   -0.65f};
 
+/* Makes a float32 [rows, cols] tensor holding data the initializer of v. */
+static void set_weight(fixture *f, ecc_value *v, int64_t rows, int64_t cols, const float *data) {
+    ecc_tensor *t = NULL;
+    int64_t d[2] = {rows, cols};
+    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, 2, d, &t), ECC_OK);
+    memcpy(t->data, data, t->nbytes);
+    assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, v, t), ECC_OK);
+    ecc_tensor_unref(t);
+}
+
 /* x[1,4] → MatMul(W[4,3]) → h → Gemm(h, W2[3,3]) → y; a Relu reads W too. */
 static ecc_value *build_mlp(fixture *f) {
     ecc_graph *g = f->m->graph;
@@ -313,17 +323,10 @@ static ecc_value *build_mlp(fixture *f) {
     ecc_value *h = val(f, "h"), *y = val(f, "y"), *r = val(f, "r");
     x->flags |= ECC_VALUE_INPUT;
     assert_true(ecc_ptrvec_push(&g->inputs, x));
-    ecc_tensor *t = NULL;
-    int64_t d[2] = {4, 3};
-    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, 2, d, &t), ECC_OK);
-    memcpy(t->data, w_data, sizeof w_data);
-    assert_int_equal(ecc_graph_set_initializer(f->ctx, g, w, t), ECC_OK);
-    ecc_tensor_unref(t);
-    int64_t d2[2] = {3, 3};
-    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, 2, d2, &t), ECC_OK);
-    for (int i = 0; i < 9; i++) ((float *)t->data)[i] = (float)(i - 4) * 1e-4f;
-    assert_int_equal(ecc_graph_set_initializer(f->ctx, g, w2, t), ECC_OK);
-    ecc_tensor_unref(t);
+    set_weight(f, w, 4, 3, w_data);
+    float w2_data[9];
+    for (int i = 0; i < 9; i++) w2_data[i] = (float)(i - 4) * 1e-4f;
+    set_weight(f, w2, 3, 3, w2_data);
     ecc_value *mm[2] = {x, w}, *gm[2] = {h, w2};
     assert_int_equal(ecc_graph_add_node(f->ctx, g, "MatMul", "", "mm", mm, 2, &h, 1, NULL), 0);
     assert_int_equal(ecc_graph_add_node(f->ctx, g, "Gemm", "", "gemm", gm, 2, &y, 1, NULL), 0);

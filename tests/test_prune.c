@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "prune_common.h"
+#include "fixtures.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,97 +24,18 @@
 
 /* ---------------- fixture and graph building ---------------- */
 
-typedef struct fixture {
-    ecc_ctx *ctx;
-    ecc_registry *reg;
-    ecc_model *m;
-    ecc_pipeline *pl;
-    ecc_pass_run run;
-    ecc_run_env env;
-    uint64_t rng;
-    char calib[64];
-} fixture;
+static int setup(void **state) { return fixture_setup(state, 13); }
 
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    f->ctx = ecc_ctx_create();
-    ecc_ctx_set_verbosity(f->ctx, -1);
-    f->rng = 0x9e3779b97f4a7c15ull;
-    f->env = (ecc_run_env){sizeof f->env, NULL, 256};
-    assert_int_equal(ecc_registry_create(f->ctx, &f->reg), ECC_OK);
-    assert_int_equal(ecc_model_create(f->ctx, &f->m), ECC_OK);
-    assert_int_equal(ecc_model_set_opset(f->ctx, f->m, "", 13), ECC_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    ecc_pass_run_release(&f->run);
-    ecc_pipeline_free(f->pl);
-    ecc_model_free(f->m);
-    ecc_registry_free(f->reg);
-    ecc_ctx_free(f->ctx);
-    if (f->calib[0]) unlink(f->calib);
-    free(f);
-    return 0;
-}
-
-static float frand(fixture *f, float lo, float hi) {
-    f->rng = f->rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (float)((f->rng >> 40) & 0xffffff) / (float)0xffffff;
-}
-
-static ecc_value *val(fixture *f, const char *name) {
-    ecc_value *v = NULL;
-    assert_int_equal(ecc_graph_get_value(f->ctx, f->m->graph, name, &v), ECC_OK);
-    return v;
-}
-#define V(name) val(f, name)
-
-static ecc_value *init_f32(fixture *f, const char *name, int32_t rank, const int64_t *dims,
-                           float lo, float hi) {
-    ecc_tensor *t = NULL;
-    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, rank, dims, &t), ECC_OK);
-    for (int64_t i = 0; i < t->numel; i++) ((float *)t->data)[i] = frand(f, lo, hi);
-    ecc_value *v = V(name);
-    assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, v, t), ECC_OK);
-    assert_int_equal(ecc_value_set_shape(f->ctx, v, t->dtype, rank, dims), ECC_OK);
-    ecc_tensor_unref(t);
-    return v;
-}
-
-static float *data_of(fixture *f, const char *name) { return prune_const(V(name))->data; }
-
-static ecc_value *input(fixture *f, const char *name, int32_t rank, const int64_t *dims) {
-    ecc_value *v = V(name);
-    v->flags |= ECC_VALUE_INPUT;
-    assert_true(ecc_ptrvec_push(&f->m->graph->inputs, v));
+/* A float32 initializer in [lo, hi], also typed on its value (as one read
+ * from a file is). */
+static ecc_value *init_f32_typed(fixture *f, const char *name, int32_t rank, const int64_t *dims,
+                                 float lo, float hi) {
+    ecc_value *v = init_f32(f, name, rank, dims, lo, hi);
     assert_int_equal(ecc_value_set_shape(f->ctx, v, ECC_DTYPE_FLOAT, rank, dims), ECC_OK);
     return v;
 }
 
-static void output(fixture *f, const char *name) {
-    ecc_value *v = V(name);
-    v->flags |= ECC_VALUE_OUTPUT;
-    assert_true(ecc_ptrvec_push(&f->m->graph->outputs, v));
-}
-
-/* Adds op with inputs/outputs given as space-separated names; node named like output 0. */
-static ecc_node *add(fixture *f, const char *op, const char *ins, const char *outs) {
-    ecc_value *iv[8], *ov[8];
-    uint32_t ni = 0, no = 0;
-    char buf[256], *save = NULL;
-    snprintf(buf, sizeof buf, "%s", ins);
-    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) iv[ni++] = V(t);
-    snprintf(buf, sizeof buf, "%s", outs);
-    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) ov[no++] = V(t);
-    ecc_node *n = NULL;
-    assert_int_equal(
-        ecc_graph_add_node(f->ctx, f->m->graph, op, "", ov[0]->name, iv, ni, ov, no, &n),
-        ECC_OK);
-    return n;
-}
+static float *data_of(fixture *f, const char *name) { return wl_const(V(name))->data; }
 
 static void attr_ints(fixture *f, ecc_node *n, const char *name, int64_t a, int64_t b,
                       int64_t c, int64_t d, size_t count) {
@@ -126,7 +48,7 @@ static ecc_node *conv(fixture *f, const char *x, const char *y, int64_t cin, int
     char w[64], ins[160];
     int64_t wd[4] = {cout, cin / group, k, k};
     snprintf(w, sizeof w, "%s.w", y);
-    init_f32(f, w, 4, wd, -1, 1);
+    init_f32_typed(f, w, 4, wd, -1, 1);
     snprintf(ins, sizeof ins, "%s %s", x, w);
     ecc_node *n = add(f, "Conv", ins, y);
     attr_ints(f, n, "pads", k / 2, k / 2, k / 2, k / 2, 4);
@@ -140,90 +62,20 @@ static ecc_node *bn(fixture *f, const char *x, const char *y, int64_t c) {
     float lo[4] = {0.5f, -0.5f, -0.5f, 0.5f}, hi[4] = {1.5f, 0.5f, 0.5f, 1.5f};
     for (int i = 0; i < 4; i++) {
         snprintf(names[i], sizeof names[i], "%s.%s", y, parts[i]);
-        init_f32(f, names[i], 1, &c, lo[i], hi[i]);
+        init_f32_typed(f, names[i], 1, &c, lo[i], hi[i]);
     }
     snprintf(ins, sizeof ins, "%s %s %s %s %s", x, names[0], names[1], names[2], names[3]);
     return add(f, "BatchNormalization", ins, y);
 }
 
-/* Parses spec and runs its (single) pass; returns the pass's status. */
-static int try_pass(fixture *f, const char *spec) {
-    ecc_pipeline_free(f->pl);
-    ecc_pass_run_release(&f->run);
-    f->pl = NULL;
-    ecc_status st = ecc_pipeline_parse(f->ctx, f->reg, spec, &f->pl);
-    if (st != ECC_OK) return (int)st;
-    f->run = (ecc_pass_run){.ctx = f->ctx, .model = f->m, .inv = &f->pl->passes[0],
-                            .env = &f->env};
-    return f->pl->passes[0].desc->run(&ecc_host_api_table, &f->run);
-}
-
-static void run_pass(fixture *f, const char *spec) {
-    if (try_pass(f, spec) != ECC_OK) fail_msg("%s: %s", spec, ecc_ctx_message(f->ctx));
-    if (ecc_graph_verify(f->ctx, f->m->graph) != ECC_OK)
-        fail_msg("%s left an invalid graph: %s", spec, ecc_ctx_message(f->ctx));
-}
-
-static double stat(fixture *f, const char *key) {
-    for (size_t i = 0; i < f->run.n_stats; i++)
-        if (strcmp(f->run.stats[i].key, key) == 0) return f->run.stats[i].value;
-    fail_msg("no statistic '%s'", key);
-    return 0;
-}
-
-static bool has_stat(fixture *f, const char *key) {
-    for (size_t i = 0; i < f->run.n_stats; i++)
-        if (strcmp(f->run.stats[i].key, key) == 0) return true;
-    return false;
-}
-
-/* A float32 .npy of samples drawn in [0, 1) for calibration. */
+/* Calibration samples drawn in [0, 1). */
 static void write_calib(fixture *f, int32_t rank, const int64_t *dims) {
-    snprintf(f->calib, sizeof f->calib, "/tmp/ecc_test_prune_%d.npy", (int)getpid());
-    char shape[128], hdr[256];
-    size_t used = 0;
-    int64_t n = 1;
-    for (int32_t i = 0; i < rank; i++) {
-        used += (size_t)snprintf(shape + used, sizeof shape - used, "%lld,", (long long)dims[i]);
-        n *= dims[i];
-    }
-    int len = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }",
-                       shape);
-    int total = 10 + len + 1, pad = (16 - total % 16) % 16;
-    FILE *fp = fopen(f->calib, "wb");
-    assert_non_null(fp);
-    uint16_t hl = (uint16_t)(len + pad + 1);
-    fwrite("\x93NUMPY\x01\x00", 1, 8, fp);
-    fwrite(&hl, 2, 1, fp);
-    fwrite(hdr, 1, (size_t)len, fp);
-    for (int i = 0; i < pad; i++) fputc(' ', fp);
-    fputc('\n', fp);
-    for (int64_t i = 0; i < n; i++) {
-        float v = frand(f, 0, 1);
-        fwrite(&v, 4, 1, fp);
-    }
-    fclose(fp);
-    f->env.calib_path = f->calib;
-}
-
-/* Runs the model on x (float32, dims) and copies output 0 into out (cap floats). */
-static int64_t run_model(fixture *f, const float *x, int32_t rank, const int64_t *dims,
-                         float *out, int64_t cap) {
-    ecc_interp *it = NULL;
-    ecc_interp_options o = {sizeof o, 1, dims[0], NULL, NULL, NULL};
-    if (ecc_interp_create(f->ctx, f->m, &o, &it) != ECC_OK)
-        fail_msg("interp: %s", ecc_ctx_message(f->ctx));
-    ecc_rt_tensor in = {ECC_DTYPE_FLOAT, rank, {0}, (void *)x, 0};
-    int64_t n = 1;
-    for (int32_t i = 0; i < rank; i++) n *= (in.dims[i] = dims[i]);
-    in.nbytes = (size_t)n * sizeof(float);
-    if (ecc_interp_run(f->ctx, it, &in, 1) != ECC_OK) fail_msg("run: %s", ecc_ctx_message(f->ctx));
-    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
-    int64_t ny = (int64_t)(y->nbytes / sizeof(float));
-    assert_true(ny <= cap);
-    memcpy(out, y->data, y->nbytes);
-    ecc_interp_free(it);
-    return ny;
+    int64_t n = numel_of(rank, dims);
+    float *samples = malloc((size_t)n * sizeof *samples);
+    assert_non_null(samples);
+    for (int64_t i = 0; i < n; i++) samples[i] = frand(f, 0, 1);
+    write_calib_samples(f, rank, dims, samples);
+    free(samples);
 }
 
 /* ---------------- prune: the model used by most tests ---------------- */
@@ -237,12 +89,12 @@ static void layers_graph(fixture *f) {
     add(f, "Relu", "c", "r");
     ecc_node *fl = add(f, "Flatten", "r", "fl");
     assert_int_equal(ecc_node_set_attr_int(f->ctx, fl, "axis", 1), ECC_OK);
-    init_f32(f, "g1.w", 2, g1, -1, 1);
+    init_f32_typed(f, "g1.w", 2, g1, -1, 1);
     ecc_node *g = add(f, "Gemm", "fl g1.w", "g1");
     assert_int_equal(ecc_node_set_attr_int(f->ctx, g, "transB", 1), ECC_OK);
-    init_f32(f, "m1.w", 2, m1, -1, 1);
+    init_f32_typed(f, "m1.w", 2, m1, -1, 1);
     add(f, "MatMul", "g1 m1.w", "m1");
-    init_f32(f, "g2.w", 2, g2, -1, 1);
+    init_f32_typed(f, "g2.w", 2, g2, -1, 1);
     add(f, "Gemm", "m1 g2.w", "out");
     output(f, "out");
 }
@@ -250,26 +102,26 @@ static void layers_graph(fixture *f) {
 /* Every group of m consecutive weights along the reduction axis of each
  * pruned layer (after lowering) has at most n nonzeros. */
 static void check_nm(fixture *f, int n, int m) {
-    prune_layers ls;
-    assert_int_equal(prune_find_layers(f->ctx, f->m->graph, &ls), ECC_OK);
+    wl_layers ls;
+    assert_int_equal(wl_find(f->ctx, f->m->graph, &ls), ECC_OK);
     assert_int_equal(ecc_model_lower(f->ctx, f->m), ECC_OK);
     size_t checked = 0;
     for (size_t i = 0; i < ls.n; i++) {
-        const prune_layer *L = &ls.items[i];
+        const wl_layer *L = &ls.items[i];
         if (!L->head) checked++;
         else continue;
-        const float *w = prune_const(L->w)->data;
+        const float *w = wl_const(L->w)->data;
         for (int64_t r = 0; r < L->rows; r++)
             for (int64_t g = 0; g < L->k; g += m) {
                 int nz = 0;
-                for (int64_t j = g; j < g + m; j++) nz += w[prune_index(L, r, j)] != 0.0f;
+                for (int64_t j = g; j < g + m; j++) nz += w[wl_index(L, r, j)] != 0.0f;
                 if (nz > n)
                     fail_msg("%s row %lld group %lld: %d nonzeros in %d", L->name, (long long)r,
                              (long long)g, nz, m);
             }
     }
     assert_int_equal(checked, 3);
-    prune_layers_free(&ls);
+    wl_layers_free(&ls);
 }
 
 static void test_nm_property_magnitude(void **state) {
@@ -325,7 +177,7 @@ static void test_layer_scope_exact(void **state) {
     run_pass(f, "prune:sparsity=0.37:min_params=0:scope=layer");
     const char *ws[3] = {"c.w", "g1.w", "m1.w"};
     for (int i = 0; i < 3; i++) {
-        int64_t n = prune_const(V(ws[i]))->numel;
+        int64_t n = wl_const(V(ws[i]))->numel;
         assert_int_equal(zeros_of(f, ws[i]), llround(0.37 * (double)n));
     }
     assert_float_equal(data_of(f, "g1.w")[5], before, 0); /* annotated, not applied */
@@ -339,12 +191,12 @@ static void test_global_scope_exact(void **state) {
     layers_graph(f);
     /* make the Conv weights large: a global ranking prunes it less */
     float *c = data_of(f, "c.w");
-    for (int64_t i = 0; i < prune_const(V("c.w"))->numel; i++) c[i] *= 10;
+    for (int64_t i = 0; i < wl_const(V("c.w"))->numel; i++) c[i] *= 10;
     run_pass(f, "prune:sparsity=0.6:scope=global:min_params=0");
     int64_t total = 0, zeros = 0;
     const char *ws[3] = {"c.w", "g1.w", "m1.w"};
     for (int i = 0; i < 3; i++) {
-        total += prune_const(V(ws[i]))->numel;
+        total += wl_const(V(ws[i]))->numel;
         zeros += zeros_of(f, ws[i]);
     }
     assert_int_equal(zeros, llround(0.6 * (double)total));
@@ -375,7 +227,7 @@ static void test_mask_survives_until_lowering(void **state) {
     fixture *f = *state;
     layers_graph(f);
     run_pass(f, "prune:sparsity=0.5:min_params=0:scope=layer");
-    const ecc_tensor *w = prune_const(V("g1.w"));
+    const ecc_tensor *w = wl_const(V("g1.w"));
     int64_t nz = 0;
     for (int64_t i = 0; i < w->numel; i++) nz += ((float *)w->data)[i] != 0;
     assert_int_equal(nz, w->numel);
@@ -398,7 +250,7 @@ static void test_constant_node_weights(void **state) {
     assert_int_equal(ecc_node_set_attr(f->ctx, c, &a), ECC_OK);
     ecc_tensor_unref(t);
     add(f, "MatMul", "x w", "h");
-    init_f32(f, "o", 2, od, -1, 1);
+    init_f32_typed(f, "o", 2, od, -1, 1);
     add(f, "MatMul", "h o", "y");
     output(f, "y");
     run_pass(f, "prune:sparsity=0.75");
@@ -458,12 +310,12 @@ static void test_conv_stats_brute_force(void **state) {
     attr_ints(f, n, "pads", 1, 0, 0, 1, 4);
     output(f, "y");
     write_calib(f, 4, (int64_t[]){3, 4, 5, 7});
-    prune_data *d = NULL;
-    assert_int_equal(prune_data_load(f->ctx, f->m, f->calib, 0, &d), ECC_OK);
-    prune_layers ls;
-    assert_int_equal(prune_find_layers(f->ctx, f->m->graph, &ls), ECC_OK);
-    assert_int_equal(prune_collect_stats(f->ctx, f->m, d, &ls, NULL, true), ECC_OK);
-    const prune_layer *L = &ls.items[0];
+    calib_data *d = NULL;
+    assert_int_equal(calib_data_load(f->ctx, f->m, f->calib, 0, &d), ECC_OK);
+    wl_layers ls;
+    assert_int_equal(wl_find(f->ctx, f->m->graph, &ls), ECC_OK);
+    assert_int_equal(calib_collect_stats(f->ctx, f->m, d, &ls, NULL, true), ECC_OK);
+    const wl_layer *L = &ls.items[0];
     assert_int_equal(L->k, 18);
     const float *x = d->inputs[0].data;
     int64_t oh = (5 + 1 + 0 - 3) / 2 + 1, ow = (7 + 0 + 1 - 3) / 1 + 1, tokens = 3 * oh * ow;
@@ -492,8 +344,8 @@ static void test_conv_stats_brute_force(void **state) {
                                    1e-5);
         }
     }
-    prune_layers_free(&ls);
-    prune_data_free(d);
+    wl_layers_free(&ls);
+    calib_data_free(d);
 }
 
 /* ---------------- SparseGPT ---------------- */
@@ -549,7 +401,7 @@ static void test_sparsegpt_beats_magnitude(void **state) {
         }
         assert_int_equal(zeros, target);
         if (pats[p]->m) assert_true(prune_nm_holds(ws, ROWS, K, 2, 4));
-        prune_layer L = {.rows = ROWS, .k = K, .groups = 1, .row_stride = K, .col_stride = 1};
+        wl_layer L = {.rows = ROWS, .k = K, .groups = 1, .row_stride = K, .col_stride = 1};
         bool changed;
         memcpy(wm, w, sizeof(float) * ROWS * K);
         memset(keep, 1, ROWS * K);
@@ -567,8 +419,8 @@ static void test_sparsegpt_beats_magnitude(void **state) {
 static void test_allocate_exact(void **state) {
     fixture *f = *state;
     (void)f;
-    prune_layer items[3] = {{.numel = 1000}, {.numel = 3000}, {.numel = 500}};
-    prune_layers ls = {items, 3};
+    wl_layer items[3] = {{.numel = 1000}, {.numel = 3000}, {.numel = 500}};
+    wl_layers ls = {items, 3};
     double levels[3] = {0.3, 0.6, 0.9};
     prune_sens_cell cells[9] = {
         {0.01, 1, 0}, {0.05, 1, 0}, {0.50, 1, 0},  /* layer 0: sensitive at the end */
@@ -645,12 +497,12 @@ static ecc_status sum_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int6
 }
 
 static void output_means(fixture *f, out_sum *o) {
-    prune_data *d = NULL;
+    calib_data *d = NULL;
     memset(o, 0, sizeof *o);
-    assert_int_equal(prune_data_load(f->ctx, f->m, f->calib, 0, &d), ECC_OK);
-    assert_int_equal(prune_data_run(f->ctx, f->m, d, 16, NULL, NULL, sum_batch, o), ECC_OK);
+    assert_int_equal(calib_data_load(f->ctx, f->m, f->calib, 0, &d), ECC_OK);
+    assert_int_equal(calib_data_run(f->ctx, f->m, d, 16, NULL, NULL, sum_batch, o), ECC_OK);
     for (int64_t i = 0; i < o->per; i++) o->sum[i] /= (double)o->n;
-    prune_data_free(d);
+    calib_data_free(d);
 }
 
 /* Linear layers with bias_correct: the mean output over the calibration data
@@ -661,11 +513,11 @@ static void test_bias_correct_keeps_means_gemm(void **state) {
     fixture *f = *state;
     int64_t xd[2] = {-1, 40}, gd[2] = {16, 40}, cd = 16, md[2] = {16, 6};
     input(f, "x", 2, xd);
-    init_f32(f, "g.w", 2, gd, -1, 1);
-    init_f32(f, "g.c", 1, &cd, -1, 1);
+    init_f32_typed(f, "g.w", 2, gd, -1, 1);
+    init_f32_typed(f, "g.c", 1, &cd, -1, 1);
     ecc_node *g = add(f, "Gemm", "x g.w g.c", "h");
     assert_int_equal(ecc_node_set_attr_int(f->ctx, g, "transB", 1), ECC_OK);
-    init_f32(f, "m.w", 2, md, -1, 1);
+    init_f32_typed(f, "m.w", 2, md, -1, 1);
     add(f, "MatMul", "h m.w", "y");
     output(f, "y");
     write_calib(f, 2, (int64_t[]){50, 40});
@@ -722,6 +574,43 @@ static void inputs_for(fixture *f, io_check *c, int32_t rank, const int64_t *dim
     for (int64_t i = 0; i < c->nx; i++) c->x[i] = frand(f, -1, 1);
 }
 
+/* Runs spec; the model's output for a random input x[dims] stays within tol. */
+static void run_pass_keeps_output(fixture *f, const char *spec, int32_t rank, const int64_t *dims,
+                                  double tol) {
+    io_check *io = calloc(1, sizeof *io);
+    inputs_for(f, io, rank, dims);
+    io->ny = run_model(f, io->x, rank, dims, io->before, MAXO);
+    run_pass(f, spec);
+    assert_int_equal(run_model(f, io->x, rank, dims, io->after, MAXO), io->ny);
+    for (int64_t i = 0; i < io->ny; i++) assert_float_equal(io->before[i], io->after[i], tol);
+    free(io);
+}
+
+/* The (pruned) model runs on a random input x[dims] and gives ny outputs. */
+static void assert_runs(fixture *f, int32_t rank, const int64_t *dims, int64_t ny) {
+    io_check *io = calloc(1, sizeof *io);
+    inputs_for(f, io, rank, dims);
+    assert_int_equal(run_model(f, io->x, rank, dims, io->after, MAXO), ny);
+    free(io);
+}
+
+/* Makes the listed channels of conv `c` → BN `b` constant: zero weights, BN
+ * mean 0 and bias beta (after a Relu: dead when beta <= 0). */
+static void make_channels_constant(fixture *f, const char *c, const char *b, const int *channels,
+                                   int n, float beta) {
+    char w[64], bias[64], mean[64];
+    snprintf(w, sizeof w, "%s.w", c);
+    snprintf(bias, sizeof bias, "%s.bias", b);
+    snprintf(mean, sizeof mean, "%s.mean", b);
+    const ecc_tensor *wt = wl_const(V(w));
+    int64_t per_channel = wt->numel / wt->dims[0];
+    for (int k = 0; k < n; k++) {
+        memset(data_of(f, w) + channels[k] * per_channel, 0, (size_t)per_channel * sizeof(float));
+        data_of(f, bias)[channels[k]] = beta;
+        data_of(f, mean)[channels[k]] = 0.0f;
+    }
+}
+
 /* conv(3→8)+BN+Relu with channels 0, 3, 5, 6 dead (zero weights, BN → ≤ 0),
  * conv(8→4)+Relu → Flatten → Gemm: every constant follows the kept channels. */
 static void test_channel_shapes_flatten_gemm(void **state) {
@@ -734,24 +623,18 @@ static void test_channel_shapes_flatten_gemm(void **state) {
     conv(f, "r1", "c2", 8, 4, 3, 1);
     add(f, "Relu", "c2", "r2");
     add(f, "Flatten", "r2", "fl");
-    init_f32(f, "fc.w", 2, gd, -1, 1);
+    init_f32_typed(f, "fc.w", 2, gd, -1, 1);
     ecc_node *g = add(f, "Gemm", "fl fc.w", "y");
     assert_int_equal(ecc_node_set_attr_int(f->ctx, g, "transB", 1), ECC_OK);
     output(f, "y");
-    const int dead[4] = {0, 3, 5, 6};
-    for (int k = 0; k < 4; k++) {
-        int c = dead[k];
-        memset(data_of(f, "c1.w") + c * 27, 0, 27 * sizeof(float));
-        data_of(f, "b1.bias")[c] = -0.5f;
-        data_of(f, "b1.mean")[c] = 0.0f;
-    }
+    make_channels_constant(f, "c1", "b1", (const int[]){0, 3, 5, 6}, 4, -0.5f);
     run_pass(f, "prune-channel:ratio=0.5");
-    assert_int_equal(prune_const(V("c1.w"))->dims[0], 4);
+    assert_int_equal(wl_const(V("c1.w"))->dims[0], 4);
     for (int i = 0; i < 4 * 27; i++) assert_true(data_of(f, "c1.w")[i] != 0); /* dead gone */
-    assert_int_equal(prune_const(V("c2.w"))->dims[1], 4);
-    assert_int_equal(prune_const(V("c2.w"))->dims[0], 2);
-    assert_int_equal(prune_const(V("b1.var"))->dims[0], 4);
-    assert_int_equal(prune_const(V("fc.w"))->dims[1], 2 * 36); /* Flatten → Gemm */
+    assert_int_equal(wl_const(V("c2.w"))->dims[1], 4);
+    assert_int_equal(wl_const(V("c2.w"))->dims[0], 2);
+    assert_int_equal(wl_const(V("b1.var"))->dims[0], 4);
+    assert_int_equal(wl_const(V("fc.w"))->dims[1], 2 * 36); /* Flatten → Gemm */
     assert_int_equal(V("r1")->dims[1].value, 4);
     assert_int_equal(V("fl")->dims[1].value, 72);
     assert_true(stat(f, "params_after") < stat(f, "params_before"));
@@ -771,22 +654,11 @@ static void test_channel_dead_exact_output(void **state) {
     add(f, "Relu", "b1", "r1");
     conv(f, "r1", "y", 8, 4, 3, 1);
     output(f, "y");
-    const int dead[4] = {1, 2, 4, 7};
-    for (int k = 0; k < 4; k++) {
-        memset(data_of(f, "c1.w") + dead[k] * 27, 0, 27 * sizeof(float));
-        data_of(f, "b1.bias")[dead[k]] = -0.5f;
-        data_of(f, "b1.mean")[dead[k]] = 0.0f;
-    }
-    io_check *io = calloc(1, sizeof *io);
-    inputs_for(f, io, 4, xd);
-    io->ny = run_model(f, io->x, 4, xd, io->before, MAXO);
-    run_pass(f, "prune-channel:ratio=0.5:criterion=l2");
-    assert_int_equal(prune_const(V("c1.w"))->dims[0], 4);
-    assert_int_equal(prune_const(V("y.w"))->dims[0], 4); /* the output group is blocked */
+    make_channels_constant(f, "c1", "b1", (const int[]){1, 2, 4, 7}, 4, -0.5f);
+    run_pass_keeps_output(f, "prune-channel:ratio=0.5:criterion=l2", 4, xd, 1e-5);
+    assert_int_equal(wl_const(V("c1.w"))->dims[0], 4);
+    assert_int_equal(wl_const(V("y.w"))->dims[0], 4); /* the output group is blocked */
     assert_true(has_stat(f, "skipped.y"));
-    assert_int_equal(run_model(f, io->x, 4, xd, io->after, MAXO), io->ny);
-    for (int64_t i = 0; i < io->ny; i++) assert_float_equal(io->before[i], io->after[i], 1e-5);
-    free(io);
 }
 
 /* Channels that are constant (zero weights, BN beta > 0 after Relu) carry
@@ -801,23 +673,12 @@ static void test_channel_bias_correct_constant_channels(void **state) {
     add(f, "Relu", "b1", "r1");
     conv(f, "r1", "y", 8, 4, 1, 1);
     output(f, "y");
-    const int constant[4] = {0, 2, 5, 7};
-    for (int k = 0; k < 4; k++) {
-        memset(data_of(f, "c1.w") + constant[k] * 27, 0, 27 * sizeof(float));
-        data_of(f, "b1.bias")[constant[k]] = 0.7f;
-        data_of(f, "b1.mean")[constant[k]] = 0.0f;
-    }
+    make_channels_constant(f, "c1", "b1", (const int[]){0, 2, 5, 7}, 4, 0.7f);
     write_calib(f, 4, (int64_t[]){8, 3, 5, 5});
-    io_check *io = calloc(1, sizeof *io);
     int64_t xr[4] = {2, 3, 5, 5};
-    inputs_for(f, io, 4, xr);
-    io->ny = run_model(f, io->x, 4, xr, io->before, MAXO);
-    run_pass(f, "prune-channel:ratio=0.5:bias_correct=true");
-    assert_int_equal(prune_const(V("c1.w"))->dims[0], 4);
+    run_pass_keeps_output(f, "prune-channel:ratio=0.5:bias_correct=true", 4, xr, 1e-4);
+    assert_int_equal(wl_const(V("c1.w"))->dims[0], 4);
     assert_string_equal(V("y")->producer->op_type, "Add");
-    assert_int_equal(run_model(f, io->x, 4, xr, io->after, MAXO), io->ny);
-    for (int64_t i = 0; i < io->ny; i++) assert_float_equal(io->before[i], io->after[i], 1e-4);
-    free(io);
 }
 
 /* Residual: c1 → BN → Relu = r1; c2(r1) → BN = b2; Add(b2, r1) → Relu → c3.
@@ -836,15 +697,12 @@ static void test_channel_residual_group(void **state) {
     conv(f, "r", "y", 8, 3, 1, 1);
     output(f, "y");
     run_pass(f, "prune-channel:ratio=0.25");
-    assert_int_equal(prune_const(V("c1.w"))->dims[0], 6);
-    assert_int_equal(prune_const(V("c2.w"))->dims[0], 6);
-    assert_int_equal(prune_const(V("c2.w"))->dims[1], 6);
-    assert_int_equal(prune_const(V("y.w"))->dims[1], 6);
+    assert_int_equal(wl_const(V("c1.w"))->dims[0], 6);
+    assert_int_equal(wl_const(V("c2.w"))->dims[0], 6);
+    assert_int_equal(wl_const(V("c2.w"))->dims[1], 6);
+    assert_int_equal(wl_const(V("y.w"))->dims[1], 6);
     assert_true(stat(f, "group.c1+c2.channels_after") == 6);
-    io_check *io = calloc(1, sizeof *io);
-    inputs_for(f, io, 4, xd);
-    assert_int_equal(run_model(f, io->x, 4, xd, io->after, MAXO), 3 * 25);
-    free(io);
+    assert_runs(f, 4, xd, 3 * 25);
 }
 
 /* Depthwise passes channels through (weights and group follow); a grouped
@@ -863,19 +721,16 @@ static void test_channel_depthwise_grouped_concat(void **state) {
     conv(f, "g", "y", 8, 2, 1, 1);
     output(f, "y");
     run_pass(f, "prune-channel:ratio=0.5");
-    assert_int_equal(prune_const(V("a.w"))->dims[0], 4);
-    assert_int_equal(prune_const(V("dw.w"))->dims[0], 4);
+    assert_int_equal(wl_const(V("a.w"))->dims[0], 4);
+    assert_int_equal(wl_const(V("dw.w"))->dims[0], 4);
     assert_int_equal(ecc_node_attr_int(V("dw")->producer, "group", 0), 4);
-    assert_int_equal(prune_const(V("b.w"))->dims[0], 2);
-    assert_int_equal(prune_const(V("p.w"))->dims[1], 6); /* 4 + 2 concatenated */
-    assert_int_equal(prune_const(V("p.w"))->dims[0], 6); /* blocked by the grouped conv */
-    assert_int_equal(prune_const(V("g.w"))->dims[0], 4); /* 2 per group */
+    assert_int_equal(wl_const(V("b.w"))->dims[0], 2);
+    assert_int_equal(wl_const(V("p.w"))->dims[1], 6); /* 4 + 2 concatenated */
+    assert_int_equal(wl_const(V("p.w"))->dims[0], 6); /* blocked by the grouped conv */
+    assert_int_equal(wl_const(V("g.w"))->dims[0], 4); /* 2 per group */
     assert_int_equal(ecc_node_attr_int(V("g")->producer, "group", 0), 2);
-    assert_int_equal(prune_const(V("y.w"))->dims[1], 4);
-    io_check *io = calloc(1, sizeof *io);
-    inputs_for(f, io, 4, xd);
-    assert_int_equal(run_model(f, io->x, 4, xd, io->after, MAXO), 2 * 36);
-    free(io);
+    assert_int_equal(wl_const(V("y.w"))->dims[1], 4);
+    assert_runs(f, 4, xd, 2 * 36);
 }
 
 /* Transformer MLP: MatMul [16,32] → Add bias [32] → Relu → MatMul [32,16]. */
@@ -883,23 +738,20 @@ static void test_channel_matmul_hidden(void **state) {
     fixture *f = *state;
     int64_t xd[3] = {2, 5, 16}, w1[2] = {16, 32}, b1 = 32, w2[2] = {32, 16};
     input(f, "x", 3, xd);
-    init_f32(f, "w1", 2, w1, -1, 1);
-    init_f32(f, "b1", 1, &b1, -1, 1);
-    init_f32(f, "w2", 2, w2, -1, 1);
+    init_f32_typed(f, "w1", 2, w1, -1, 1);
+    init_f32_typed(f, "b1", 1, &b1, -1, 1);
+    init_f32_typed(f, "w2", 2, w2, -1, 1);
     add(f, "MatMul", "x w1", "h");
     add(f, "Add", "h b1", "hb");
     add(f, "Relu", "hb", "r");
     add(f, "MatMul", "r w2", "y");
     output(f, "y");
     run_pass(f, "prune-channel:ratio=0.5:round_to=8");
-    assert_int_equal(prune_const(V("w1"))->dims[1], 16);
-    assert_int_equal(prune_const(V("b1"))->dims[0], 16);
-    assert_int_equal(prune_const(V("w2"))->dims[0], 16);
-    assert_int_equal(prune_const(V("w2"))->dims[1], 16); /* the output stays */
-    io_check *io = calloc(1, sizeof *io);
-    inputs_for(f, io, 3, xd);
-    assert_int_equal(run_model(f, io->x, 3, xd, io->after, MAXO), 2 * 5 * 16);
-    free(io);
+    assert_int_equal(wl_const(V("w1"))->dims[1], 16);
+    assert_int_equal(wl_const(V("b1"))->dims[0], 16);
+    assert_int_equal(wl_const(V("w2"))->dims[0], 16);
+    assert_int_equal(wl_const(V("w2"))->dims[1], 16); /* the output stays */
+    assert_runs(f, 3, xd, 2 * 5 * 16);
 }
 
 static void test_channel_blocked_and_round_to(void **state) {
@@ -912,8 +764,8 @@ static void test_channel_blocked_and_round_to(void **state) {
     conv(f, "c2", "y", 12, 2, 1, 1);
     output(f, "y");
     run_pass(f, "prune-channel:ratio=0.6:round_to=4");
-    assert_int_equal(prune_const(V("c1.w"))->dims[0], 12);
-    assert_int_equal(prune_const(V("c2.w"))->dims[0], 8); /* 12 - 7 = 5 → 8 */
+    assert_int_equal(wl_const(V("c1.w"))->dims[0], 12);
+    assert_int_equal(wl_const(V("c2.w"))->dims[0], 8); /* 12 - 7 = 5 → 8 */
     assert_true(has_stat(f, "skipped.c1"));
 }
 
@@ -924,15 +776,11 @@ static void test_channel_target_flops(void **state) {
     double before = stat(f, "flops_before"), after = stat(f, "flops_after");
     assert_true(after <= 0.5 * before * 1.02);
     assert_true(after >= 0.3 * before);
-    io_check *io = calloc(1, sizeof *io);
-    int64_t xd[4] = {2, 8, 6, 6};
-    inputs_for(f, io, 4, xd);
-    assert_int_equal(run_model(f, io->x, 4, xd, io->after, MAXO), 2 * 12);
-    free(io);
+    assert_runs(f, 4, (int64_t[]){2, 8, 6, 6}, 2 * 12);
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_nm_property_magnitude),
         T(test_nm_property_other_patterns),

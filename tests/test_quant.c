@@ -15,6 +15,7 @@
 
 #include "quant_common.h"
 #include "observers.h"
+#include "fixtures.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,171 +25,35 @@
 
 /* ---------------- fixture and graph building ---------------- */
 
-typedef struct fixture {
-    ecc_ctx *ctx;
-    ecc_registry *reg;
-    ecc_model *m;
-    ecc_pipeline *pl;
-    ecc_pass_run run;
-    ecc_run_env env;
-    uint64_t rng;
-    char calib[64];
-} fixture;
-
+/* Passes are checked before they run, as the pipeline does. */
 static int setup_opset(void **state, int64_t opset) {
-    fixture *f = calloc(1, sizeof *f);
-    f->ctx = ecc_ctx_create();
-    ecc_ctx_set_verbosity(f->ctx, -1);
-    f->rng = 0x9e3779b97f4a7c15ull;
-    f->env = (ecc_run_env){sizeof f->env, NULL, 256};
-    assert_int_equal(ecc_registry_create(f->ctx, &f->reg), ECC_OK);
-    assert_int_equal(ecc_model_create(f->ctx, &f->m), ECC_OK);
-    assert_int_equal(ecc_model_set_opset(f->ctx, f->m, "", opset), ECC_OK);
+    fixture_setup(state, opset);
+    fixture *f = *state;
     f->m->ir_version = 7;
-    *state = f;
+    f->check_first = true;
     return 0;
 }
 static int setup(void **state) { return setup_opset(state, 13); }
 static int setup11(void **state) { return setup_opset(state, 11); }
 
-static int teardown(void **state) {
-    fixture *f = *state;
-    ecc_pass_run_release(&f->run);
-    ecc_pipeline_free(f->pl);
-    ecc_model_free(f->m);
-    ecc_registry_free(f->reg);
-    ecc_ctx_free(f->ctx);
-    if (f->calib[0]) unlink(f->calib);
-    free(f);
-    return 0;
+/* A fresh fixture (opset 13) in place of the one in state. */
+static fixture *restart(void **state) {
+    fixture_teardown(state);
+    setup(state);
+    return *state;
 }
 
-static float frand(fixture *f, float lo, float hi) {
-    f->rng = f->rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (float)((f->rng >> 40) & 0xffffff) / (float)0xffffff;
-}
-
-static ecc_value *val(fixture *f, const char *name) {
-    ecc_value *v = NULL;
-    assert_int_equal(ecc_graph_get_value(f->ctx, f->m->graph, name, &v), ECC_OK);
-    return v;
-}
-#define V(name) val(f, name)
-
-static ecc_value *init_f32(fixture *f, const char *name, int32_t rank, const int64_t *dims,
-                           float lo, float hi) {
-    ecc_tensor *t = NULL;
-    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, rank, dims, &t), ECC_OK);
-    for (int64_t i = 0; i < t->numel; i++) ((float *)t->data)[i] = frand(f, lo, hi);
-    ecc_value *v = V(name);
-    assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, v, t), ECC_OK);
-    ecc_tensor_unref(t);
-    return v;
-}
-
-static void input(fixture *f, const char *name, int32_t rank, const int64_t *dims) {
-    ecc_value *v = V(name);
-    v->flags |= ECC_VALUE_INPUT;
-    assert_true(ecc_ptrvec_push(&f->m->graph->inputs, v));
-    assert_int_equal(ecc_value_set_shape(f->ctx, v, ECC_DTYPE_FLOAT, rank, dims), ECC_OK);
-}
-
-static void output(fixture *f, const char *name) {
-    ecc_value *v = V(name);
-    v->flags |= ECC_VALUE_OUTPUT;
-    assert_true(ecc_ptrvec_push(&f->m->graph->outputs, v));
-}
-
-/* Adds op with space-separated input/output names ("-" = empty); node named like output 0. */
-static ecc_node *add(fixture *f, const char *op, const char *ins, const char *outs) {
-    ecc_value *iv[8], *ov[8];
-    uint32_t ni = 0, no = 0;
-    char buf[256], *save = NULL;
-    snprintf(buf, sizeof buf, "%s", ins);
-    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
-        iv[ni++] = strcmp(t, "-") ? V(t) : NULL;
-    snprintf(buf, sizeof buf, "%s", outs);
-    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) ov[no++] = V(t);
-    ecc_node *n = NULL;
-    assert_int_equal(
-        ecc_graph_add_node(f->ctx, f->m->graph, op, "", ov[0]->name, iv, ni, ov, no, &n),
-        ECC_OK);
-    return n;
-}
-
-static size_t count_op(const ecc_graph *g, const char *op) {
-    size_t n = 0;
-    for (size_t i = 0; i < g->nodes.n; i++)
-        n += strcmp(((ecc_node *)g->nodes.items[i])->op_type, op) == 0;
-    return n;
-}
-
-static ecc_node *find_op(const ecc_graph *g, const char *op) {
-    for (size_t i = 0; i < g->nodes.n; i++)
-        if (strcmp(((ecc_node *)g->nodes.items[i])->op_type, op) == 0) return g->nodes.items[i];
-    return NULL;
-}
-
-static int try_pass(fixture *f, const char *spec) {
-    ecc_pipeline_free(f->pl);
-    ecc_pass_run_release(&f->run);
-    f->pl = NULL;
-    ecc_status st = ecc_pipeline_parse(f->ctx, f->reg, spec, &f->pl);
-    if (st == ECC_OK) st = ecc_pipeline_check(f->ctx, f->pl, &f->env);
-    if (st != ECC_OK) return (int)st;
-    f->run = (ecc_pass_run){.ctx = f->ctx, .model = f->m, .inv = &f->pl->passes[0],
-                            .env = &f->env};
-    return f->pl->passes[0].desc->run(&ecc_host_api_table, &f->run);
-}
-
-static void run_pass(fixture *f, const char *spec) {
-    if (try_pass(f, spec) != ECC_OK) fail_msg("%s: %s", spec, ecc_ctx_message(f->ctx));
-    if (ecc_graph_verify(f->ctx, f->m->graph) != ECC_OK)
-        fail_msg("%s left an invalid graph: %s", spec, ecc_ctx_message(f->ctx));
-}
-
-static void lower(fixture *f) {
-    if (ecc_model_lower(f->ctx, f->m) != ECC_OK) fail_msg("lower: %s", ecc_ctx_message(f->ctx));
-    if (ecc_graph_verify(f->ctx, f->m->graph) != ECC_OK)
-        fail_msg("lowering left an invalid graph: %s", ecc_ctx_message(f->ctx));
-}
-
-static double stat(fixture *f, const char *key) {
-    for (size_t i = 0; i < f->run.n_stats; i++)
-        if (strcmp(f->run.stats[i].key, key) == 0) return f->run.stats[i].value;
-    fail_msg("no statistic '%s'", key);
-    return 0;
-}
-
-/* A float32 .npy of samples in [0, 1) (per-channel offsets make ranges differ). */
+/* Calibration samples in [0, 1) (per-channel offsets make ranges differ). */
 static void write_calib(fixture *f, int32_t rank, const int64_t *dims) {
-    snprintf(f->calib, sizeof f->calib, "/tmp/ecc_test_quant_%d.npy", (int)getpid());
-    char shape[128], hdr[256];
-    size_t used = 0;
-    int64_t n = 1;
-    for (int32_t i = 0; i < rank; i++) {
-        used += (size_t)snprintf(shape + used, sizeof shape - used, "%lld,", (long long)dims[i]);
-        n *= dims[i];
-    }
-    int len = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }",
-                       shape);
-    int total = 10 + len + 1, pad = (16 - total % 16) % 16;
-    FILE *fp = fopen(f->calib, "wb");
-    assert_non_null(fp);
-    uint16_t hl = (uint16_t)(len + pad + 1);
-    fwrite("\x93NUMPY\x01\x00", 1, 8, fp);
-    fwrite(&hl, 2, 1, fp);
-    fwrite(hdr, 1, (size_t)len, fp);
-    for (int i = 0; i < pad; i++) fputc(' ', fp);
-    fputc('\n', fp);
-    float common = 0;
+    int64_t n = numel_of(rank, dims);
+    float *samples = malloc((size_t)n * sizeof *samples), common = 0;
+    assert_non_null(samples);
     for (int64_t i = 0; i < n; i++) {
         if (i % 4 == 0) common = frand(f, 0, 1); /* correlated neighbours (GPTQ has work) */
-        float v = 0.5f * common + 0.5f * frand(f, 0, 1);
-        fwrite(&v, 4, 1, fp);
+        samples[i] = 0.5f * common + 0.5f * frand(f, 0, 1);
     }
-    fclose(fp);
-    f->env.calib_path = f->calib;
+    write_calib_samples(f, rank, dims, samples);
+    free(samples);
 }
 
 /* The first n floats of the calibration file (after its header). */
@@ -200,26 +65,6 @@ static void read_calib(fixture *f, float *x, size_t n) {
     fseek(fp, 10 + (long)(pre[8] | pre[9] << 8), SEEK_SET);
     assert_int_equal(fread(x, sizeof *x, n, fp), n);
     fclose(fp);
-}
-
-/* Runs the model on x and copies output 0 into out; returns its element count. */
-static int64_t run_model(fixture *f, const float *x, int32_t rank, const int64_t *dims,
-                         float *out, int64_t cap) {
-    ecc_interp *it = NULL;
-    ecc_interp_options o = {sizeof o, 1, dims[0], NULL, NULL, NULL};
-    if (ecc_interp_create(f->ctx, f->m, &o, &it) != ECC_OK)
-        fail_msg("interp: %s", ecc_ctx_message(f->ctx));
-    ecc_rt_tensor in = {ECC_DTYPE_FLOAT, rank, {0}, (void *)x, 0};
-    int64_t n = 1;
-    for (int32_t i = 0; i < rank; i++) n *= (in.dims[i] = dims[i]);
-    in.nbytes = (size_t)n * sizeof(float);
-    if (ecc_interp_run(f->ctx, it, &in, 1) != ECC_OK) fail_msg("run: %s", ecc_ctx_message(f->ctx));
-    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
-    int64_t ny = (int64_t)(y->nbytes / sizeof(float));
-    assert_true(ny <= cap);
-    memcpy(out, y->data, y->nbytes);
-    ecc_interp_free(it);
-    return ny;
 }
 
 /* x[2,8,6,6] → Conv 8→8 3×3 (+bias) → Relu → Flatten → Gemm transB=1 [16,288] (+bias)
@@ -459,7 +304,7 @@ static void test_quant_weight_auto_block(void **state) {
     net(f);
     /* kept 25%: blocks of 128 hold 32 kept weights; fc (k 288) gets them, conv
      * (k 72) and mm (k 16) would have one block per row: per channel */
-    run_pass(f, "prune:sparsity=0.75:head=true:min_params=0");
+    run_pass(f, "prune:sparsity=0.75:head=true:min_params=0:scope=layer");
     run_pass(f, "quant-weight");
     assert_true(V("fc.w")->mask && V("conv.w")->mask && V("mm.w")->mask);
     assert_int_equal(V("fc.w")->quant->granularity, ECC_QUANT_BLOCK);
@@ -522,13 +367,9 @@ static double mm_error(fixture *f, const char *spec) {
 static void test_gptq_beats_rtn(void **state) {
     fixture *f = *state;
     double rtn = mm_error(f, "quant-weight:bits=4:block=32");
-    teardown(state);
-    setup(state);
-    f = *state;
+    f = restart(state);
     double gptq = mm_error(f, "quant-weight:bits=4:block=32:method=gptq");
-    teardown(state);
-    setup(state);
-    f = *state;
+    f = restart(state);
     double ao = mm_error(f, "quant-weight:bits=4:block=32:method=gptq:act_order=true");
     if (!(gptq < rtn && ao < rtn)) fail_msg("rtn %g, gptq %g, act-order %g", rtn, gptq, ao);
 }
@@ -772,9 +613,7 @@ static void test_exclude_and_fallback(void **state) {
     assert_non_null(V("conv.w")->quant);
     assert_true(stat(f, "units.float") == 1);
     assert_true(stat(f, "layer.c.sqnr_db") > 0);
-    teardown(state);
-    setup(state);
-    f = *state;
+    f = restart(state);
     net(f);
     write_calib(f, 4, cd);
     run_pass(f, "quant:fallback=auto:max_drop=0");
@@ -784,26 +623,27 @@ static void test_exclude_and_fallback(void **state) {
 }
 
 int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_half_even, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_formats_and_choose, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pack_int4, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_layout_groups, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_observers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quant_weight_rtn, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quant_weight_auto_block, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quant_weight_auto_dense, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quant_weight_channel8, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gptq_beats_rtn, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quant_static, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quant_sim_matches_lowering, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quant_dynamic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_opset_upgrade, setup11, teardown),
-        cmocka_unit_test_setup_teardown(test_opset_upgrade_refuses, setup11, teardown),
-        cmocka_unit_test_setup_teardown(test_equalize, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bias_correction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exclude_and_fallback, setup, teardown),
+        T(test_round_half_even),
+        T(test_formats_and_choose),
+        T(test_pack_int4),
+        T(test_layout_groups),
+        T(test_observers),
+        T(test_quant_weight_rtn),
+        T(test_quant_weight_auto_block),
+        T(test_quant_weight_auto_dense),
+        T(test_quant_weight_channel8),
+        T(test_gptq_beats_rtn),
+        T(test_quant_static),
+        T(test_quant_sim_matches_lowering),
+        T(test_quant_dynamic),
+        T(test_misuse),
+        cmocka_unit_test_setup_teardown(test_opset_upgrade, setup11, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_opset_upgrade_refuses, setup11, fixture_teardown),
+        T(test_equalize),
+        T(test_bias_correction),
+        T(test_exclude_and_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

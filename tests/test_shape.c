@@ -40,6 +40,14 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* Clears the context's error and starts over with an empty model. */
+static void fresh_model(fx *f) {
+    ecc_ctx_clear(f->ctx);
+    ecc_model_free(f->m);
+    assert_int_equal(ecc_model_create(f->ctx, &f->m), ECC_OK);
+    f->g = f->m->graph;
+}
+
 static void opset(fx *f, int64_t v) {
     assert_int_equal(ecc_model_set_opset(f->ctx, f->m, "", v), ECC_OK);
 }
@@ -961,10 +969,7 @@ static void test_overflow_tile_reshape(void **state) {
     init_i64(f, "reps", INTS(4));
     add(f, "Tile", "x,reps", "t");
     infer_fails(f, "overflows");
-    ecc_ctx_clear(f->ctx);
-    ecc_model_free(f->m);
-    assert_int_equal(ecc_model_create(f->ctx, &f->m), ECC_OK);
-    f->g = f->m->graph;
+    fresh_model(f);
     input(f, "x", F32, "4611686018427387904,4611686018427387904");
     init_i64(f, "s", INTS(-1));
     add(f, "Reshape", "x,s", "r");
@@ -1166,10 +1171,7 @@ static void test_random_graphs_never_crash(void **state) {
             fail_msg("iteration %d: %s", iter, ecc_ctx_message(f->ctx));
         errors += st != ECC_OK;
         assert_true(st == ECC_OK || strstr(ecc_ctx_message(f->ctx), "node "));
-        ecc_ctx_clear(f->ctx);
-        ecc_model_free(f->m);
-        assert_int_equal(ecc_model_create(f->ctx, &f->m), ECC_OK);
-        f->g = f->m->graph;
+        fresh_model(f);
     }
     if (getenv("SHAPE_FUZZ_VERBOSE"))
         print_message("%d of %d graphs rejected\n", errors, SHAPE_FUZZ_ITERS);

@@ -6,7 +6,7 @@
  * by another node is cloned; a tensor shared elsewhere is copied on write.
  * Runs in every subgraph. Skips (with the reason in the verbose log) whatever
  * it cannot fold exactly. */
-#include "pipeline.h"
+#include "fold_bn.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -393,12 +393,17 @@ fail:
     return st;
 }
 
-static int fold_bn_run(const ecc_host_api *host, ecc_pass_run *run) {
+ecc_status ecc_fold_bn_model(const ecc_host_api *host, ecc_pass_run *run, size_t *folded) {
     bn_counts c = {.host = host, .run = run};
     ecc_status st = ecc_model_each_graph(run->ctx, run->model, fold_graph, &c);
     host->stat(run, "folded", (double)c.folded);
     host->stat(run, "skipped", (double)c.skipped);
-    return (int)st;
+    if (folded) *folded = c.folded;
+    return st;
+}
+
+static int fold_bn_run(const ecc_host_api *host, ecc_pass_run *run) {
+    return (int)ecc_fold_bn_model(host, run, NULL);
 }
 
 const ecc_pass_desc ecc_pass_fold_bn = {

@@ -1,5 +1,8 @@
 /* quant_ptq.c — the `quant` pass: post-training INT8 quantization.
  *
+ * First (fold_bn=true, the default) inference BatchNormalization is folded
+ * into the Conv/Gemm/MatMul before it, as the fold-bn pass does.
+ *
  * mode=static (W8A8): weights symmetric INT8 per output channel (or per
  * tensor), activations per tensor — asymmetric UINT8 or symmetric INT8 — with
  * ranges calibrated on --calib data by a streaming observer (minmax,
@@ -29,6 +32,7 @@
  * the weights: the interpreter runs masked copies, and weight scales, bias
  * correction and weight SQNR use the masked values (qc_weight_masked).
  * Everything stays an annotation until lowering. */
+#include "fold_bn.h"
 #include "quant_common.h"
 #include "../calibrate/observers.h"
 
@@ -76,10 +80,14 @@ static const ecc_opt_desc qp_opts[] = {
     OPT(ECC_OPT_INT, "max_opset",
         "highest ai.onnx opset the output may use (per-channel weights need 13, dynamic 11)",
         "21", 10, 21, NULL),
+    OPT(ECC_OPT_BOOL, "fold_bn",
+        "first fold BatchNormalization into the Conv/Gemm/MatMul before it (as fold-bn), so "
+        "the folded weights are quantized and ONNX Runtime can fuse the QDQ layers",
+        "true", 0, 0, NULL),
 };
 
 typedef struct qp_config {
-    bool dynamic, per_channel, act_matmul, bias_correction, sensitivity, fallback;
+    bool dynamic, per_channel, act_matmul, bias_correction, sensitivity, fallback, fold_bn;
     ecc_qformat act, wfmt;
     int method;
     double percentile, max_drop;
@@ -105,6 +113,7 @@ static ecc_status qp_config_read(const ecc_host_api *host, ecc_pass_run *run, qp
     c->max_drop = host->opt_float(run, "max_drop");
     c->exclude = host->opt_string(run, "exclude");
     c->max_opset = host->opt_int(run, "max_opset");
+    c->fold_bn = host->opt_bool(run, "fold_bn");
     if (c->method < 0)
         return ecc_ctx_error(run->ctx, ECC_E_USAGE, PASS ": unknown method '%s' (allowed: %s)",
                              method, ecc_obs_method_choices());
@@ -869,6 +878,13 @@ static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ECC_TRY(qp_config_read(host, run, &p.c));
     ECC_TRY(qc_check_opset(p.ctx, PASS, p.m, qp_opset(&p.c), p.c.max_opset,
                            p.c.per_channel ? "per-channel quantization" : "quantization"));
+    if (p.c.fold_bn) {
+        size_t folded = 0;
+        ECC_TRY(ecc_fold_bn_model(host, run, &folded));
+        if (folded)
+            host->log(run, "folded %zu BatchNormalization into the layers before them first "
+                      "(fold_bn=false keeps them)", folded);
+    }
     ECC_TRY(units_find(&p));
     if (needs_data(&p.c)) {
         ECC_TRY(calib_data_load(p.ctx, p.m, qc_calib_path(run), qc_calib_size(run), &p.data));

@@ -107,6 +107,14 @@ holds "$T/ex.json" 'r.passes[0].stats["float./fc3/Gemm"] === 1 &&
     r.passes[0].stats["tensor.fc3.weight.bits"] === undefined' && ok || bad "exclude report"
 
 # --- determinism
+# quant folds BatchNormalization first unless told not to
+expect 0 "quant folds bn" -- "$ECC" compress testdata/cnn.onnx -o "$T/fb.onnx" --passes quant \
+    --calib $CAL --report "$T/fb.json" -q
+holds "$T/fb.json" 'r.passes[0].stats.folded === 4' && ok || bad "quant folded 4 BatchNormalization"
+cmp -s "$T/fb.onnx" "$T/s8_cnn.onnx" && ok || bad "quant equals fold-bn,quant"
+expect 0 "quant fold_bn=false" -- "$ECC" compress testdata/cnn.onnx -o "$T/nfb.onnx" \
+    --passes quant:fold_bn=false --calib $CAL -q
+"$ECC" inspect "$T/nfb.onnx" | grep -q "BatchNormalization" && ok || bad "fold_bn=false keeps BN"
 expect 0 "static again" -- "$ECC" compress testdata/cnn.onnx -o "$T/s8_cnn2.onnx" \
     --passes fold-bn,quant --calib $CAL -q
 cmp -s "$T/s8_cnn.onnx" "$T/s8_cnn2.onnx" && ok || bad "static output is not deterministic"

@@ -145,6 +145,17 @@ ecc_status ecc_k_broadcast_copy(ecc_kernel_ctx *k, const ecc_rt_tensor *src, ecc
 #define ECC_KERNEL_PROTO(name)                                                           \
     ecc_status name(ecc_kernel_ctx *k, const ecc_node *node, const ecc_rt_tensor *const *in, \
                     size_t n_in, ecc_rt_tensor *const *out, size_t n_out)
+/* ecc_k_<name>_u8 and ecc_k_<name>_i8: both table entries run fn(k, in, n_in,
+ * out, n_out), one implementation that checks the integer dtypes itself. */
+#define ECC_KERNEL_U8_I8(name, fn)                                                       \
+    ECC_KERNEL_PROTO(ecc_k_##name##_u8) {                                                \
+        (void)node;                                                                      \
+        return fn(k, in, n_in, out, n_out);                                              \
+    }                                                                                    \
+    ECC_KERNEL_PROTO(ecc_k_##name##_i8) {                                                \
+        (void)node;                                                                      \
+        return fn(k, in, n_in, out, n_out);                                              \
+    }
 
 /* kernels_elementwise.c */
 #define ECC_K_UNARY_F32(X)                                                               \

@@ -76,16 +76,22 @@ ecc_status ecc_ka_string(ecc_kernel_ctx *k, const char *name, const char *dflt,
     return ECC_OK;
 }
 
+/* st, unless it is ECC_OK and the list attribute has more than max entries. */
+static ecc_status ecc_ka_list_max(ecc_kernel_ctx *k, const char *name, ecc_status st, size_t n,
+                                  size_t max) {
+    if (!st && n > max)
+        return ecc_kernel_fail(k, "attribute '%s' has %zu entries, at most %zu allowed", name, n,
+                               max);
+    return st;
+}
+
 ecc_status ecc_ka_ints(ecc_kernel_ctx *k, const char *name, size_t max, const int64_t **v,
                        size_t *n) {
     const ecc_attr *a;
     ecc_status st = ecc_ka_get(k, name, ECC_ATTR_INTS, &a);
     *v = a ? a->ints : NULL;
     *n = a ? a->n : 0;
-    if (!st && *n > max)
-        return ecc_kernel_fail(k, "attribute '%s' has %zu entries, at most %zu allowed", name,
-                               *n, max);
-    return st;
+    return ecc_ka_list_max(k, name, st, *n, max);
 }
 
 ecc_status ecc_ka_floats(ecc_kernel_ctx *k, const char *name, size_t max, const float **v,
@@ -94,10 +100,7 @@ ecc_status ecc_ka_floats(ecc_kernel_ctx *k, const char *name, size_t max, const 
     ecc_status st = ecc_ka_get(k, name, ECC_ATTR_FLOATS, &a);
     *v = a ? a->floats : NULL;
     *n = a ? a->n : 0;
-    if (!st && *n > max)
-        return ecc_kernel_fail(k, "attribute '%s' has %zu entries, at most %zu allowed", name,
-                               *n, max);
-    return st;
+    return ecc_ka_list_max(k, name, st, *n, max);
 }
 
 ecc_status ecc_k_axis(ecc_kernel_ctx *k, int64_t axis, int32_t rank, const char *what,

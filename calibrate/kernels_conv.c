@@ -2,65 +2,13 @@
  * pads, auto_pad, strides) as im2col + cblas_sgemm with a direct depthwise
  * path and a no-copy 1x1 path, parallel over (image, group); ConvTranspose
  * as GEMM + col2im; ConvInteger and QLinearConv exactly, on integer-valued
- * doubles through dgemm. The geometry (output size, padding) is shared and
- * checks every attribute. */
-#include "kernels.h"
+ * doubles through dgemm. The geometry (output size, padding) is shared with
+ * the pools (kernel_window.h) and checks every attribute. */
+#include "kernel_window.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
-
-#define ECC_CONV_MAX_SP 3
-#define ECC_CONV_ATTR_MAX ((int64_t)1 << 31)
-
-typedef struct ecc_conv_geom {
-    int32_t sp;                     /* spatial rank, 1..3 */
-    int64_t n, c, m, group, cg, mg; /* batch, in/out channels, per group */
-    /* spatial, left-padded to 3 entries with unit dims */
-    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
-    int64_t in_sz, out_sz, k_sz;
-} ecc_conv_geom;
-
-/* Reads an INTS attribute of exactly `want` entries within [lo, hi], or
- * fills `dflt`. */
-static ecc_status ecc_conv_ints(ecc_kernel_ctx *k, const char *name, size_t want, int64_t lo,
-                                int64_t dflt, int64_t *v, bool *given) {
-    const int64_t *a;
-    size_t n;
-    ecc_status st = ecc_ka_ints(k, name, 2 * ECC_CONV_MAX_SP, &a, &n);
-    if (st) return st;
-    if (given) *given = n > 0;
-    if (n == 0) {
-        for (size_t i = 0; i < want; i++) v[i] = dflt;
-        return ECC_OK;
-    }
-    if (n != want)
-        return ecc_kernel_fail(k, "attribute '%s' has %zu entries, expected %zu", name, n, want);
-    for (size_t i = 0; i < n; i++) {
-        if (a[i] < lo || a[i] > ECC_CONV_ATTR_MAX)
-            return ecc_kernel_fail(k, "attribute '%s' entry %zu = %lld is out of range", name,
-                                   i, (long long)a[i]);
-        v[i] = a[i];
-    }
-    return ECC_OK;
-}
-
-typedef enum ecc_autopad {
-    ECC_PAD_NOTSET, ECC_PAD_SAME_UPPER, ECC_PAD_SAME_LOWER, ECC_PAD_VALID
-} ecc_autopad;
-
-static ecc_status ecc_read_autopad(ecc_kernel_ctx *k, ecc_autopad *out) {
-    const char *s;
-    ecc_status st = ecc_ka_string(k, "auto_pad", "NOTSET", &s);
-    if (st) return st;
-    static const char *const names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = (ecc_autopad)i;
-            return ECC_OK;
-        }
-    return ecc_kernel_fail(k, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID", s);
-}
 
 /* Shared attribute parsing for Conv-like ops: kernel from w, strides,
  * dilations, explicit pads. */
@@ -73,71 +21,25 @@ static ecc_status ecc_conv_attrs_read(ecc_kernel_ctx *k, int32_t sp, const int64
                                       ecc_conv_attrs *a) {
     ecc_status st = ECC_OK;
     bool given;
-    ECC_TRY(ecc_read_autopad(k, &a->autopad));
-    ECC_TRY(ecc_conv_ints(k, "kernel_shape", (size_t)sp, 1, 1, a->k, &given));
+    ECC_TRY(ecc_window_autopad(k, &a->autopad));
+    ECC_TRY(ecc_window_ints(k, "kernel_shape", (size_t)sp, 1, 1, a->k, &given));
     for (int32_t i = 0; i < sp && given; i++)
         ECC_KFAIL_IF(a->k[i] != wk[i], k, "kernel_shape[%d] = %lld but the weight has %lld",
                      (int)i, (long long)a->k[i], (long long)wk[i]);
     for (int32_t i = 0; i < sp; i++) a->k[i] = wk[i];
-    ECC_TRY(ecc_conv_ints(k, "strides", (size_t)sp, 1, 1, a->s, NULL));
-    ECC_TRY(ecc_conv_ints(k, "dilations", (size_t)sp, 1, 1, a->d, NULL));
-    ECC_TRY(ecc_conv_ints(k, "pads", 2 * (size_t)sp, 0, 0, a->pads, NULL));
+    ECC_TRY(ecc_window_ints(k, "strides", (size_t)sp, 1, 1, a->s, NULL));
+    ECC_TRY(ecc_window_ints(k, "dilations", (size_t)sp, 1, 1, a->d, NULL));
+    ECC_TRY(ecc_window_ints(k, "pads", 2 * (size_t)sp, 0, 0, a->pads, NULL));
 fail:
     return st;
 }
 
-/* Output size of one forward-convolution axis. */
 /* (kk - 1) * d + 1, checked. */
 static ecc_status ecc_conv_extent(ecc_kernel_ctx *k, int64_t kk, int64_t d, int64_t *eff) {
-    if (kk < 1 || kk > ECC_CONV_ATTR_MAX)
+    if (kk < 1 || kk > ECC_WINDOW_ATTR_MAX)
         return ecc_kernel_fail(k, "kernel dimension %lld is out of range", (long long)kk);
     *eff = (kk - 1) * d + 1; /* both <= 2^31 */
     return ECC_OK;
-}
-
-static ecc_status ecc_conv_axis(ecc_kernel_ctx *k, ecc_autopad ap, int64_t in, int64_t kk,
-                                int64_t s, int64_t d, int64_t *pb, int64_t *pe, int64_t *out) {
-    int64_t eff = 1;
-    ecc_status st = ecc_conv_extent(k, kk, d, &eff);
-    if (st) return st;
-    if (ap == ECC_PAD_SAME_UPPER || ap == ECC_PAD_SAME_LOWER) {
-        *out = (in + s - 1) / s;
-        int64_t total = (*out - 1) * s + eff - in;
-        if (total < 0) total = 0;
-        *pb = ap == ECC_PAD_SAME_UPPER ? total / 2 : total - total / 2;
-        *pe = total - *pb;
-        return ECC_OK;
-    }
-    if (ap == ECC_PAD_VALID) *pb = *pe = 0;
-    int64_t span = in + *pb + *pe;
-    if (span < eff)
-        return ecc_kernel_fail(k, "kernel extent %lld is larger than the padded input %lld",
-                               (long long)eff, (long long)span);
-    *out = (span - eff) / s + 1;
-    return ECC_OK;
-}
-
-/* Left-pads the spatial arrays to 3-D with unit dims and forms the products
- * (checked: hostile pads can make huge outputs). */
-static ecc_status ecc_geom_pad3(ecc_kernel_ctx *k, ecc_conv_geom *g) {
-    int32_t off = 3 - g->sp;
-    for (int32_t i = 2; i >= 0; i--) {
-        int32_t src = i - off;
-        bool real = src >= 0;
-        g->in[i] = real ? g->in[src] : 1;
-        g->out[i] = real ? g->out[src] : 1;
-        g->k[i] = real ? g->k[src] : 1;
-        g->s[i] = real ? g->s[src] : 1;
-        g->d[i] = real ? g->d[src] : 1;
-        g->pb[i] = real ? g->pb[src] : 0;
-        g->pe[i] = real ? g->pe[src] : 0;
-    }
-    g->in_sz = g->in[0] * g->in[1] * g->in[2]; /* dims of a real tensor */
-    g->k_sz = g->k[0] * g->k[1] * g->k[2];
-    int64_t dims[3] = {g->out[0], g->out[1], g->out[2]};
-    ecc_status st = ecc_k_check_dims(k, ECC_DTYPE_FLOAT, 3, dims, "output");
-    if (!st) g->out_sz = dims[0] * dims[1] * dims[2];
-    return st;
 }
 
 /* Elements of a per-image-group column buffer (rows × cols), bounded. */
@@ -152,25 +54,28 @@ static ecc_status ecc_col_elems(ecc_kernel_ctx *k, int64_t rows, int64_t cols, i
     return ECC_OK;
 }
 
-/* Conv geometry: x [N, C, D...], w [M, C/group, K...]. */
-static ecc_status ecc_conv_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
-                                     const ecc_rt_tensor *w, ecc_conv_geom *g) {
-    ecc_status st = ECC_OK;
-    ecc_conv_attrs a;
-    int64_t group;
-    memset(g, 0, sizeof *g);
-    ECC_KFAIL_IF(x->rank < 3 || x->rank > 2 + ECC_CONV_MAX_SP, k,
-                 "input must be [N, C, spatial...] with 1 to 3 spatial dims, got rank %d",
-                 (int)x->rank);
+/* What Conv and ConvTranspose geometries share: x [N, C, spatial...], w
+ * of the same rank, the group attribute. */
+static ecc_status ecc_conv_geom_begin(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                      const ecc_rt_tensor *w, ecc_window *g) {
+    ecc_status st = ecc_window_begin(k, x, g);
+    if (st) return st;
     ECC_KFAIL_IF(w->rank != x->rank, k, "weight rank %d differs from input rank %d",
                  (int)w->rank, (int)x->rank);
-    g->sp = x->rank - 2;
-    ECC_TRY(ecc_ka_int(k, "group", 1, &group));
-    ECC_KFAIL_IF(group < 1, k, "group must be >= 1, got %lld", (long long)group);
-    g->n = x->dims[0];
-    g->c = x->dims[1];
+    ECC_TRY(ecc_ka_int(k, "group", 1, &g->group));
+    ECC_KFAIL_IF(g->group < 1, k, "group must be >= 1, got %lld", (long long)g->group);
+fail:
+    return st;
+}
+
+/* Conv geometry: x [N, C, D...], w [M, C/group, K...]. */
+static ecc_status ecc_conv_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                     const ecc_rt_tensor *w, ecc_window *g) {
+    ecc_status st = ECC_OK;
+    ecc_conv_attrs a;
+    ECC_TRY(ecc_conv_geom_begin(k, x, w, g));
+    int64_t group = g->group;
     g->m = w->dims[0];
-    g->group = group;
     ECC_KFAIL_IF(g->c % group || g->m % group, k,
                  "channels in (%lld) and out (%lld) must be divisible by group %lld",
                  (long long)g->c, (long long)g->m, (long long)group);
@@ -186,15 +91,17 @@ static ecc_status ecc_conv_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
         g->d[i] = a.d[i];
         g->pb[i] = a.pads[i];
         g->pe[i] = a.pads[g->sp + i];
-        ECC_TRY(ecc_conv_axis(k, a.autopad, g->in[i], g->k[i], g->s[i], g->d[i], &g->pb[i],
-                              &g->pe[i], &g->out[i]));
+        int64_t eff = 1;
+        ECC_TRY(ecc_conv_extent(k, g->k[i], g->d[i], &eff));
+        ECC_TRY(ecc_window_axis(k, a.autopad, false, g->in[i], eff, g->s[i], &g->pb[i],
+                                &g->pe[i], &g->out[i]));
     }
-    ECC_TRY(ecc_geom_pad3(k, g));
+    ECC_TRY(ecc_window_pad3(k, g));
 fail:
     return st;
 }
 
-static ecc_status ecc_conv_out_dims(ecc_kernel_ctx *k, const ecc_conv_geom *g, int64_t *dims,
+static ecc_status ecc_conv_out_dims(ecc_kernel_ctx *k, const ecc_window *g, int64_t *dims,
                                     int32_t *rank) {
     dims[0] = g->n;
     dims[1] = g->m;
@@ -228,7 +135,7 @@ static void ecc_valid_range(int64_t off, int64_t s, int64_t n, int64_t out, int6
 
 /* col[(c, kd, kh, kw), (od, oh, ow)] from one image-group x[c, id, ih, iw]. */
 #define ECC_IM2COL(name, T)                                                              \
-    static void name(const ecc_conv_geom *g, const T *x, int64_t channels, T *col) {     \
+    static void name(const ecc_window *g, const T *x, int64_t channels, T *col) {     \
         T *dst = col;                                                                    \
         int64_t OH = g->out[1], OW = g->out[2], sh = g->s[1], sw = g->s[2];              \
         for (int64_t c = 0; c < channels; c++)                                           \
@@ -263,7 +170,7 @@ ECC_IM2COL(ecc_im2col_f64, double)
 /* ================= Conv float32 ================= */
 
 typedef struct ecc_conv_job {
-    const ecc_conv_geom *g;
+    const ecc_window *g;
     const float *x, *w, *b;
     float *y;
     float *col;          /* per-thread scratch, col_sz each */
@@ -273,7 +180,7 @@ typedef struct ecc_conv_job {
 
 static void ecc_conv_task(void *arg, int64_t begin, int64_t end, int tid) {
     ecc_conv_job *j = arg;
-    const ecc_conv_geom *g = j->g;
+    const ecc_window *g = j->g;
     float *col = j->col ? j->col + tid * j->col_sz : NULL;
     int64_t kdim = g->cg * g->k_sz;
     for (int64_t t = begin; t < end; t++) {
@@ -299,7 +206,7 @@ static void ecc_conv_task(void *arg, int64_t begin, int64_t end, int tid) {
 }
 
 /* Depthwise 2-D (group == C == M): direct loops, interior without checks. */
-static void ecc_dw_plane(const ecc_conv_geom *g, const float *x, const float *w, float bias,
+static void ecc_dw_plane(const ecc_window *g, const float *x, const float *w, float bias,
                          float *y) {
     int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
     int64_t KH = g->k[1], KW = g->k[2], sh = g->s[1], sw = g->s[2], dh = g->d[1], dw = g->d[2];
@@ -327,7 +234,7 @@ static void ecc_dw_plane(const ecc_conv_geom *g, const float *x, const float *w,
 static void ecc_dw_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     ecc_conv_job *j = arg;
-    const ecc_conv_geom *g = j->g;
+    const ecc_window *g = j->g;
     for (int64_t t = begin; t < end; t++) {
         int64_t c = t % g->c;
         ecc_dw_plane(g, j->x + t * g->in_sz, j->w + c * g->k_sz, j->b ? j->b[c] : 0.0f,
@@ -348,20 +255,35 @@ static ecc_status ecc_conv_bias(ecc_kernel_ctx *k, const ecc_rt_tensor *b, int64
     return ECC_OK;
 }
 
-ECC_KERNEL_PROTO(ecc_k_conv_f32) {
-    (void)node;
+typedef ecc_status (*ecc_geom_make_fn)(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                       const ecc_rt_tensor *w, ecc_window *g);
+
+/* Inputs of float Conv and ConvTranspose: X, W, optional B; geometry by
+ * `make`, then the output shape. */
+static ecc_status ecc_convf_inputs(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                   size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
+                                   ecc_geom_make_fn make, ecc_window *g, const void **bias,
+                                   int64_t *dims, int32_t *rank) {
     ecc_status st = ECC_OK;
-    ecc_conv_geom g;
-    int64_t dims[ECC_MAX_RANK];
-    int32_t rank;
-    const void *bias;
     ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
     ECC_TRY(ecc_k_need(k, in, n_in, 1, "W"));
     ECC_TRY(ecc_k_out0(k, out, n_out));
     ECC_TRY(ecc_k_dtype(k, in[1], ECC_DTYPE_FLOAT, "W"));
-    ECC_TRY(ecc_conv_geom_make(k, in[0], in[1], &g));
-    ECC_TRY(ecc_conv_bias(k, ecc_k_in(in, n_in, 2), g.m, ECC_DTYPE_FLOAT, &bias));
-    ECC_TRY(ecc_conv_out_dims(k, &g, dims, &rank));
+    ECC_TRY(make(k, in[0], in[1], g));
+    ECC_TRY(ecc_conv_bias(k, ecc_k_in(in, n_in, 2), g->m, ECC_DTYPE_FLOAT, bias));
+    ECC_TRY(ecc_conv_out_dims(k, g, dims, rank));
+fail:
+    return st;
+}
+
+ECC_KERNEL_PROTO(ecc_k_conv_f32) {
+    (void)node;
+    ecc_status st = ECC_OK;
+    ecc_window g;
+    int64_t dims[ECC_MAX_RANK];
+    int32_t rank;
+    const void *bias;
+    ECC_TRY(ecc_convf_inputs(k, in, n_in, out, n_out, ecc_conv_geom_make, &g, &bias, dims, &rank));
     ECC_KFAIL_IF(g.mg > INT32_MAX || g.out_sz > INT32_MAX || g.cg * g.k_sz > INT32_MAX, k,
                  "convolution too large for BLAS");
     ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, rank, dims));
@@ -400,24 +322,14 @@ fail:
 /* ConvTranspose geometry: x [N, C, D...], w [C, M/group, K...]. g->in is
  * the input (the "columns"), g->out the result. */
 static ecc_status ecc_convt_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
-                                      const ecc_rt_tensor *w, ecc_conv_geom *g) {
+                                      const ecc_rt_tensor *w, ecc_window *g) {
     ecc_status st = ECC_OK;
     ecc_conv_attrs a;
-    int64_t group, opad[3], oshape[ECC_MAX_RANK];
+    int64_t opad[3], oshape[ECC_MAX_RANK];
     const int64_t *os;
     size_t n_os;
-    memset(g, 0, sizeof *g);
-    ECC_KFAIL_IF(x->rank < 3 || x->rank > 2 + ECC_CONV_MAX_SP, k,
-                 "input must be [N, C, spatial...] with 1 to 3 spatial dims, got rank %d",
-                 (int)x->rank);
-    ECC_KFAIL_IF(w->rank != x->rank, k, "weight rank %d differs from input rank %d",
-                 (int)w->rank, (int)x->rank);
-    g->sp = x->rank - 2;
-    ECC_TRY(ecc_ka_int(k, "group", 1, &group));
-    ECC_KFAIL_IF(group < 1, k, "group must be >= 1, got %lld", (long long)group);
-    g->n = x->dims[0];
-    g->c = x->dims[1];
-    g->group = group;
+    ECC_TRY(ecc_conv_geom_begin(k, x, w, g));
+    int64_t group = g->group;
     ECC_KFAIL_IF(w->dims[0] != g->c, k, "weight has %lld input channels, input has %lld",
                  (long long)w->dims[0], (long long)g->c);
     ECC_KFAIL_IF(g->c % group, k, "channels (%lld) not divisible by group %lld",
@@ -426,7 +338,7 @@ static ecc_status ecc_convt_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
     g->cg = g->c / group;
     g->mg = w->dims[1];
     ECC_TRY(ecc_conv_attrs_read(k, g->sp, w->dims + 2, &a));
-    ECC_TRY(ecc_conv_ints(k, "output_padding", (size_t)g->sp, 0, 0, opad, NULL));
+    ECC_TRY(ecc_window_ints(k, "output_padding", (size_t)g->sp, 0, 0, opad, NULL));
     ECC_TRY(ecc_ka_ints(k, "output_shape", ECC_MAX_RANK, &os, &n_os));
     ECC_KFAIL_IF(n_os && n_os != (size_t)g->sp && n_os != (size_t)g->sp + 2, k,
                  "output_shape has %zu entries", n_os);
@@ -461,20 +373,20 @@ static ecc_status ecc_convt_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
         g->pe[i] = pe;
         g->out[i] = o;
     }
-    ECC_TRY(ecc_geom_pad3(k, g));
+    ECC_TRY(ecc_window_pad3(k, g));
 fail:
     return st;
 }
 
 typedef struct ecc_convt_job {
-    const ecc_conv_geom *g;
+    const ecc_window *g;
     const float *x, *w, *b;
     float *y, *col;
     int64_t col_sz;
 } ecc_convt_job;
 
 /* y[m, o...] += col[(m, kd, kh, kw), (id, ih, iw)] */
-static void ecc_col2im_f32(const ecc_conv_geom *g, const float *col, float *y) {
+static void ecc_col2im_f32(const ecc_window *g, const float *col, float *y) {
     const float *src = col;
     for (int64_t m = 0; m < g->mg; m++)
         for (int64_t kd = 0; kd < g->k[0]; kd++)
@@ -497,7 +409,7 @@ static void ecc_col2im_f32(const ecc_conv_geom *g, const float *col, float *y) {
 
 static void ecc_convt_task(void *arg, int64_t begin, int64_t end, int tid) {
     ecc_convt_job *j = arg;
-    const ecc_conv_geom *g = j->g;
+    const ecc_window *g = j->g;
     float *col = j->col + tid * j->col_sz;
     int64_t rows = g->mg * g->k_sz;
     for (int64_t n = begin; n < end; n++) {
@@ -520,17 +432,12 @@ static void ecc_convt_task(void *arg, int64_t begin, int64_t end, int tid) {
 ECC_KERNEL_PROTO(ecc_k_convtranspose_f32) {
     (void)node;
     ecc_status st = ECC_OK;
-    ecc_conv_geom g;
+    ecc_window g;
     int64_t dims[ECC_MAX_RANK];
     int32_t rank;
     const void *bias;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
-    ECC_TRY(ecc_k_need(k, in, n_in, 1, "W"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
-    ECC_TRY(ecc_k_dtype(k, in[1], ECC_DTYPE_FLOAT, "W"));
-    ECC_TRY(ecc_convt_geom_make(k, in[0], in[1], &g));
-    ECC_TRY(ecc_conv_bias(k, ecc_k_in(in, n_in, 2), g.m, ECC_DTYPE_FLOAT, &bias));
-    ECC_TRY(ecc_conv_out_dims(k, &g, dims, &rank));
+    ECC_TRY(ecc_convf_inputs(k, in, n_in, out, n_out, ecc_convt_geom_make, &g, &bias, dims,
+                             &rank));
     ECC_KFAIL_IF(g.mg * g.k_sz > INT32_MAX || g.in_sz > INT32_MAX || g.cg > INT32_MAX, k,
                  "convolution too large for BLAS");
     ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, rank, dims));
@@ -578,7 +485,7 @@ fail:
 /* acc [N, M, out...] = conv(x - xzp, w - wzp), exact. */
 static ecc_status ecc_conv_int_core(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
                                     const ecc_rt_tensor *xzp, const ecc_rt_tensor *w,
-                                    const ecc_rt_tensor *wzp, ecc_conv_geom *g, double **acc) {
+                                    const ecc_rt_tensor *wzp, ecc_window *g, double **acc) {
     ecc_status st = ECC_OK;
     double *xd, *wd, *col, *y;
     ECC_TRY(ecc_conv_geom_make(k, x, w, g));
@@ -606,7 +513,7 @@ fail:
 static ecc_status ecc_conv_integer(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
                                    size_t n_in, ecc_rt_tensor *const *out, size_t n_out) {
     ecc_status st = ECC_OK;
-    ecc_conv_geom g;
+    ecc_window g;
     double *acc;
     int64_t dims[ECC_MAX_RANK];
     int32_t rank;
@@ -624,14 +531,7 @@ fail:
     return st;
 }
 
-ECC_KERNEL_PROTO(ecc_k_convinteger_u8) {
-    (void)node;
-    return ecc_conv_integer(k, in, n_in, out, n_out);
-}
-ECC_KERNEL_PROTO(ecc_k_convinteger_i8) {
-    (void)node;
-    return ecc_conv_integer(k, in, n_in, out, n_out);
-}
+ECC_KERNEL_U8_I8(convinteger, ecc_conv_integer)
 
 /* Scale tensor: scalar or per output channel. */
 static ecc_status ecc_scale_vec(ecc_kernel_ctx *k, const ecc_rt_tensor *s, int64_t per,
@@ -648,7 +548,7 @@ fail:
 static ecc_status ecc_qlinear_conv(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
                                    size_t n_in, ecc_rt_tensor *const *out, size_t n_out) {
     ecc_status st = ECC_OK;
-    ecc_conv_geom g;
+    ecc_window g;
     double *acc, x_scale, y_scale, y_zp = 0;
     int64_t dims[ECC_MAX_RANK];
     int32_t rank, lo, hi;
@@ -688,11 +588,4 @@ fail:
     return st;
 }
 
-ECC_KERNEL_PROTO(ecc_k_qlinearconv_u8) {
-    (void)node;
-    return ecc_qlinear_conv(k, in, n_in, out, n_out);
-}
-ECC_KERNEL_PROTO(ecc_k_qlinearconv_i8) {
-    (void)node;
-    return ecc_qlinear_conv(k, in, n_in, out, n_out);
-}
+ECC_KERNEL_U8_I8(qlinearconv, ecc_qlinear_conv)

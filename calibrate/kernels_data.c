@@ -66,6 +66,27 @@ static ecc_status ecc_elsize_or_fail(ecc_kernel_ctx *k, int32_t dtype, size_t *e
     return ecc_kernel_fail(k, "%s data is not supported", ecc_dtype_name(dtype));
 }
 
+/* Input 0 (called `what`) and output 0 present; *es the input's element
+ * size. */
+static ecc_status ecc_data_in(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in, size_t n_in,
+                              ecc_rt_tensor *const *out, size_t n_out, const char *what,
+                              size_t *es) {
+    ecc_status st = ECC_OK;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, what));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_elsize_or_fail(k, in[0]->dtype, es));
+fail:
+    return st;
+}
+
+/* Steps coord (row-major) to the next element of dims. */
+static inline void ecc_coord_next(int64_t *coord, const int64_t *dims, int32_t rank) {
+    for (int32_t d = rank - 1; d >= 0; d--) {
+        if (++coord[d] < dims[d]) break;
+        coord[d] = 0;
+    }
+}
+
 /* ================= Transpose ================= */
 
 ECC_KERNEL_PROTO(ecc_k_transpose_any) {
@@ -75,10 +96,8 @@ ECC_KERNEL_PROTO(ecc_k_transpose_any) {
     size_t n_perm, es;
     int64_t p[ECC_MAX_RANK], dims[ECC_MAX_RANK], in_st[ECC_MAX_RANK], st_out[ECC_MAX_RANK];
     bool seen[ECC_MAX_RANK] = {false};
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "data"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_data_in(k, in, n_in, out, n_out, "data", &es));
     const ecc_rt_tensor *x = in[0];
-    ECC_TRY(ecc_elsize_or_fail(k, x->dtype, &es));
     ECC_TRY(ecc_ka_ints(k, "perm", ECC_MAX_RANK, &perm, &n_perm));
     ECC_KFAIL_IF(n_perm && n_perm != (size_t)x->rank, k, "perm has %zu entries for rank %d",
                  n_perm, (int)x->rank);
@@ -256,10 +275,8 @@ ECC_KERNEL_PROTO(ecc_k_slice_any) {
     size_t es;
     int64_t start[ECC_MAX_RANK], step[ECC_MAX_RANK], dims[ECC_MAX_RANK], strides[ECC_MAX_RANK];
     bool seen[ECC_MAX_RANK] = {false};
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "data"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_data_in(k, in, n_in, out, n_out, "data", &es));
     const ecc_rt_tensor *x = in[0];
-    ECC_TRY(ecc_elsize_or_fail(k, x->dtype, &es));
     ECC_TRY(ecc_slice_read(k, in, n_in, &a));
     for (int32_t d = 0; d < x->rank; d++) {
         start[d] = 0;
@@ -305,6 +322,26 @@ fail:
 
 /* ================= Gather / GatherElements ================= */
 
+/* Inputs data and indices (int64 or int32), output 0 and the axis
+ * attribute of Gather and GatherElements. */
+static ecc_status ecc_gather_args(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                  size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
+                                  size_t *es, int32_t *axis) {
+    ecc_status st = ECC_OK;
+    int64_t axis_attr;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "data"));
+    ECC_TRY(ecc_k_need(k, in, n_in, 1, "indices"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    const ecc_rt_tensor *x = in[0], *idx = in[1];
+    ECC_TRY(ecc_elsize_or_fail(k, x->dtype, es));
+    ECC_KFAIL_IF(idx->dtype != ECC_DTYPE_INT64 && idx->dtype != ECC_DTYPE_INT32, k,
+                 "indices must be int64 or int32, got %s", ecc_dtype_name(idx->dtype));
+    ECC_TRY(ecc_ka_int(k, "axis", 0, &axis_attr));
+    ECC_TRY(ecc_k_axis(k, axis_attr, x->rank, "axis", axis));
+fail:
+    return st;
+}
+
 static ecc_status ecc_index_at(ecc_kernel_ctx *k, const ecc_rt_tensor *idx, int64_t i,
                                int64_t dim, int64_t *out) {
     int64_t v = idx->dtype == ECC_DTYPE_INT64 ? ((const int64_t *)idx->data)[i]
@@ -319,18 +356,11 @@ static ecc_status ecc_index_at(ecc_kernel_ctx *k, const ecc_rt_tensor *idx, int6
 ECC_KERNEL_PROTO(ecc_k_gather_any) {
     (void)node;
     ecc_status st = ECC_OK;
-    int64_t axis_attr, dims[ECC_MAX_RANK];
+    int64_t dims[ECC_MAX_RANK];
     int32_t axis;
     size_t es;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "data"));
-    ECC_TRY(ecc_k_need(k, in, n_in, 1, "indices"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_gather_args(k, in, n_in, out, n_out, &es, &axis));
     const ecc_rt_tensor *x = in[0], *idx = in[1];
-    ECC_TRY(ecc_elsize_or_fail(k, x->dtype, &es));
-    ECC_KFAIL_IF(idx->dtype != ECC_DTYPE_INT64 && idx->dtype != ECC_DTYPE_INT32, k,
-                 "indices must be int64 or int32, got %s", ecc_dtype_name(idx->dtype));
-    ECC_TRY(ecc_ka_int(k, "axis", 0, &axis_attr));
-    ECC_TRY(ecc_k_axis(k, axis_attr, x->rank, "axis", &axis));
     int32_t r = x->rank - 1 + idx->rank;
     ECC_KFAIL_IF(r > ECC_MAX_RANK, k, "result rank %d exceeds %d", (int)r, ECC_MAX_RANK);
     int32_t o = 0;
@@ -361,20 +391,13 @@ fail:
 ECC_KERNEL_PROTO(ecc_k_gatherelements_any) {
     (void)node;
     ecc_status st = ECC_OK;
-    int64_t axis_attr, strides[ECC_MAX_RANK];
+    int64_t strides[ECC_MAX_RANK];
     int32_t axis;
     size_t es;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "data"));
-    ECC_TRY(ecc_k_need(k, in, n_in, 1, "indices"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_gather_args(k, in, n_in, out, n_out, &es, &axis));
     const ecc_rt_tensor *x = in[0], *idx = in[1];
-    ECC_TRY(ecc_elsize_or_fail(k, x->dtype, &es));
-    ECC_KFAIL_IF(idx->dtype != ECC_DTYPE_INT64 && idx->dtype != ECC_DTYPE_INT32, k,
-                 "indices must be int64 or int32");
     ECC_KFAIL_IF(idx->rank != x->rank, k, "indices rank %d differs from data rank %d",
                  (int)idx->rank, (int)x->rank);
-    ECC_TRY(ecc_ka_int(k, "axis", 0, &axis_attr));
-    ECC_TRY(ecc_k_axis(k, axis_attr, x->rank, "axis", &axis));
     for (int32_t d = 0; d < x->rank; d++)
         ECC_KFAIL_IF(d != axis && idx->dims[d] > x->dims[d], k,
                      "indices dimension %d exceeds the data's", (int)d);
@@ -387,10 +410,7 @@ ECC_KERNEL_PROTO(ecc_k_gatherelements_any) {
         for (int32_t d = 0; d < x->rank; d++) off += (d == axis ? v : coord[d]) * strides[d];
         memcpy((uint8_t *)out[0]->data + (size_t)i * es,
                (const uint8_t *)x->data + (size_t)off * es, es);
-        for (int32_t d = x->rank - 1; d >= 0; d--) {
-            if (++coord[d] < idx->dims[d]) break;
-            coord[d] = 0;
-        }
+        ecc_coord_next(coord, idx->dims, x->rank);
     }
 fail:
     return st;
@@ -398,18 +418,29 @@ fail:
 
 /* ================= Expand / Tile ================= */
 
+/* Inputs `input` and the shape-like int list `what` (into v, *n entries),
+ * output 0; *es the input's element size. */
+static ecc_status ecc_data_ints_in(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                   size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
+                                   const char *what, int64_t *v, size_t *n, size_t *es) {
+    ecc_status st = ECC_OK;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "input"));
+    ECC_TRY(ecc_k_need(k, in, n_in, 1, what));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_elsize_or_fail(k, in[0]->dtype, es));
+    ECC_TRY(ecc_k_ints(k, in[1], what, ECC_MAX_RANK, v, n));
+fail:
+    return st;
+}
+
 ECC_KERNEL_PROTO(ecc_k_expand_any) {
     (void)node;
     ecc_status st = ECC_OK;
     int64_t shape[ECC_MAX_RANK];
     size_t n, es;
     ecc_bcast bc;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "input"));
-    ECC_TRY(ecc_k_need(k, in, n_in, 1, "shape"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_data_ints_in(k, in, n_in, out, n_out, "shape", shape, &n, &es));
     const ecc_rt_tensor *x = in[0];
-    ECC_TRY(ecc_elsize_or_fail(k, x->dtype, &es));
-    ECC_TRY(ecc_k_ints(k, in[1], "shape", ECC_MAX_RANK, shape, &n));
     for (size_t i = 0; i < n; i++)
         ECC_KFAIL_IF(shape[i] < 0, k, "shape[%zu] = %lld is negative", i, (long long)shape[i]);
     int32_t ranks[2] = {x->rank, (int32_t)n};
@@ -429,12 +460,8 @@ ECC_KERNEL_PROTO(ecc_k_tile_any) {
     ecc_status st = ECC_OK;
     int64_t reps[ECC_MAX_RANK], dims[ECC_MAX_RANK];
     size_t n, es;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "input"));
-    ECC_TRY(ecc_k_need(k, in, n_in, 1, "repeats"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_data_ints_in(k, in, n_in, out, n_out, "repeats", reps, &n, &es));
     const ecc_rt_tensor *x = in[0];
-    ECC_TRY(ecc_elsize_or_fail(k, x->dtype, &es));
-    ECC_TRY(ecc_k_ints(k, in[1], "repeats", ECC_MAX_RANK, reps, &n));
     ECC_KFAIL_IF(n != (size_t)x->rank, k, "repeats has %zu entries for rank %d", n, (int)x->rank);
     for (int32_t d = 0; d < x->rank; d++) {
         ECC_KFAIL_IF(reps[d] < 0, k, "repeats[%d] is negative", (int)d);
@@ -449,10 +476,7 @@ ECC_KERNEL_PROTO(ecc_k_tile_any) {
         for (int32_t d = 0; d < x->rank; d++) off += (coord[d] % x->dims[d]) * strides[d];
         memcpy((uint8_t *)out[0]->data + (size_t)i * es,
                (const uint8_t *)x->data + (size_t)off * es, es);
-        for (int32_t d = x->rank - 1; d >= 0; d--) {
-            if (++coord[d] < dims[d]) break;
-            coord[d] = 0;
-        }
+        ecc_coord_next(coord, dims, x->rank);
     }
 fail:
     return st;
@@ -541,10 +565,8 @@ ECC_KERNEL_PROTO(ecc_k_pad_any) {
     ecc_pad_args a;
     size_t es;
     int64_t dims[ECC_MAX_RANK], strides[ECC_MAX_RANK], coord[ECC_MAX_RANK] = {0};
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "data"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
+    ECC_TRY(ecc_data_in(k, in, n_in, out, n_out, "data", &es));
     const ecc_rt_tensor *x = in[0];
-    ECC_TRY(ecc_elsize_or_fail(k, x->dtype, &es));
     ECC_TRY(ecc_pad_read(k, in, n_in, &a));
     for (int32_t d = 0; d < x->rank; d++) {
         dims[d] = x->dims[d] + a.pb[d] + a.pe[d];
@@ -567,10 +589,7 @@ ECC_KERNEL_PROTO(ecc_k_pad_any) {
         }
         memcpy(y + (size_t)i * es, constant ? a.value : (const uint8_t *)x->data + (size_t)off * es,
                es);
-        for (int32_t d = x->rank - 1; d >= 0; d--) {
-            if (++coord[d] < dims[d]) break;
-            coord[d] = 0;
-        }
+        ecc_coord_next(coord, dims, x->rank);
     }
 fail:
     return st;
@@ -595,9 +614,7 @@ static ecc_status ecc_block_args(ecc_kernel_ctx *k, const ecc_rt_tensor *const *
                                  ecc_rt_tensor *const *out, size_t n_out, int64_t *b,
                                  size_t *es) {
     ecc_status st = ECC_OK;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "input"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
-    ECC_TRY(ecc_elsize_or_fail(k, in[0]->dtype, es));
+    ECC_TRY(ecc_data_in(k, in, n_in, out, n_out, "input", es));
     ECC_KFAIL_IF(in[0]->rank != 4, k, "input must be [N, C, H, W], got rank %d", (int)in[0]->rank);
     ECC_TRY(ecc_ka_int(k, "blocksize", 0, b));
     ECC_KFAIL_IF(*b < 1 || *b > 4096, k, "blocksize %lld is out of range", (long long)*b);

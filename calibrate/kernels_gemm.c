@@ -285,14 +285,7 @@ fail:
     return st;
 }
 
-ECC_KERNEL_PROTO(ecc_k_matmulinteger_u8) {
-    (void)node;
-    return ecc_matmul_integer(k, in, n_in, out, n_out);
-}
-ECC_KERNEL_PROTO(ecc_k_matmulinteger_i8) {
-    (void)node;
-    return ecc_matmul_integer(k, in, n_in, out, n_out);
-}
+ECC_KERNEL_U8_I8(matmulinteger, ecc_matmul_integer)
 
 /* ================= QLinearMatMul ================= */
 
@@ -354,11 +347,4 @@ fail:
     return st;
 }
 
-ECC_KERNEL_PROTO(ecc_k_qlinearmatmul_u8) {
-    (void)node;
-    return ecc_qlinear_matmul(k, in, n_in, out, n_out);
-}
-ECC_KERNEL_PROTO(ecc_k_qlinearmatmul_i8) {
-    (void)node;
-    return ecc_qlinear_matmul(k, in, n_in, out, n_out);
-}
+ECC_KERNEL_U8_I8(qlinearmatmul, ecc_qlinear_matmul)

@@ -2,134 +2,73 @@
  * optional Indices), AveragePool (count_include_pad, ceil_mode, dilations),
  * GlobalAveragePool and GlobalMaxPool, 1-D to 3-D, parallel over the
  * (image, channel) planes. */
-#include "kernels.h"
+#include "kernel_window.h"
 
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
-#define ECC_POOL_ATTR_MAX ((int64_t)1 << 31)
-
-typedef struct ecc_pool_geom {
-    int32_t sp;
-    int64_t planes;           /* N * C */
-    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
-    int64_t in_sz, out_sz;
-} ecc_pool_geom;
-
-static ecc_status ecc_pool_ints(ecc_kernel_ctx *k, const char *name, size_t want, int64_t lo,
-                                int64_t dflt, bool required, int64_t *v) {
-    const int64_t *a;
-    size_t n;
-    ecc_status st = ecc_ka_ints(k, name, 6, &a, &n);
-    if (st) return st;
-    if (n == 0 && required) return ecc_kernel_fail(k, "attribute '%s' is required", name);
-    if (n == 0) {
-        for (size_t i = 0; i < want; i++) v[i] = dflt;
-        return ECC_OK;
-    }
-    if (n != want)
-        return ecc_kernel_fail(k, "attribute '%s' has %zu entries, expected %zu", name, n, want);
-    for (size_t i = 0; i < n; i++) {
-        if (a[i] < lo || a[i] > ECC_POOL_ATTR_MAX)
-            return ecc_kernel_fail(k, "attribute '%s' entry %zu = %lld is out of range", name,
-                                   i, (long long)a[i]);
-        v[i] = a[i];
-    }
-    return ECC_OK;
-}
-
-static ecc_status ecc_pool_axis(ecc_kernel_ctx *k, const char *ap, bool ceil_mode, int64_t in,
-                                int64_t kk, int64_t s, int64_t d, int64_t *pb, int64_t *pe,
-                                int64_t *out) {
-    int64_t eff = (kk - 1) * d + 1;
-    if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
-        *out = (in + s - 1) / s;
-        int64_t total = (*out - 1) * s + eff - in;
-        if (total < 0) total = 0;
-        *pb = strcmp(ap, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
-        *pe = total - *pb;
-        return ECC_OK;
-    }
-    if (strcmp(ap, "VALID") == 0) *pb = *pe = 0;
-    else if (strcmp(ap, "NOTSET") != 0)
-        return ecc_kernel_fail(k, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID",
-                               ap);
-    int64_t span = in + *pb + *pe;
-    if (span < eff)
-        return ecc_kernel_fail(k, "kernel extent %lld is larger than the padded input %lld",
-                               (long long)eff, (long long)span);
-    *out = ceil_mode ? (span - eff + s - 1) / s + 1 : (span - eff) / s + 1;
-    /* the last window must start inside the input or the left padding */
-    if (ceil_mode && (*out - 1) * s >= in + *pb) (*out)--;
-    return ECC_OK;
-}
-
-/* dilations_ok: the op version has a dilations attribute. */
-static ecc_status ecc_pool_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
-                                     bool dilations_ok, ecc_pool_geom *g) {
+/* Input X, output 0 and the window of MaxPool / AveragePool; the op has a
+ * dilations attribute from opset dilations_since. */
+static ecc_status ecc_pool_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                     size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
+                                     int64_t dilations_since, ecc_window *g) {
     ecc_status st = ECC_OK;
-    const char *ap;
+    ecc_autopad ap = ECC_PAD_NOTSET;
     int64_t ceil_mode, pads[6];
-    memset(g, 0, sizeof *g);
-    ECC_KFAIL_IF(x->rank < 3 || x->rank > 5, k,
-                 "input must be [N, C, spatial...] with 1 to 3 spatial dims, got rank %d",
-                 (int)x->rank);
-    g->sp = x->rank - 2;
+    bool given;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    const ecc_rt_tensor *x = in[0];
+    ECC_TRY(ecc_window_begin(k, x, g));
     size_t sp = (size_t)g->sp;
-    ECC_TRY(ecc_ka_string(k, "auto_pad", "NOTSET", &ap));
+    ECC_TRY(ecc_window_autopad(k, &ap));
     ECC_TRY(ecc_ka_int(k, "ceil_mode", 0, &ceil_mode));
-    ECC_TRY(ecc_pool_ints(k, "kernel_shape", sp, 1, 1, true, g->k));
-    ECC_TRY(ecc_pool_ints(k, "strides", sp, 1, 1, false, g->s));
-    ECC_TRY(ecc_pool_ints(k, "pads", 2 * sp, 0, 0, false, pads));
-    if (dilations_ok) ECC_TRY(ecc_pool_ints(k, "dilations", sp, 1, 1, false, g->d));
+    ECC_TRY(ecc_window_ints(k, "kernel_shape", sp, 1, 1, g->k, &given));
+    ECC_KFAIL_IF(!given, k, "attribute 'kernel_shape' is required");
+    ECC_TRY(ecc_window_ints(k, "strides", sp, 1, 1, g->s, NULL));
+    ECC_TRY(ecc_window_ints(k, "pads", 2 * sp, 0, 0, pads, NULL));
+    if (ecc_kernel_opset(k) >= dilations_since) ECC_TRY(ecc_window_ints(k, "dilations", sp, 1, 1, g->d, NULL));
     else for (size_t i = 0; i < sp; i++) g->d[i] = 1;
-    g->planes = x->dims[0] * x->dims[1];
     for (size_t i = 0; i < sp; i++) {
+        int64_t eff = (g->k[i] - 1) * g->d[i] + 1;
         g->in[i] = x->dims[2 + i];
         g->pb[i] = pads[i];
         g->pe[i] = pads[sp + i];
-        ECC_KFAIL_IF(g->pb[i] >= (g->k[i] - 1) * g->d[i] + 1 ||
-                         g->pe[i] >= (g->k[i] - 1) * g->d[i] + 1,
-                     k, "pads must be smaller than the kernel extent");
-        ECC_TRY(ecc_pool_axis(k, ap, ceil_mode != 0, g->in[i], g->k[i], g->s[i], g->d[i],
-                              &g->pb[i], &g->pe[i], &g->out[i]));
+        ECC_KFAIL_IF(g->pb[i] >= eff || g->pe[i] >= eff, k,
+                     "pads must be smaller than the kernel extent");
+        ECC_TRY(ecc_window_axis(k, ap, ceil_mode != 0, g->in[i], eff, g->s[i], &g->pb[i],
+                                &g->pe[i], &g->out[i]));
     }
-    int32_t off = 3 - g->sp; /* left-pad to 3-D with unit dims */
-    for (int32_t i = 2; i >= 0; i--) {
-        int32_t src = i - off;
-        bool real = src >= 0;
-        g->in[i] = real ? g->in[src] : 1;
-        g->out[i] = real ? g->out[src] : 1;
-        g->k[i] = real ? g->k[src] : 1;
-        g->s[i] = real ? g->s[src] : 1;
-        g->d[i] = real ? g->d[src] : 1;
-        g->pb[i] = real ? g->pb[src] : 0;
-        g->pe[i] = real ? g->pe[src] : 0;
-    }
-    g->in_sz = g->in[0] * g->in[1] * g->in[2];
-    int64_t od[3] = {g->out[0], g->out[1], g->out[2]};
-    ECC_TRY(ecc_k_check_dims(k, ECC_DTYPE_FLOAT, 3, od, "output"));
-    g->out_sz = od[0] * od[1] * od[2];
+    ECC_TRY(ecc_window_pad3(k, g));
 fail:
     return st;
 }
 
 static ecc_status ecc_pool_alloc(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
-                                 const ecc_pool_geom *g, ecc_rt_tensor *out, int32_t dtype) {
+                                 const ecc_window *g, ecc_rt_tensor *out, int32_t dtype) {
     int64_t dims[5] = {x->dims[0], x->dims[1]};
     for (int32_t i = 0; i < g->sp; i++) dims[2 + i] = g->out[3 - g->sp + i];
     return ecc_kernel_alloc(k, out, dtype, x->rank, dims);
 }
 
 typedef struct ecc_pool_job {
-    const ecc_pool_geom *g;
+    const ecc_window *g;
     const float *x;
     float *y;
     int64_t *idx;           /* MaxPool Indices, or NULL */
     bool col_major;         /* storage_order 1 */
     bool include_pad;
 } ecc_pool_job;
+
+/* Runs task over the N * C planes; y is the output the job writes. */
+static void ecc_pool_run(ecc_kernel_ctx *k, const ecc_rt_tensor *y, ecc_pool_job *j,
+                         ecc_par_fn task) {
+    const ecc_window *g = j->g;
+    ecc_kernel_parallel(k, g->n * g->c,
+                        ecc_k_work(ecc_rt_numel(y), ecc_k_work(g->k[0] * g->k[1], g->k[2])),
+                        task, j);
+}
 
 /* Taps t in [0, k) with start + t*d inside [lo_bound, hi_bound). */
 static inline void ecc_taps(int64_t start, int64_t d, int64_t k, int64_t lo_bound,
@@ -143,7 +82,7 @@ static inline void ecc_taps(int64_t start, int64_t d, int64_t k, int64_t lo_boun
 static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     ecc_pool_job *j = arg;
-    const ecc_pool_geom *g = j->g;
+    const ecc_window *g = j->g;
     for (int64_t p = begin; p < end; p++) {
         const float *x = j->x + p * g->in_sz;
         float *y = j->y + p * g->out_sz;
@@ -196,11 +135,9 @@ static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
 ECC_KERNEL_PROTO(ecc_k_maxpool_f32) {
     (void)node;
     ecc_status st = ECC_OK;
-    ecc_pool_geom g;
+    ecc_window g;
     int64_t order;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
-    ECC_TRY(ecc_pool_geom_make(k, in[0], ecc_kernel_opset(k) >= 10, &g));
+    ECC_TRY(ecc_pool_geom_make(k, in, n_in, out, n_out, 10, &g));
     ECC_TRY(ecc_ka_int(k, "storage_order", 0, &order));
     ECC_KFAIL_IF(order != 0 && order != 1, k, "storage_order must be 0 or 1");
     ECC_KFAIL_IF(order == 1 && g.sp == 3, k, "storage_order 1 is only defined for 1-D and 2-D");
@@ -210,9 +147,7 @@ ECC_KERNEL_PROTO(ecc_k_maxpool_f32) {
         ECC_TRY(ecc_pool_alloc(k, in[0], &g, out[1], ECC_DTYPE_INT64));
         j.idx = out[1]->data;
     }
-    ecc_kernel_parallel(k, g.planes,
-                        ecc_k_work(ecc_rt_numel(out[0]), ecc_k_work(g.k[0] * g.k[1], g.k[2])),
-                        ecc_maxpool_task, &j);
+    ecc_pool_run(k, out[0], &j, ecc_maxpool_task);
 fail:
     return st;
 }
@@ -220,7 +155,7 @@ fail:
 static void ecc_avgpool_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     ecc_pool_job *j = arg;
-    const ecc_pool_geom *g = j->g;
+    const ecc_window *g = j->g;
     for (int64_t p = begin; p < end; p++) {
         const float *x = j->x + p * g->in_sz;
         float *y = j->y + p * g->out_sz;
@@ -256,17 +191,13 @@ static void ecc_avgpool_task(void *arg, int64_t begin, int64_t end, int tid) {
 ECC_KERNEL_PROTO(ecc_k_averagepool_f32) {
     (void)node;
     ecc_status st = ECC_OK;
-    ecc_pool_geom g;
+    ecc_window g;
     int64_t include;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
-    ECC_TRY(ecc_pool_geom_make(k, in[0], ecc_kernel_opset(k) >= 19, &g));
+    ECC_TRY(ecc_pool_geom_make(k, in, n_in, out, n_out, 19, &g));
     ECC_TRY(ecc_ka_int(k, "count_include_pad", 0, &include));
     ECC_TRY(ecc_pool_alloc(k, in[0], &g, out[0], ECC_DTYPE_FLOAT));
     ecc_pool_job j = {&g, in[0]->data, out[0]->data, NULL, false, include != 0};
-    ecc_kernel_parallel(k, g.planes,
-                        ecc_k_work(ecc_rt_numel(out[0]), ecc_k_work(g.k[0] * g.k[1], g.k[2])),
-                        ecc_avgpool_task, &j);
+    ecc_pool_run(k, out[0], &j, ecc_avgpool_task);
 fail:
     return st;
 }

@@ -69,6 +69,29 @@ fail:
     return st;
 }
 
+/* Input `data`, axes and keepdims: plans the reduction and produces output
+ * 0, allocated as dtype, or (*noop: nothing left to compute) an alias of
+ * the input. */
+static ecc_status ecc_red_prepare(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                  size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
+                                  int32_t dtype, ecc_red_plan *p, bool *noop) {
+    ecc_status st = ECC_OK;
+    int64_t axes[ECC_MAX_RANK];
+    size_t n_axes;
+    bool noop_empty;
+    *noop = false;
+    ECC_TRY(ecc_k_need(k, in, n_in, 0, "data"));
+    ECC_TRY(ecc_k_out0(k, out, n_out));
+    int64_t since = strcmp(ecc_kernel_node(k)->op_type, "ReduceSum") == 0 ? 13 : 18;
+    ECC_TRY(ecc_red_axes(k, in, n_in, since, axes, &n_axes, &noop_empty));
+    ECC_TRY(ecc_red_plan_make(k, in[0], axes, n_axes, noop_empty, p));
+    *noop = p->noop;
+    if (p->noop) return ecc_kernel_alias(k, out[0], 0, in[0]->rank, in[0]->dims);
+    ECC_TRY(ecc_kernel_alloc(k, out[0], dtype, p->out_rank, p->out_dims));
+fail:
+    return st;
+}
+
 /* Iterates x row by row (innermost dim); calls fold with the output offset
  * of the row start and whether the innermost dim is reduced. */
 typedef void (*ecc_red_row_fn)(void *arg, const void *row, int64_t len, int64_t out_off,
@@ -154,18 +177,11 @@ static ecc_status ecc_reduce_f32(ecc_kernel_ctx *k, const ecc_rt_tensor *const *
                                  size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
                                  ecc_red_op op) {
     ecc_status st = ECC_OK;
-    int64_t axes[ECC_MAX_RANK];
-    size_t n_axes;
-    bool noop_empty;
     ecc_red_plan p;
+    bool noop;
     double *acc;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "data"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
-    int64_t since = strcmp(ecc_kernel_node(k)->op_type, "ReduceSum") == 0 ? 13 : 18;
-    ECC_TRY(ecc_red_axes(k, in, n_in, since, axes, &n_axes, &noop_empty));
-    ECC_TRY(ecc_red_plan_make(k, in[0], axes, n_axes, noop_empty, &p));
-    if (p.noop) return ecc_kernel_alias(k, out[0], 0, in[0]->rank, in[0]->dims);
-    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, p.out_rank, p.out_dims));
+    ECC_TRY(ecc_red_prepare(k, in, n_in, out, n_out, ECC_DTYPE_FLOAT, &p, &noop));
+    if (noop) return ECC_OK;
     ECC_TRY(ecc_kernel_scratch(k, (size_t)(p.out_numel + 1) * sizeof *acc, (void **)&acc));
     for (int64_t i = 0; i < p.out_numel; i++) acc[i] = ecc_red_init(op);
     ecc_red_f32 j = {acc, op == ECC_RED_LOGSUMEXP ? ECC_RED_MAX : op, NULL};
@@ -192,21 +208,22 @@ fail:
     return st;
 }
 
-#define ECC_RED_F32(name, OP)                                                            \
-    ECC_KERNEL_PROTO(ecc_k_##name##_f32) {                                               \
+/* ecc_k_<name>_<T>: ecc_reduce_<T> with OP (T is f32 or i64). */
+#define ECC_RED_KERNEL(name, T, OP)                                                      \
+    ECC_KERNEL_PROTO(ecc_k_##name##_##T) {                                               \
         (void)node;                                                                      \
-        return ecc_reduce_f32(k, in, n_in, out, n_out, OP);                              \
+        return ecc_reduce_##T(k, in, n_in, out, n_out, OP);                              \
     }
-ECC_RED_F32(reducemean, ECC_RED_MEAN)
-ECC_RED_F32(reducesum, ECC_RED_SUM)
-ECC_RED_F32(reducemax, ECC_RED_MAX)
-ECC_RED_F32(reducemin, ECC_RED_MIN)
-ECC_RED_F32(reduceprod, ECC_RED_PROD)
-ECC_RED_F32(reducel2, ECC_RED_L2)
-ECC_RED_F32(reducesumsquare, ECC_RED_SUMSQ)
-ECC_RED_F32(reducel1, ECC_RED_L1)
-ECC_RED_F32(reducelogsum, ECC_RED_LOGSUM)
-ECC_RED_F32(reducelogsumexp, ECC_RED_LOGSUMEXP)
+ECC_RED_KERNEL(reducemean, f32, ECC_RED_MEAN)
+ECC_RED_KERNEL(reducesum, f32, ECC_RED_SUM)
+ECC_RED_KERNEL(reducemax, f32, ECC_RED_MAX)
+ECC_RED_KERNEL(reducemin, f32, ECC_RED_MIN)
+ECC_RED_KERNEL(reduceprod, f32, ECC_RED_PROD)
+ECC_RED_KERNEL(reducel2, f32, ECC_RED_L2)
+ECC_RED_KERNEL(reducesumsquare, f32, ECC_RED_SUMSQ)
+ECC_RED_KERNEL(reducel1, f32, ECC_RED_L1)
+ECC_RED_KERNEL(reducelogsum, f32, ECC_RED_LOGSUM)
+ECC_RED_KERNEL(reducelogsumexp, f32, ECC_RED_LOGSUMEXP)
 
 /* ---- int64 ---- */
 
@@ -240,17 +257,10 @@ static ecc_status ecc_reduce_i64(ecc_kernel_ctx *k, const ecc_rt_tensor *const *
                                  size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
                                  ecc_red_op op) {
     ecc_status st = ECC_OK;
-    int64_t axes[ECC_MAX_RANK];
-    size_t n_axes;
-    bool noop_empty;
     ecc_red_plan p;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "data"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
-    int64_t since = strcmp(ecc_kernel_node(k)->op_type, "ReduceSum") == 0 ? 13 : 18;
-    ECC_TRY(ecc_red_axes(k, in, n_in, since, axes, &n_axes, &noop_empty));
-    ECC_TRY(ecc_red_plan_make(k, in[0], axes, n_axes, noop_empty, &p));
-    if (p.noop) return ecc_kernel_alias(k, out[0], 0, in[0]->rank, in[0]->dims);
-    ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_INT64, p.out_rank, p.out_dims));
+    bool noop;
+    ECC_TRY(ecc_red_prepare(k, in, n_in, out, n_out, ECC_DTYPE_INT64, &p, &noop));
+    if (noop) return ECC_OK;
     int64_t *y = out[0]->data;
     int64_t init = op == ECC_RED_MAX ? INT64_MIN : op == ECC_RED_MIN ? INT64_MAX
                                                  : op == ECC_RED_PROD ? 1 : 0;
@@ -261,15 +271,10 @@ fail:
     return st;
 }
 
-#define ECC_RED_I64(name, OP)                                                            \
-    ECC_KERNEL_PROTO(ecc_k_##name##_i64) {                                               \
-        (void)node;                                                                      \
-        return ecc_reduce_i64(k, in, n_in, out, n_out, OP);                              \
-    }
-ECC_RED_I64(reducesum, ECC_RED_SUM)
-ECC_RED_I64(reducemax, ECC_RED_MAX)
-ECC_RED_I64(reducemin, ECC_RED_MIN)
-ECC_RED_I64(reduceprod, ECC_RED_PROD)
+ECC_RED_KERNEL(reducesum, i64, ECC_RED_SUM)
+ECC_RED_KERNEL(reducemax, i64, ECC_RED_MAX)
+ECC_RED_KERNEL(reducemin, i64, ECC_RED_MIN)
+ECC_RED_KERNEL(reduceprod, i64, ECC_RED_PROD)
 
 /* ---- ArgMax / ArgMin ---- */
 

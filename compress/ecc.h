@@ -88,7 +88,7 @@ void ecc_pipeline_free(ecc_pipeline *pl); /* NULL is a no-op */
 typedef struct ecc_run_env {
     uint32_t struct_size;      /* sizeof(ecc_run_env) */
     const char *calib_path;    /* --calib, or NULL */
-    uint32_t calib_size;       /* --calib-size */
+    uint32_t calib_size;       /* --calib-size; 0: 256 */
 } ecc_run_env;
 /* Refuses (ECC_E_USAGE, naming the pass and the need) when a need is unmet. */
 ecc_status ecc_pipeline_check(ecc_ctx *ctx, const ecc_pipeline *pl, const ecc_run_env *env);

@@ -352,3 +352,19 @@ fail:
     free(j.buf);
     return st;
 }
+
+/* ---------------- run environment ---------------- */
+
+const char *calib_env_path(const ecc_pass_run *run) {
+    const ecc_run_env *env = run->env;
+    if (!env || env->struct_size < offsetof(ecc_run_env, calib_path) + sizeof env->calib_path)
+        return NULL;
+    return env->calib_path && *env->calib_path ? env->calib_path : NULL;
+}
+
+int64_t calib_env_size(const ecc_pass_run *run) {
+    const ecc_run_env *env = run->env;
+    if (!env || env->struct_size < offsetof(ecc_run_env, calib_size) + sizeof env->calib_size)
+        return CALIB_DEFAULT_SIZE;
+    return env->calib_size ? env->calib_size : CALIB_DEFAULT_SIZE;
+}

@@ -77,5 +77,9 @@ void wl_canon_put(const wl_layer *L, const float *canon, float *weight);
 bool wl_glob_each(const char *list, bool (*fn)(const char *glob, void *arg), void *arg);
 /* fnmatch over a '|'-separated list, against either name (a or b, may be NULL). */
 bool wl_glob_any(const char *list, const char *a, const char *b);
+/* Every glob of list (may be NULL) must match a layer of ls by node or weight
+ * name; otherwise ECC_E_USAGE "<opt>='<glob>' matches no layer …" listing
+ * the layers. */
+ecc_status wl_check_globs(ecc_ctx *ctx, const wl_layers *ls, const char *opt, const char *list);
 
 #endif

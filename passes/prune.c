@@ -122,13 +122,6 @@ fail:
     return st;
 }
 
-static const char *calib_path(const ecc_pass_run *run) {
-    const ecc_run_env *env = run->env;
-    if (!env || env->struct_size < offsetof(ecc_run_env, calib_size) + sizeof env->calib_size)
-        return NULL;
-    return env->calib_path && *env->calib_path ? env->calib_path : NULL;
-}
-
 static bool needs_stats(const prune_config *c) { return c->method->calib || c->bias_correct; }
 
 static bool needs_data(const prune_config *c) {
@@ -136,7 +129,7 @@ static bool needs_data(const prune_config *c) {
 }
 
 static ecc_status check_calib(ecc_pass_run *run, const prune_config *c) {
-    if (!needs_data(c) || calib_path(run)) return ECC_OK;
+    if (!needs_data(c) || calib_env_path(run)) return ECC_OK;
     if (c->method->calib)
         return ecc_ctx_error(run->ctx, ECC_E_USAGE,
                              "method=%s needs calibration data: give it with --calib "
@@ -410,7 +403,7 @@ static int prune_run(const ecc_host_api *host, ecc_pass_run *run) {
     if (prune_selected(&ls)) {
         ECC_TRY(prepare_weights(ctx, &ls, c.method->full_h || c.scope == PRUNE_SCOPE_AUTO));
         if (needs_data(&c))
-            ECC_TRY(calib_data_load(ctx, run->model, calib_path(run), run->env->calib_size,
+            ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_size(run),
                                     &d));
         if (c.scope == PRUNE_SCOPE_GLOBAL) ECC_TRY(targets_global(ctx, &ls, c.sparsity));
         else if (c.scope == PRUNE_SCOPE_AUTO) ECC_TRY(targets_auto(ctx, run->model, d, &ls, &c));

@@ -1113,24 +1113,12 @@ static void pc_free(pc_state *s) {
 }
 
 static ecc_status check_globs(pc_state *s) {
-    const prune_select_opts *o = s->sel;
-    const char *lists[2] = {o->include, o->exclude};
     wl_layers ls = {0};
     ecc_status st = wl_find(s->ctx, s->g, &ls);
-    for (int k = 0; st == ECC_OK && k < 2; k++) {
-        if (!lists[k]) continue;
-        prune_select_opts one = {k == 0 ? lists[k] : NULL, k == 1 ? lists[k] : NULL, 0, true};
-        st = prune_select(s->ctx, &ls, &one);
-    }
+    if (st == ECC_OK) st = wl_check_globs(s->ctx, &ls, "include", s->sel->include);
+    if (st == ECC_OK) st = wl_check_globs(s->ctx, &ls, "exclude", s->sel->exclude);
     wl_layers_free(&ls);
     return st;
-}
-
-static const char *calib_path(const ecc_pass_run *run) {
-    const ecc_run_env *env = run->env;
-    if (!env || env->struct_size < offsetof(ecc_run_env, calib_size) + sizeof env->calib_size)
-        return NULL;
-    return env->calib_path && *env->calib_path ? env->calib_path : NULL;
 }
 
 static ecc_status read_opts(const ecc_host_api *host, ecc_pass_run *run, pc_opts *o,
@@ -1147,11 +1135,11 @@ static ecc_status read_opts(const ecc_host_api *host, ecc_pass_run *run, pc_opts
     const ecc_opt_value *rv = ecc_pass_run_opt(run, "ratio");
     ECC_FAIL_IF(o->target_flops > 0 && rv && rv->given, run->ctx, ECC_E_USAGE,
                 "give ratio or target_flops, not both");
-    ECC_FAIL_IF(o->criterion == PC_ACT && !calib_path(run), run->ctx, ECC_E_USAGE,
+    ECC_FAIL_IF(o->criterion == PC_ACT && !calib_env_path(run), run->ctx, ECC_E_USAGE,
                 "criterion=activation needs calibration data: give it with --calib PATH "
                      "(or use criterion=l1|l2|bn)");
     o->bias_correct = host->opt_bool(run, "bias_correct");
-    ECC_FAIL_IF(o->bias_correct && !calib_path(run), run->ctx, ECC_E_USAGE,
+    ECC_FAIL_IF(o->bias_correct && !calib_env_path(run), run->ctx, ECC_E_USAGE,
                 "bias_correct=true measures activation means on calibration data: give it "
                 "with --calib PATH (or bias_correct=false)");
     *sel = (prune_select_opts){host->opt_string(run, "include"),
@@ -1241,7 +1229,7 @@ static int pc_run(const ecc_host_api *host, ecc_pass_run *run) {
     memset(s.layout_of, 0xff, (size_t)s.n_ids * sizeof *s.layout_of);
     ECC_TRY(analyse(&s));
     if (o.criterion == PC_ACT || o.bias_correct)
-        ECC_TRY(calib_data_load(ctx, run->model, calib_path(run), run->env->calib_size, &d));
+        ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_size(run), &d));
     ECC_TRY(score_spaces(&s, o.criterion, run->model, d));
     if (o.bias_correct && !s.act_mean) ECC_TRY(collect_activations(&s, run->model, d, false));
     double flops_before = graph_flops(g), ratio = o.ratio;

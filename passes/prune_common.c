@@ -28,49 +28,10 @@ const char *prune_skip_text(prune_skip s) {
 
 /* ---------------- selection ---------------- */
 
-typedef struct glob_check {
-    const wl_layers *ls;
-    const char *unmatched;
-    char buf[512];
-} glob_check;
-
-static bool glob_unmatched(const char *glob, void *arg) {
-    glob_check *gc = arg;
-    for (size_t i = 0; i < gc->ls->n; i++)
-        if (wl_glob_any(glob, gc->ls->items[i].name, gc->ls->items[i].w->name)) return false;
-    snprintf(gc->buf, sizeof gc->buf, "%s", glob);
-    gc->unmatched = gc->buf;
-    return true;
-}
-
-static void list_layers(const wl_layers *ls, char *buf, size_t cap) {
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < ls->n && used + 1 < cap; i++) {
-        int w = snprintf(buf + used, cap - used, "%s%s (%s)", i ? ", " : "", ls->items[i].name,
-                         ls->items[i].w->name);
-        used += w > 0 ? (size_t)w : 0;
-    }
-    if (!ls->n) snprintf(buf, cap, "none: the model has no Conv/Gemm/MatMul with a constant "
-                                   "float32 weight");
-}
-
-static ecc_status check_globs(ecc_ctx *ctx, const wl_layers *ls, const char *opt,
-                              const char *list) {
-    glob_check gc = {.ls = ls};
-    if (!list || !wl_glob_each(list, glob_unmatched, &gc)) return ECC_OK;
-    char names[700];
-    list_layers(ls, names, sizeof names);
-    return ecc_ctx_error(ctx, ECC_E_USAGE,
-                         "%s='%s' matches no layer (globs over node or weight names, '|' "
-                         "between globs); the layers are: %s",
-                         opt, gc.unmatched, names);
-}
-
 ecc_status prune_select(ecc_ctx *ctx, wl_layers *ls, const prune_select_opts *o) {
     ecc_status st = ECC_OK;
-    ECC_TRY(check_globs(ctx, ls, "include", o->include));
-    ECC_TRY(check_globs(ctx, ls, "exclude", o->exclude));
+    ECC_TRY(wl_check_globs(ctx, ls, "include", o->include));
+    ECC_TRY(wl_check_globs(ctx, ls, "exclude", o->exclude));
     for (size_t i = 0; i < ls->n; i++) {
         wl_layer *L = &ls->items[i];
         if (L->skip != PRUNE_SKIP_NONE) continue;

@@ -45,35 +45,6 @@ static const char *layer_problem(const wl_layer *L) {
     return NULL;
 }
 
-static bool glob_hits(const qc_layers *ls, const char *glob) {
-    for (size_t i = 0; i < ls->n; i++)
-        if (wl_glob_any(glob, ls->q[i].name, ls->q[i].w->name)) return true;
-    return false;
-}
-
-/* Every glob of list must match a layer; otherwise a usage error listing them. */
-static ecc_status check_globs(ecc_ctx *ctx, const qc_layers *ls, const char *pass,
-                              const char *list) {
-    char glob[512], names[600] = "";
-    for (const char *p = list; p && *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        snprintf(glob, sizeof glob, "%.*s", (int)len, p);
-        p = bar ? bar + 1 : NULL;
-        if (!len || glob_hits(ls, glob)) continue;
-        size_t used = 0;
-        for (size_t i = 0; i < ls->n && used < sizeof names - 4; i++) {
-            int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                             ls->q[i].name);
-            used += w > 0 ? (size_t)w : 0;
-        }
-        return ecc_ctx_error(ctx, ECC_E_USAGE,
-                             "%s: exclude glob '%s' matches no layer (layers: %s)", pass, glob,
-                             ls->n ? names : "none");
-    }
-    return ECC_OK;
-}
-
 ecc_status qc_layers_find(ecc_ctx *ctx, ecc_graph *g, const char *pass, const char *exclude,
                           qc_layers *out) {
     ecc_status st = ECC_OK;
@@ -97,7 +68,7 @@ ecc_status qc_layers_find(ecc_ctx *ctx, ecc_graph *g, const char *pass, const ch
         q->skip = q->why != NULL;
         if (!q->skip) find_bias(q, L->rows);
     }
-    ECC_TRY(check_globs(ctx, out, pass, exclude));
+    ECC_TRY(wl_check_globs(ctx, &out->pl, "exclude", exclude));
     for (size_t i = 0; i < out->n; i++) {
         qc_layer *q = &out->q[i];
         if (!q->skip && exclude && wl_glob_any(exclude, q->name, q->w->name)) {
@@ -358,22 +329,6 @@ void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const qc_tota
     host->stat(run, "weights.ratio",
                tot->bytes_before ? (double)tot->bytes_after / (double)tot->bytes_before : 0);
     host->stat(run, "weights.sqnr_min_db", isfinite(tot->sqnr_min) ? tot->sqnr_min : 999.0);
-}
-
-/* ---------------- run environment ---------------- */
-
-const char *qc_calib_path(const ecc_pass_run *run) {
-    const ecc_run_env *env = run->env;
-    if (!env || env->struct_size < offsetof(ecc_run_env, calib_path) + sizeof env->calib_path)
-        return NULL;
-    return env->calib_path && *env->calib_path ? env->calib_path : NULL;
-}
-
-int64_t qc_calib_size(const ecc_pass_run *run) {
-    const ecc_run_env *env = run->env;
-    if (!env || env->struct_size < offsetof(ecc_run_env, calib_size) + sizeof env->calib_size)
-        return 256;
-    return env->calib_size ? env->calib_size : 256;
 }
 
 ecc_status qc_check_opset(ecc_ctx *ctx, const char *pass, ecc_model *m, int64_t need,

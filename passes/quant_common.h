@@ -96,9 +96,6 @@ void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const qc_tota
 
 /* ---------------- run environment ---------------- */
 
-/* --calib path of this run, or NULL; calibration sample count (default 256). */
-const char *qc_calib_path(const ecc_pass_run *run);
-int64_t qc_calib_size(const ecc_pass_run *run);
 
 /* Refuses, before any work, a request m's opset cannot express: need is
  * the opset the quantizers will require; max_opset the user's ceiling.

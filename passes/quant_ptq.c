@@ -137,7 +137,7 @@ static bool needs_data(const qp_config *c) {
 static int qp_check(const ecc_host_api *host, ecc_pass_run *run) {
     qp_config c;
     if (qp_config_read(host, run, &c)) return ECC_PLUGIN_E_USAGE;
-    if (needs_data(&c) && !qc_calib_path(run))
+    if (needs_data(&c) && !calib_env_path(run))
         return host->error(run, ECC_PLUGIN_E_USAGE,
                            PASS ": %s needs calibration data: give it with --calib PATH%s",
                            !c.dynamic ? "mode=static" : c.fallback ? "fallback=auto"
@@ -587,13 +587,6 @@ static void sim_inputs_free(calib_data *copy) {
     free(copy->inputs);
 }
 
-static int64_t argmax(const float *row, int64_t n) {
-    int64_t b = 0;
-    for (int64_t j = 1; j < n; j++)
-        if (row[j] > row[b]) b = j;
-    return b;
-}
-
 /* Runs the model with the active units fake-quantized; SQNR of the first
  * output (dB) and top-1 agreement (0..1) with the float model. */
 static ecc_status simulate(qp *p, double *sqnr, double *agree) {
@@ -619,8 +612,8 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     int64_t rows = s.rows < p->ref_rows ? s.rows : p->ref_rows, same = 0;
     *sqnr = qc_sqnr_db(p->ref, s.out, rows * p->ref_cols);
     for (int64_t r = 0; r < rows; r++)
-        same += argmax(p->ref + r * p->ref_cols, p->ref_cols) ==
-                argmax(s.out + r * p->ref_cols, p->ref_cols);
+        same += calib_argmax(p->ref + r * p->ref_cols, p->ref_cols) ==
+                calib_argmax(s.out + r * p->ref_cols, p->ref_cols);
     *agree = rows ? (double)same / (double)rows : NAN;
 fail:
     weights_restore(saved, n_saved);
@@ -887,7 +880,7 @@ static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
     }
     ECC_TRY(units_find(&p));
     if (needs_data(&p.c)) {
-        ECC_TRY(calib_data_load(p.ctx, p.m, qc_calib_path(run), qc_calib_size(run), &p.data));
+        ECC_TRY(calib_data_load(p.ctx, p.m, calib_env_path(run), calib_env_size(run), &p.data));
         ECC_TRY(calibrate(&p));
         if (!p.c.dynamic) ECC_TRY(make_act_quantizers(&p));
         if (!p.c.dynamic) ECC_TRY(measure(&p));

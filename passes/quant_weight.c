@@ -103,7 +103,7 @@ static int qw_check(const ecc_host_api *host, ecc_pass_run *run) {
     qw_config c;
     ecc_status st = qw_config_read(host, run, &c);
     if (st) return (int)st;
-    if (c.gptq && !qc_calib_path(run))
+    if (c.gptq && !calib_env_path(run))
         return host->error(run, ECC_PLUGIN_E_USAGE,
                            PASS ": method=gptq needs calibration data: give it with --calib "
                                 "PATH (or use method=rtn)");
@@ -357,7 +357,7 @@ static ecc_status collect_hessians(ecc_ctx *ctx, ecc_pass_run *run, qc_layers *l
     bool *want = calloc(ls->n + 1, sizeof *want);
     ECC_FAIL_IF(!want, ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < ls->n; i++) want[i] = !ls->q[i].skip && !ls->q[i].w->quant;
-    ECC_TRY(calib_data_load(ctx, run->model, qc_calib_path(run), qc_calib_size(run), data));
+    ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_size(run), data));
     ECC_TRY(calib_collect_stats(ctx, run->model, *data, &ls->pl, want, true));
 fail:
     free(want);

@@ -26,21 +26,24 @@ typedef struct sens_run {
     int64_t agree, rows, correct, labelled;
 } sens_run;
 
-static int64_t argmax(const float *v, int64_t n) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (v[i] > v[best]) best = i;
-    return best;
+/* The first output of a batch of n, with its floats per sample. */
+static ecc_status batch_output(ecc_ctx *ctx, const ecc_interp *it, int64_t n,
+                               const ecc_rt_tensor **y, int64_t *per) {
+    *y = ecc_interp_result(it, 0);
+    if (!*y || (*y)->dtype != ECC_DTYPE_FLOAT || (*y)->rank < 1 || (*y)->dims[0] < n)
+        return ecc_ctx_error(ctx, ECC_E_INPUT, "sensitivity: the first model output is not a "
+                             "float32 tensor with the batch as its first axis");
+    *per = (int64_t)((*y)->nbytes / sizeof(float)) / (*y)->dims[0];
+    return ECC_OK;
 }
 
 static ecc_status sens_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int64_t first,
                              int64_t n) {
     sens_run *s = user;
-    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
-    if (!y || y->dtype != ECC_DTYPE_FLOAT || y->rank < 1 || y->dims[0] < n)
-        return ecc_ctx_error(ctx, ECC_E_INPUT, "sensitivity: the first model output is not a "
-                             "float32 tensor with the batch as its first axis");
-    int64_t per = (int64_t)(y->nbytes / sizeof(float)) / y->dims[0];
+    const ecc_rt_tensor *y;
+    int64_t per;
+    ecc_status st = batch_output(ctx, it, n, &y, &per);
+    if (st) return st;
     if (s->per == 0) {
         s->per = per;
         s->classes = y->rank >= 2 ? y->dims[y->rank - 1] : per;
@@ -57,8 +60,8 @@ static ecc_status sens_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int
         s->ref_sq += (double)ref[i] * ref[i];
     }
     for (int64_t r = 0; r < n * s->rows_per; r++) {
-        int64_t a = argmax(yd + r * s->classes, s->classes);
-        s->agree += a == argmax(ref + r * s->classes, s->classes);
+        int64_t a = calib_argmax(yd + r * s->classes, s->classes);
+        s->agree += a == calib_argmax(ref + r * s->classes, s->classes);
         s->rows++;
         if (s->labels && s->rows_per == 1) {
             s->correct += a == s->labels[first + r];
@@ -71,12 +74,10 @@ static ecc_status sens_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int
 static ecc_status record_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int64_t first,
                                int64_t n) {
     sens_run *s = user;
-    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
-    if (!y || y->dtype != ECC_DTYPE_FLOAT || y->rank < 1 || y->dims[0] < n)
-        return ecc_ctx_error(ctx, ECC_E_INPUT, "sensitivity: the first model output is not a "
-                             "float32 tensor with the batch as its first axis");
-    int64_t per = (int64_t)(y->nbytes / sizeof(float)) / y->dims[0];
-    if (!s->ref) return ECC_OK; /* sizing run */
+    const ecc_rt_tensor *y;
+    int64_t per;
+    ecc_status st = batch_output(ctx, it, n, &y, &per);
+    if (st || !s->ref) return st; /* !ref: sizing run */
     memcpy(s->ref + first * per, y->data, (size_t)(n * per) * sizeof(float));
     s->per = per;
     return ECC_OK;

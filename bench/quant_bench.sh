@@ -8,7 +8,9 @@
 #     quantization of the same model and images (bench/torch_ptq.py:
 #     prepare_fx + calibration + convert_fx), printed as a ratio;
 #  3. unless BENCH_ACCURACY=0: W8A8 accuracy on the 10,000 test images, ecc
-#     (`ecc eval` of the emitted QDQ model) beside PyTorch FX PTQ, per model.
+#     (`ecc eval` of the emitted QDQ model) beside PyTorch FX PTQ, per model,
+#     and the two paired image by image: each one's top-1 agreement with the
+#     float model, the images only one of them gets right, McNemar's p.
 set -e
 BUILD=${BUILD:-build}
 ECC="$BUILD/ecc"
@@ -52,15 +54,25 @@ echo "$t_ptq $best" | awk '{ printf "  ratio PyTorch FX PTQ / ecc: %.2fx (ecc %s
 [ "${BENCH_ACCURACY:-1}" = 0 ] && exit 0
 echo
 echo "== W8A8 accuracy, 10,000 test images (calibration: first 256 training images)"
-$PY bench/torch_ptq.py mlp cnn transformer --calib-size 256 >"$D/torch_ptq.txt"
+TEST="$FM/t10k-images-idx3-ubyte.gz"
+LABELS="$FM/t10k-labels-idx1-ubyte.gz"
+logits=""
 for m in mlp cnn transformer; do
-    "$ECC" compress testdata/$m.onnx -o "$D/${m}_w8a8.onnx" --passes fold-bn,quant \
+    "$ECC" compress testdata/$m.onnx -o "$D/${m}_w8a8.onnx" --passes quant \
         --calib "$CAL" --calib-size 256 -q
-    a0=$("$ECC" eval testdata/$m.onnx --data "$FM/t10k-images-idx3-ubyte.gz" \
-        --labels "$FM/t10k-labels-idx1-ubyte.gz" -q | sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
-    a1=$("$ECC" eval "$D/${m}_w8a8.onnx" --data "$FM/t10k-images-idx3-ubyte.gz" \
-        --labels "$FM/t10k-labels-idx1-ubyte.gz" -q | sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
+    "$ECC" run "$D/${m}_w8a8.onnx" --data "$TEST" -o "$D/${m}_w8a8_out" -q
+    logits="$logits --ecc-logits $m=$D/${m}_w8a8_out/logits.npy"
+done
+$PY bench/torch_ptq.py mlp cnn transformer --calib-size 256 $logits >"$D/torch_ptq.txt"
+for m in mlp cnn transformer; do
+    a0=$("$ECC" eval testdata/$m.onnx --data "$TEST" --labels "$LABELS" -q |
+        sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
+    a1=$("$ECC" eval "$D/${m}_w8a8.onnx" --data "$TEST" --labels "$LABELS" -q |
+        sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
     tq=$(sed -n "s/^torch_ptq $m: float \([0-9.]*\) int8 \([0-9.]*\).*/\1 \2/p" "$D/torch_ptq.txt")
     echo "$m $a0 $a1 $tq" | awk '{ printf "  %-12s float %.4f  ecc W8A8 %.4f (drop %5.2f)  PyTorch FX %.4f (drop %5.2f)\n",
         $1, $2, $3, 100 * ($2 - $3), $5, 100 * ($4 - $5) }'
 done
+echo
+echo "== paired, image by image (McNemar p: how likely a split this uneven is by chance)"
+sed -n 's/^paired /  /p' "$D/torch_ptq.txt"

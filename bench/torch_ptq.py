@@ -16,10 +16,20 @@ Prints one line per model:
     torch_ptq cnn: float 0.9184 int8 0.9180 drop 0.04 calib 256 ptq_seconds 0.41
 
 ptq_seconds covers prepare_fx + calibration forward passes + convert_fx (not
-the import of torch or the evaluation), the best of --repeat runs. Python is only used by benchmarks and
-test-data generation; ecc never runs it.
+the import of torch or the evaluation), the best of --repeat runs.
+
+--ecc-logits MODEL=FILE.npy (repeatable) adds a paired comparison on the same
+test images with ecc's quantized model (its logits from `ecc run`): each
+side's top-1 agreement with the float model, the images only one side gets
+right, and the exact two-sided McNemar p-value of that split (the chance of a
+split at least this uneven if both were equally accurate):
+
+    paired cnn: agree-with-float ecc 0.9970 fx 0.9918 only-ecc-right 31 only-fx-right 36 mcnemar_p 0.63
+
+Python is only used by benchmarks and test-data generation; ecc never runs it.
 """
 import argparse
+import math
 import os
 import sys
 import time
@@ -85,7 +95,33 @@ def ptq(name, calib):
     return quantized, time.perf_counter() - t0
 
 
-def run(name, calib, x_test, y_test, repeat):
+def mcnemar_p(b, c):
+    """Exact two-sided McNemar p-value for b vs c discordant pairs."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
+    return min(1.0, 2.0 * tail / 2 ** n)
+
+
+def paired(name, ecc_logits, model, quantized, x_test, y_test):
+    """ecc's predictions (from its logits file) against FX's, image by image."""
+    logits = np.load(ecc_logits)
+    if logits.shape[0] != x_test.shape[0]:
+        raise SystemExit("torch_ptq: %s: %d rows, expected %d (one per test image)"
+                         % (ecc_logits, logits.shape[0], x_test.shape[0]))
+    e = torch.from_numpy(logits.reshape(logits.shape[0], -1)).argmax(dim=1)
+    with torch.no_grad():
+        f = quantized(x_test).argmax(dim=1)
+        ref = model(x_test).argmax(dim=1)
+    b = int(((e == y_test) & (f != y_test)).sum())
+    c = int(((e != y_test) & (f == y_test)).sum())
+    print("paired %s: agree-with-float ecc %.4f fx %.4f only-ecc-right %d only-fx-right %d "
+          "mcnemar_p %.2f" % (name, float((e == ref).float().mean()), float((f == ref).float().mean()),
+                              b, c, mcnemar_p(b, c)), flush=True)
+
+
+def run(name, calib, x_test, y_test, repeat, ecc_logits=None):
     model = tf.MODELS[name][0]()
     model.load_state_dict(onnx_state(name, model))
     model.eval()
@@ -97,6 +133,8 @@ def run(name, calib, x_test, y_test, repeat):
     print("torch_ptq %s: float %.4f int8 %.4f drop %.2f calib %d ptq_seconds %.3f"
           % (name, acc_float, acc_int8, 100 * (acc_float - acc_int8), calib.shape[0], secs),
           flush=True)
+    if ecc_logits:
+        paired(name, ecc_logits, model, quantized, x_test, y_test)
 
 
 def main():
@@ -106,7 +144,12 @@ def main():
     ap.add_argument("--test-size", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     ap.add_argument("--repeat", type=int, default=1, help="best ptq_seconds of this many runs")
+    ap.add_argument("--ecc-logits", action="append", default=[], metavar="MODEL=FILE.npy",
+                    help="ecc's quantized logits on the test images, for a paired comparison")
     a = ap.parse_args()
+    ecc_logits = dict(kv.split("=", 1) for kv in a.ecc_logits if "=" in kv)
+    if len(ecc_logits) != len(a.ecc_logits):
+        raise SystemExit("torch_ptq: --ecc-logits takes MODEL=FILE.npy")
     torch.use_deterministic_algorithms(False)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -119,7 +162,8 @@ def main():
     for name in a.models:
         if name not in tf.MODELS:
             raise SystemExit("torch_ptq: unknown model '%s' (mlp, cnn, transformer)" % name)
-        run(name, calib, x_test[:a.test_size], y_test[:a.test_size], max(1, a.repeat))
+        run(name, calib, x_test[:a.test_size], y_test[:a.test_size], max(1, a.repeat),
+            ecc_logits.get(name))
 
 
 if __name__ == "__main__":

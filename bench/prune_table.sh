@@ -4,7 +4,10 @@
 # scored on the 10,000 Fashion-MNIST test images by `ecc eval` and by ONNX
 # Runtime (tests/interop/ort_run.js) on the same emitted file. Calibration:
 # 256 training images. The peer is magnitude pruning (the default, global
-# scope) in the same run: each row prints its difference to it.
+# scope) in the same run: each row prints its difference to it. The
+# bias_correct=true rows show both criteria with the mean shift of the
+# removed weights folded into the bias; a last table prunes one CNN layer at
+# a time (ecc eval only).
 #
 #   sh bench/prune_table.sh            (ECC=path/to/ecc to use another binary)
 set -e
@@ -30,7 +33,9 @@ for m in mlp cnn; do
     for s in 0.5 0.7 0.8; do
         mag=""
         for spec in "prune:sparsity=$s" "prune:sparsity=$s:scope=layer" \
-            "prune:sparsity=$s:method=wanda" "prune:sparsity=$s:method=sparsegpt"; do
+            "prune:sparsity=$s:method=wanda" "prune:sparsity=$s:method=sparsegpt" \
+            "prune:sparsity=$s:bias_correct=true" \
+            "prune:sparsity=$s:method=wanda:bias_correct=true"; do
             "$ECC" compress testdata/$m.onnx -o "$D/p.onnx" --passes "$spec" $CAL -q
             a=$(acc_ecc "$D/p.onnx")
             [ -n "$mag" ] || mag=$a
@@ -44,4 +49,16 @@ for m in mlp cnn; do
         printf '| %s | `%s` | %s | %s | %s | |\n' $m "$spec" "$a" "$(acc_ort "$D/p.onnx")" \
             "$(pts "$float" "$a")"
     done
+done
+
+# Where Wanda loses on the CNN: one layer at a time at 80 % (the rest dense).
+printf '\n| cnn, one layer at 80 %% | magnitude | wanda | sparsegpt |\n|---|---|---|---|\n'
+for layer in conv2 res_a res_b; do
+    row="| $layer |"
+    for method in magnitude wanda sparsegpt; do
+        "$ECC" compress testdata/cnn.onnx -o "$D/p.onnx" $CAL -q \
+            --passes "prune:sparsity=0.8:scope=layer:method=$method:include=$layer.weight"
+        row="$row $(acc_ecc "$D/p.onnx") |"
+    done
+    echo "$row"
 done

@@ -851,7 +851,7 @@ static double node_flops(const ecc_node *n) {
     for (int32_t i = 1; i < y->rank; i++) out *= (double)dim_or1(y, i);
     const ecc_tensor *w = n->n_inputs > 1 ? wl_const(n->inputs[1]) : NULL;
     if (wl_is_onnx(n, "Conv") && w && w->rank >= 3)
-        return 2.0 * out * (double)(w->numel / w->dims[0]);
+        return w->dims[0] > 0 ? 2.0 * out * (double)(w->numel / w->dims[0]) : 0;
     if (wl_is_onnx(n, "Gemm") && n->n_inputs > 1) {
         const ecc_value *a = n->inputs[0];
         int64_t k = ecc_node_attr_int(n, "transA", 0) ? dim_or1(a, 0) : dim_or1(a, 1);

@@ -2,7 +2,8 @@
 # The test suite (`make test`, `make asan`): dependency rule, cmocka unit
 # tests, CLI and bad-input tests, running models (run/eval/compare, agreement
 # with ONNX Runtime), the ONNX conformance runner, round trip of the ONNX
-# conformance models with ONNX Runtime agreement, fold-bn exactness. Ends with "N passed, N failed".
+# conformance models with ONNX Runtime agreement, fold-bn exactness, replays of
+# the fuzz harnesses over their seeds and mutations. Ends with "N passed, N failed".
 BUILD=${BUILD:-build}
 export BUILD
 passed=0
@@ -21,6 +22,10 @@ for t in "$BUILD"/tests/test_*; do
 done
 step fuzz-replay "$BUILD/tests/fuzz/fuzz_onnx_read" --mutate 2000 testdata/bad testdata/edge testdata/mlp.onnx
 step fuzz-artifact "$BUILD/tests/fuzz/fuzz_artifact" --mutate 2000 testdata/artifact
+step fuzz-pipeline "$BUILD/tests/fuzz/fuzz_pipeline" --mutate 300 testdata/edge testdata/cnn.onnx \
+    testdata/transformer.onnx
+step fuzz-pipeline-conformance "$BUILD/tests/fuzz/fuzz_pipeline" --mutate 20 \
+    "${ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}"
 step cli-artifact sh tests/cli_artifact_test.sh
 step cli sh tests/cli_test.sh
 step cli-run sh tests/cli_run_test.sh

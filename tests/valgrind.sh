@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs the cmocka unit tests, the fuzz replay and the CLI on good and hostile
+# Runs the cmocka unit tests, the fuzz replays and the CLI on good and hostile
 # inputs under valgrind (memcheck): any error or definite/indirect leak fails.
 . "$(dirname "$0")/lib.sh"
 VG="valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect"
@@ -11,6 +11,7 @@ run() { # desc, command...
 }
 for t in "$BUILD"/tests/test_*; do [ -x "$t" ] && run "$(basename "$t")" "$t"; done
 run fuzz-replay "$BUILD/tests/fuzz/fuzz_onnx_read" --mutate 100 testdata/bad testdata/edge
+run fuzz-pipeline "$BUILD/tests/fuzz/fuzz_pipeline" --mutate 20 testdata/edge testdata/cnn.onnx
 for f in testdata/bad/*.onnx; do run "compress $f" "$ECC" compress "$f" -o "$T/out.onnx" -q; done
 run "compress cnn" "$ECC" compress testdata/cnn.onnx -o "$T/cnn.onnx" \
     --passes normalize,fold-bn,fold-constants,dce --report "$T/r.json" -q

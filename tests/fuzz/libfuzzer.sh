@@ -4,7 +4,8 @@
 # and ASan/UBSan by the Makefile), then runs each for $FUZZ_SECONDS seconds on
 # a working copy of its seed corpus ($BUILD/corpus/<harness>, kept between
 # runs so coverage accumulates). Crashes land in $BUILD/crashes/<harness>/.
-# Seeds: fuzz_onnx_read testdata/bad + testdata/edge; fuzz_artifact testdata/artifact.
+# Seeds: fuzz_onnx_read testdata/bad + testdata/edge; fuzz_artifact testdata/artifact;
+# fuzz_pipeline testdata/edge + the CNN and transformer.
 set -u
 BUILD=${BUILD:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
@@ -18,6 +19,7 @@ for src in tests/fuzz/*.c; do
     case $h in
         fuzz_onnx_read) seeds="testdata/bad testdata/edge" ;;
         fuzz_artifact) seeds="testdata/artifact" ;;
+        fuzz_pipeline) seeds="testdata/edge testdata/cnn.onnx testdata/transformer.onnx" ;;
         *) seeds="testdata" ;;
     esac
     echo "=== $h ($FUZZ_SECONDS s, seeds: $seeds)"

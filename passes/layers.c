@@ -50,8 +50,9 @@ fail:
 static ecc_tensor *f32_weight(const ecc_node *n, uint32_t slot, int32_t min_rank,
                               int32_t max_rank) {
     ecc_tensor *t = slot < n->n_inputs ? wl_const(n->inputs[slot]) : NULL;
-    if (!t || t->dtype != ECC_DTYPE_FLOAT || t->rank < min_rank || t->rank > max_rank)
-        return NULL;
+    if (!t || t->dtype != ECC_DTYPE_FLOAT || t->rank < min_rank || t->rank > max_rank ||
+        t->numel < 1)
+        return NULL; /* an empty weight is not a layer: every view divides by its dims */
     return t;
 }
 
@@ -72,7 +73,7 @@ typedef const char *(*layer_view_fn)(wl_layer *L); /* NULL ok, else why not */
 
 static const char *view_conv(wl_layer *L) {
     const ecc_tensor *t = f32_weight(L->node, 1, 3, 4);
-    if (!t) return "weight is not a constant float32 tensor of rank 3 or 4";
+    if (!t) return "weight is not a non-empty constant float32 tensor of rank 3 or 4";
     int64_t group = ecc_node_attr_int(L->node, "group", 1);
     if (group < 1 || t->dims[0] % group) return "group does not divide the output channels";
     L->w = L->node->inputs[1];

@@ -5,7 +5,7 @@
 # report, calibrated methods on .npy calibration data, determinism,
 # prune-channel shrinking the CNN by >= 40% params and FLOPs and running in
 # ONNX Runtime (also on Constant-node weights and depthwise/grouped convs),
-# and the sensitivity table / JSON.
+# the sensitivity table / JSON, and every pass on weight layers without weights.
 . "$(dirname "$0")/lib.sh"
 CAL=testdata/fmnist_64.npy
 HAVE_ORT=0; [ -d tests/interop/node_modules/onnxruntime-node ] && HAVE_ORT=1
@@ -154,5 +154,27 @@ expect 1 "sensitivity of another pass" -- "$ECC" sensitivity testdata/mlp.onnx -
 says "sensitivity of another pass" "one 'prune' invocation"
 expect 1 "sensitivity bad levels" -- "$ECC" sensitivity testdata/mlp.onnx --data $CAL --levels 0.5,2
 expect 1 "sensitivity without data" -- "$ECC" sensitivity testdata/mlp.onnx
+
+# --- weight layers without weights (a [0,1,3,3] Conv, a [0,10] Gemm, a [10,0]
+# MatMul: testdata/edge/empty_layers.onnx): every pass leaves them alone, the
+# output still runs and matches ONNX Runtime (these divided by zero once)
+E=testdata/edge/empty_layers.onnx
+for spec in prune:min_params=0:head=true prune:pattern=2:4:min_params=0:head=true \
+            prune:method=wanda:min_params=0:head=true prune:method=sparsegpt:min_params=0:head=true \
+            prune:scope=auto:min_params=0 prune-channel:ratio=0.5 prune-channel:criterion=activation \
+            equalize,quant quant:mode=dynamic quant-weight:method=gptq cluster:min_size=1; do
+    rm -rf "$T/run_e" "$T/ort_e"
+    expect 0 "empty layers: $spec" -- "$ECC" compress $E -o "$T/e.onnx" --passes "$spec" \
+        --calib $CAL -q
+    expect 0 "empty layers: $spec: ecc runs it" -- "$ECC" run "$T/e.onnx" --data $CAL -o "$T/run_e" -q
+    if [ "$HAVE_ORT" = 1 ]; then
+        expect 0 "empty layers: $spec: ORT runs it" -- node tests/interop/ort_run.js "$T/e.onnx" \
+            --fmnist 64 -o "$T/ort_e"
+        expect 0 "empty layers: $spec: ecc and ORT agree" -- "$ECC" compare "$T/run_e" "$T/ort_e" \
+            --report "$T/cmp.json"
+        holds "$T/cmp.json" 'r.outputs.every(o => o.max_abs_error_rel_to_max < 1e-4)' && ok ||
+            bad "empty layers: $spec: ecc and ORT outputs differ"
+    fi
+done
 
 summary "cli-prune"

@@ -420,6 +420,43 @@ def make_external():
         len(data), [t.external_data[1].value for t in inits]))
 
 
+# --------------------------------------------------------------------------- empty_layers
+def make_empty_layers():
+    """Weight layers with no weights: a Conv with 0 output channels feeds, through
+    Flatten ([N, 0]), a Gemm whose weight is [0, 10] (so it adds only its bias), and a
+    MatMul weight [10, 0] makes an empty branch that is summed away by ReduceSum.
+    Beside them a real Gemm over the pixels. Valid ONNX that runs; every pass must
+    leave the empty layers alone rather than divide by their sizes."""
+    r = rng(13)
+    inits = [
+        raw_tensor("empty_conv.w", np.zeros((0, 1, 3, 3), np.float32)),
+        raw_tensor("empty_fc.w", np.zeros((0, 10), np.float32)),
+        raw_tensor("empty_fc.b", weights(r, 10, scale=0.1)),
+        raw_tensor("fc.w", weights(r, 784, 10)),
+        raw_tensor("fc.b", weights(r, 10, scale=0.1)),
+        raw_tensor("empty_mm.w", np.zeros((10, 0), np.float32)),
+        raw_tensor("axes", np.array([1], dtype=np.int64), TensorProto.INT64),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "empty_conv.w"], ["e"], kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1], name="empty_conv"),             # [N,0,28,28]
+        helper.make_node("Flatten", ["e"], ["e_flat"], name="e_flatten"),   # [N,0]
+        helper.make_node("Gemm", ["e_flat", "empty_fc.w", "empty_fc.b"], ["g"],
+                         name="empty_fc"),                                  # [N,10] = bias
+        helper.make_node("Flatten", ["input"], ["x"], name="flatten"),
+        helper.make_node("Gemm", ["x", "fc.w", "fc.b"], ["h"], name="fc"),
+        helper.make_node("MatMul", ["h", "empty_mm.w"], ["z"], name="empty_mm"),  # [N,0]
+        helper.make_node("ReduceSum", ["z", "axes"], ["zs"], keepdims=1,
+                         name="sum"),                                       # [N,1] zeros
+        helper.make_node("Add", ["g", "h"], ["gh"], name="add"),
+        helper.make_node("Add", ["gh", "zs"], ["logits"], name="add_zero"),
+    ]
+    inp, out = fmnist_io()
+    g = helper.make_graph(nodes, "empty_layers", [inp], [out], initializer=inits)
+    m = helper.make_model(g, opset_imports=[opset(13)], ir_version=7, producer_name="ecc-testdata")
+    save(m, "empty_layers.onnx")
+
+
 def main():
     os.makedirs(EDGE, exist_ok=True)
     make_const_weights()
@@ -428,6 +465,7 @@ def main():
     make_dynamic_batch()
     make_typed_fields()
     make_external()
+    make_empty_layers()
 
 
 if __name__ == "__main__":

@@ -109,6 +109,20 @@ expect 0 "eval sparsegpt 70% mlp" -- "$ECC" eval "$T/m_sparsegpt.onnx" --data $C
 acc=$(sed -n 's/^accuracy: \([0-9.]*\).*/\1/p' "$T/out")
 awk "BEGIN { exit !($acc >= 0.75) }" && ok || bad "sparsegpt 70% mlp accuracy $acc on fmnist_64"
 
+# compress SRC with SPEC into OUT, then ecc runs it and (with ORT) ONNX Runtime
+# runs it to the same outputs. DESC names the case in failures.
+compress_runs_like_ort() { # DESC SRC SPEC OUT
+    d=$1; src=$2; spec=$3; out=$4
+    rm -rf "$T/run_c" "$T/ort_c"
+    expect 0 "$d" -- "$ECC" compress "$src" -o "$out" --passes "$spec" --calib $CAL -q
+    expect 0 "$d: ecc runs it" -- "$ECC" run "$out" --data $CAL -o "$T/run_c" -q
+    [ "$HAVE_ORT" = 1 ] || return 0
+    expect 0 "$d: ORT runs it" -- node tests/interop/ort_run.js "$out" --fmnist 64 -o "$T/ort_c"
+    expect 0 "$d: ecc and ORT agree" -- "$ECC" compare "$T/run_c" "$T/ort_c" --report "$T/cmp.json"
+    holds "$T/cmp.json" 'r.outputs.every(o => o.max_abs_error_rel_to_max < 1e-4)' && ok ||
+        bad "$d: ecc and ORT outputs differ: $(head -c 300 "$T/out")"
+}
+
 # --- prune-channel: CNN down >= 40% in params and FLOPs, valid, runs in ORT
 expect 0 "prune-channel cnn" -- "$ECC" compress testdata/cnn.onnx -o "$T/ch.onnx" \
     --passes prune-channel:ratio=0.5 --report "$T/ch.json" -q
@@ -120,18 +134,7 @@ for spec in prune-channel:ratio=0.5:round_to=2 \
 for src in testdata/cnn.onnx testdata/edge/const_weights.onnx testdata/edge/depthwise.onnx \
            testdata/transformer.onnx; do
     b=$(basename "$src" .onnx)
-    rm -rf "$T/run_$b" "$T/ort_$b"
-    expect 0 "$spec $b" -- "$ECC" compress "$src" -o "$T/ch_$b.onnx" --passes "$spec" \
-        --calib $CAL -q
-    expect 0 "$spec $b: ecc runs it" -- "$ECC" run "$T/ch_$b.onnx" --data $CAL -o "$T/run_$b" -q
-    if [ "$HAVE_ORT" = 1 ]; then
-        expect 0 "$spec $b: ORT runs it" -- node tests/interop/ort_run.js "$T/ch_$b.onnx" \
-            --fmnist 64 -o "$T/ort_$b"
-        expect 0 "$spec $b: ecc and ORT agree" -- "$ECC" compare "$T/run_$b" "$T/ort_$b" \
-            --report "$T/cmp.json"
-        holds "$T/cmp.json" 'r.outputs.every(o => o.max_abs_error_rel_to_max < 1e-4)' && ok ||
-            bad "$spec $b: ecc and ORT outputs differ: $(head -c 300 "$T/out")"
-    fi
+    compress_runs_like_ort "$spec $b" "$src" "$spec" "$T/ch_$b.onnx"
 done
 done
 expect 0 "inspect depthwise" -- "$ECC" inspect "$T/ch_depthwise.onnx"
@@ -163,18 +166,7 @@ for spec in prune:min_params=0:head=true prune:pattern=2:4:min_params=0:head=tru
             prune:method=wanda:min_params=0:head=true prune:method=sparsegpt:min_params=0:head=true \
             prune:scope=auto:min_params=0 prune-channel:ratio=0.5 prune-channel:criterion=activation \
             equalize,quant quant:mode=dynamic quant-weight:method=gptq cluster:min_size=1; do
-    rm -rf "$T/run_e" "$T/ort_e"
-    expect 0 "empty layers: $spec" -- "$ECC" compress $E -o "$T/e.onnx" --passes "$spec" \
-        --calib $CAL -q
-    expect 0 "empty layers: $spec: ecc runs it" -- "$ECC" run "$T/e.onnx" --data $CAL -o "$T/run_e" -q
-    if [ "$HAVE_ORT" = 1 ]; then
-        expect 0 "empty layers: $spec: ORT runs it" -- node tests/interop/ort_run.js "$T/e.onnx" \
-            --fmnist 64 -o "$T/ort_e"
-        expect 0 "empty layers: $spec: ecc and ORT agree" -- "$ECC" compare "$T/run_e" "$T/ort_e" \
-            --report "$T/cmp.json"
-        holds "$T/cmp.json" 'r.outputs.every(o => o.max_abs_error_rel_to_max < 1e-4)' && ok ||
-            bad "empty layers: $spec: ecc and ORT outputs differ"
-    fi
+    compress_runs_like_ort "empty layers: $spec" $E "$spec" "$T/e.onnx"
 done
 
 summary "cli-prune"

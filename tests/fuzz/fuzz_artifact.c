@@ -15,6 +15,7 @@
  * corpus (testdata/artifact) under ASan/UBSan and valgrind.
  *   usage: fuzz_artifact [--mutate N] [--seed S] FILE|DIR...              */
 #include "../../formats/artifact/artifact_internal.h"
+#include "fuzz_checks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,6 @@ static unsigned long fuzz_accepted, fuzz_rejected;
 
 #define MAX_DECODE ((uint64_t)64 << 20) /* skip decodes announcing more */
 
-static void check_message(const char *msg) {
-    if (strchr(msg, '\n')) abort(); /* errors are one line */
-}
 
 /* Every entry in every form; returns the number of failed decodes. */
 static int loader_pass(ecc_loader *L) {
@@ -50,7 +48,7 @@ static int loader_pass(ecc_loader *L) {
             if (ecc_load_decode(L, i, (ecc_load_what)w, out, (size_t)sizes[w], scratch,
                                 (size_t)scratch_size, &got)) {
                 bad++;
-                check_message(ecc_load_error(L));
+                fuzz_one_line(ecc_load_error(L));
             } else if (got != sizes[w]) {
                 abort();
             }
@@ -65,7 +63,7 @@ static void loader_try(const uint8_t *data, size_t size, void *work) {
     ecc_loader L;
     if (ecc_load_open_memory(&L, data, size, work, ecc_load_workspace_size()) == ECC_LOAD_OK)
         loader_pass(&L);
-    else check_message(ecc_load_error(&L));
+    else fuzz_one_line(ecc_load_error(&L));
 }
 
 static void put32(uint8_t *p, uint32_t v) {
@@ -153,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (fp) fclose(fp);
     /* verify, and the full reader */
     (void)ecc_artifact_verify_buffer(ctx, data, size, "fuzz", NULL);
-    check_message(ecc_ctx_message(ctx));
+    fuzz_one_line(ecc_ctx_message(ctx));
     if (ecc_artifact_read_buffer(ctx, data, size, "fuzz", NULL, &m) == ECC_OK) {
         fuzz_accepted++;
         char *out = NULL;
@@ -163,16 +161,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (mem) fclose(mem);
         if (st == ECC_OK) { /* what we wrote must read back */
             ecc_model *again = NULL;
-            if (ecc_artifact_read_buffer(ctx, out, out_len, "fuzz-rewrite", NULL, &again) != ECC_OK) {
-                fprintf(stderr, "rewrite does not read back: %s\n", ecc_ctx_message(ctx));
-                abort();
-            }
+            fuzz_reads_back(ctx, ecc_artifact_read_buffer(ctx, out, out_len, "fuzz-rewrite", NULL,
+                                                          &again),
+                            "the rewrite");
             ecc_model_free(again);
         }
         free(out);
     } else {
         fuzz_rejected++;
-        check_message(ecc_ctx_message(ctx));
+        fuzz_one_line(ecc_ctx_message(ctx));
     }
     ecc_model_free(m);
     free(work);

@@ -5,6 +5,7 @@
  * overwrites, truncations, duplicated spans) of every file, so CI runs the
  * seeds as ordinary tests under ASan/UBSan.
  *   usage: fuzz_onnx_read [--mutate N] [--seed S] FILE|DIR...            */
+#include "fuzz_checks.h"
 #include "onnx_io.h"
 
 #include <stdio.h>
@@ -23,19 +24,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t out_len = 0;
         if (ecc_onnx_write_buffer(ctx, m, &out, &out_len) == ECC_OK) {
             ecc_model *again = NULL;
-            /* what we wrote must read back */
-            if (ecc_onnx_read_buffer(ctx, out, out_len, "fuzz-rewrite", NULL, &again) != ECC_OK) {
-                fprintf(stderr, "rewrite does not read back: %s\n", ecc_ctx_message(ctx));
-                abort();
-            }
+            ecc_status st = ecc_onnx_read_buffer(ctx, out, out_len, "fuzz-rewrite", NULL, &again);
+            fuzz_reads_back(ctx, st, "the rewrite");
             ecc_model_free(again);
         }
         free(out);
     } else {
         fuzz_rejected++;
     }
-    const char *msg = ecc_ctx_message(ctx);
-    if (strchr(msg, '\n')) abort(); /* errors are one line */
+    fuzz_one_line(ecc_ctx_message(ctx));
     ecc_model_free(m);
     ecc_ctx_free(ctx);
     return 0;

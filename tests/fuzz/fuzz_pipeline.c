@@ -10,7 +10,7 @@
  * ASan/UBSan.
  *   usage: fuzz_pipeline [--mutate N] [--seed S] FILE|DIR...               */
 #include "dtype.h"
-#include "ecc.h"
+#include "fuzz_checks.h"
 #include "onnx_io.h"
 
 #include <stdio.h>
@@ -39,9 +39,6 @@ static ecc_ctx *quiet_ctx(void) {
     return ctx;
 }
 
-static void check_message(ecc_ctx *ctx) {
-    if (strchr(ecc_ctx_message(ctx), '\n')) abort(); /* errors are one line */
-}
 
 /* Zero-filled array of the input's type and shape (symbolic dims 1), or
  * false when its type, shape or size is not one to feed. */
@@ -90,13 +87,10 @@ static void run_pipeline(const uint8_t *data, size_t size, const ecc_registry *r
         ecc_pipeline_parse(ctx, reg, spec, &pl) == ECC_OK &&
         ecc_pipeline_check(ctx, pl, &env) == ECC_OK &&
         ecc_pipeline_run(ctx, pl, m, &env, NULL) == ECC_OK &&
-        ecc_onnx_write_buffer(ctx, m, &out, &out_len) == ECC_OK &&
-        ecc_onnx_read_buffer(ctx, out, out_len, "fuzz-rewrite", NULL, &again) != ECC_OK) {
-        fprintf(stderr, "'%s' wrote a model that does not read back: %s\n", spec,
-                ecc_ctx_message(ctx));
-        abort();
-    }
-    check_message(ctx);
+        ecc_onnx_write_buffer(ctx, m, &out, &out_len) == ECC_OK)
+        fuzz_reads_back(ctx, ecc_onnx_read_buffer(ctx, out, out_len, "fuzz-rewrite", NULL, &again),
+                        spec);
+    fuzz_one_line(ecc_ctx_message(ctx));
     free(out);
     ecc_model_free(again);
     ecc_pipeline_free(pl);
@@ -111,11 +105,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!reg && ecc_registry_create(ctx, &reg) != ECC_OK) abort();
     if (ecc_onnx_read_buffer(ctx, data, size, "fuzz", NULL, &m) != ECC_OK) {
         fuzz_rejected++;
-        check_message(ctx);
+        fuzz_one_line(ecc_ctx_message(ctx));
     } else {
         fuzz_accepted++;
         run_once(ctx, m);
-        check_message(ctx);
+        fuzz_one_line(ecc_ctx_message(ctx));
         for (size_t i = 0; i < sizeof pipelines / sizeof pipelines[0]; i++)
             run_pipeline(data, size, reg, pipelines[i]);
     }

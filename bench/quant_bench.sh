@@ -2,8 +2,8 @@
 # Quantization benchmarks, each against a peer measured in the same run:
 #  1. the quantization arithmetic (bench/quant_bench.c): M weights/s per
 #     scheme, goal >= 150 M weights/s (calibration forward passes excluded);
-#  2. `ecc compress --passes fold-bn,quant` on the CNN with 256 Fashion-MNIST
-#     training images, wall time of the whole command (read, calibrate,
+#  2. `ecc compress --passes quant` (it folds BN first) on the CNN with 256
+#     Fashion-MNIST training images, wall time of the whole command (read, calibrate,
 #     quantize, lower, write; best of 3) against PyTorch's FX post-training
 #     quantization of the same model and images (bench/torch_ptq.py:
 #     prepare_fx + calibration + convert_fx), printed as a ratio;
@@ -33,7 +33,7 @@ now() { date +%s.%N; }
 best=""
 for i in 1 2 3; do
     t0=$(now)
-    "$ECC" compress testdata/cnn.onnx -o "$D/cnn_w8a8.onnx" --passes fold-bn,quant \
+    "$ECC" compress testdata/cnn.onnx -o "$D/cnn_w8a8.onnx" --passes quant \
         --calib "$CAL" --calib-size 256 -q
     t=$(echo "$(now) - $t0" | bc -l)
     best=$(echo "$t" "$best" | awk '{ print ($2 == "" || $1 < $2) ? $1 : $2 }')
@@ -45,7 +45,7 @@ t_py=$(echo "$(now) - $t0" | bc -l)
 t_ptq=$(echo "$torch_line" | sed -n 's/.*ptq_seconds \([0-9.]*\).*/\1/p')
 echo
 echo "== whole compress on the CNN, 256 calibration images"
-printf '  ecc compress --passes fold-bn,quant   %.3f s (best of 3, whole command)\n' "$best"
+printf '  ecc compress --passes quant           %.3f s (best of 3, whole command)\n' "$best"
 printf '  PyTorch FX PTQ (prepare+calib+convert) %.3f s (best of 3; python process %.1f s)\n' \
     "$t_ptq" "$t_py"
 echo "$t_ptq $best" | awk '{ printf "  ratio PyTorch FX PTQ / ecc: %.2fx (ecc %s)\n", $1 / $2,

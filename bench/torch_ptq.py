@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch's own post-training quantization of the testdata models: the peer
-that bench/quant_bench.sh measures `ecc compress --passes fold-bn,quant` against.
+that bench/quant_bench.sh measures `ecc compress --passes quant` against.
 
     /usr/bin/python3 bench/torch_ptq.py [mlp|cnn|transformer ...] [--calib-size 256]
                                         [--test-size 10000] [--threads N]

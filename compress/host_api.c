@@ -42,6 +42,11 @@ const ecc_opt_value *ecc_pass_run_opt(const ecc_pass_run *run, const char *name)
     return i < 0 ? NULL : &run->inv->opts[i];
 }
 
+bool ecc_pass_run_opt_given(const ecc_pass_run *run, const char *name) {
+    const ecc_opt_value *v = ecc_pass_run_opt(run, name);
+    return v && v->given;
+}
+
 void ecc_pass_run_release(ecc_pass_run *run) {
     for (size_t i = 0; i < run->n_stats; i++) free(run->stats[i].key);
     free(run->stats);

@@ -140,6 +140,8 @@ extern const ecc_host_api ecc_host_api_table;
 void ecc_pass_run_stat(ecc_pass_run *run, const char *key, double value);
 /* Option value of this invocation by name, NULL if undeclared. */
 const ecc_opt_value *ecc_pass_run_opt(const ecc_pass_run *run, const char *name);
+/* True when the option was written in the pipeline string (not defaulted). */
+bool ecc_pass_run_opt_given(const ecc_pass_run *run, const char *name);
 void ecc_pass_run_release(ecc_pass_run *run); /* frees stats and handouts */
 
 /* Nodes in the model (main graph and every subgraph). */

@@ -74,11 +74,6 @@ static const ecc_opt_desc prune_opts[] = {
         "false", 0, 0, NULL),
 };
 
-static bool opt_given(const ecc_pass_run *run, const char *name) {
-    const ecc_opt_value *v = ecc_pass_run_opt(run, name);
-    return v && v->given;
-}
-
 /* Unset, magnitude ranks all pruned weights together: global magnitude
  * pruning beats uniform per-layer sparsity on CNNs (Blalock et al., "What
  * is the State of Neural Network Pruning?", 2020) and on our testdata
@@ -99,7 +94,7 @@ ecc_status prune_config_read(const ecc_host_api *host, ecc_pass_run *run, prune_
                 "unknown method '%s' (allowed: magnitude, wanda, sparsegpt)", method);
     c->sparsity = host->opt_float(run, "sparsity");
     ECC_TRY(prune_parse_pattern(ctx, host->opt_string(run, "pattern"), &c->pat));
-    c->scope = c->pat.m && !opt_given(run, "scope")
+    c->scope = c->pat.m && !ecc_pass_run_opt_given(run, "scope")
                    ? PRUNE_SCOPE_LAYER /* N:M fixes every layer's sparsity */
                    : scope_of(host->opt_string(run, "scope"), c->method);
     c->sel = (prune_select_opts){host->opt_string(run, "include"),
@@ -109,7 +104,7 @@ ecc_status prune_config_read(const ecc_host_api *host, ecc_pass_run *run, prune_
     c->sequential = host->opt_bool(run, "sequential");
     c->bias_correct = host->opt_bool(run, "bias_correct");
     if (c->pat.m) {
-        ECC_FAIL_IF(opt_given(run, "sparsity"), ctx, ECC_E_USAGE,
+        ECC_FAIL_IF(ecc_pass_run_opt_given(run, "sparsity"), ctx, ECC_E_USAGE,
                     "sparsity does not combine with pattern=%d:%d, which fixes it at "
                          "%g; give one or the other",
                     c->pat.n, c->pat.m, 1.0 - (double)c->pat.n / c->pat.m);

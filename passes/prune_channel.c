@@ -1132,8 +1132,7 @@ static ecc_status read_opts(const ecc_host_api *host, ecc_pass_run *run, pc_opts
     o->round_to = host->opt_int(run, "round_to");
     const ecc_opt_value *tf = ecc_pass_run_opt(run, "target_flops");
     o->target_flops = tf && tf->set ? tf->f : 0;
-    const ecc_opt_value *rv = ecc_pass_run_opt(run, "ratio");
-    ECC_FAIL_IF(o->target_flops > 0 && rv && rv->given, run->ctx, ECC_E_USAGE,
+    ECC_FAIL_IF(o->target_flops > 0 && ecc_pass_run_opt_given(run, "ratio"), run->ctx, ECC_E_USAGE,
                 "give ratio or target_flops, not both");
     ECC_FAIL_IF(o->criterion == PC_ACT && !calib_env_path(run), run->ctx, ECC_E_USAGE,
                 "criterion=activation needs calibration data: give it with --calib PATH "

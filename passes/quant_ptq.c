@@ -20,7 +20,9 @@
  * needed.
  *
  * Accuracy tools: bias_correction (b -= (W_q - W)·E[x], E[x] per input
- * channel from the calibration data); sensitivity (each unit quantized alone,
+ * channel from the calibration data; on by default in static mode, where
+ * the data is there anyway: it agreed best with the float model on held-out
+ * images, bench/quant_val.sh); sensitivity (each unit quantized alone,
  * SQNR of the model output and top-1 agreement with the float model on the
  * calibration data); fallback=auto keeps the most sensitive units in float
  * until the quantized model agrees with the float model on at least
@@ -63,8 +65,9 @@ static const ecc_opt_desc qp_opts[] = {
     OPT(ECC_OPT_BOOL, "act_matmul", "also quantize MatMuls of two activations (attention)",
         "true", 0, 0, NULL),
     OPT(ECC_OPT_BOOL, "bias_correction",
-        "shift biases by the mean output error of the quantized weights (needs --calib)",
-        "false", 0, 0, NULL),
+        "shift biases by the mean output error of the quantized weights (needs --calib). "
+        "Default: true in mode=static (chosen on held-out data, bench/quant_val.sh), false "
+        "in mode=dynamic", NULL, 0, 0, NULL),
     OPT(ECC_OPT_BOOL, "sensitivity",
         "measure each unit quantized alone (SQNR of the output, top-1 agreement) and report "
         "it (needs --calib)", "false", 0, 0, NULL),
@@ -107,7 +110,8 @@ static ecc_status qp_config_read(const ecc_host_api *host, ecc_pass_run *run, qp
     c->method = ecc_obs_method_find(method ? method : "minmax");
     c->percentile = host->opt_float(run, "percentile");
     c->act_matmul = host->opt_bool(run, "act_matmul");
-    c->bias_correction = host->opt_bool(run, "bias_correction");
+    c->bias_correction = ecc_pass_run_opt_given(run, "bias_correction")
+                             ? host->opt_bool(run, "bias_correction") : !c->dynamic;
     c->fallback = fb && strcmp(fb, "auto") == 0;
     c->sensitivity = host->opt_bool(run, "sensitivity") || c->fallback;
     c->max_drop = host->opt_float(run, "max_drop");

@@ -1,0 +1,49 @@
+#!/bin/sh
+# quant_val.sh — chooses W8A8 calibration settings on held-out data, never on
+# the test set. The held-out set is Fashion-MNIST training images
+# 50,000–59,999: disjoint from the calibration images (the first 256) and
+# from the 10,000 test images the other benches score. For each testdata
+# model and each setting it prints top-1 agreement with the float model and
+# accuracy on the held-out set. Rule: `quant`'s default is the setting with
+# the highest mean agreement over the three models.
+#   sh bench/quant_val.sh            (ECC=path/to/ecc to use another binary)
+set -e
+ECC=${ECC:-${BUILD:-build}/ecc}
+PY=/usr/bin/python3
+FM=/usr/share/datasets/fashion-mnist
+if [ ! -f "$FM/train-images-idx3-ubyte.gz" ] || ! $PY -c 'import numpy' 2>/dev/null; then
+    echo "quant_val: skip (Fashion-MNIST or python3-numpy missing)"
+    exit 0
+fi
+D=$(mktemp -d /tmp/ecc_quant_val.XXXXXX)
+trap 'rm -rf "$D"' EXIT
+$PY - "$FM" "$D" <<'EOF'
+import gzip, sys
+import numpy as np
+fm, d = sys.argv[1], sys.argv[2]
+im = np.frombuffer(gzip.open(fm + "/train-images-idx3-ubyte.gz").read()[16:], np.uint8)
+lb = np.frombuffer(gzip.open(fm + "/train-labels-idx1-ubyte.gz").read()[8:], np.uint8)
+np.save(d + "/x.npy", im.reshape(-1, 1, 28, 28)[50000:60000].astype(np.float32) / 255)
+np.save(d + "/y.npy", lb[50000:60000].astype(np.int64))
+EOF
+CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
+agree() { "$ECC" compare "$D/float_$1" "$2" --data "$D/x.npy" |
+          sed -n 's/.*top-1 agreement [0-9]*\/[0-9]* (\([0-9.]*\)).*/\1/p'; }
+acc() { "$ECC" eval "$1" --data "$D/x.npy" --labels "$D/y.npy" |
+        sed -n 's/^accuracy: \([0-9.]*\).*/\1/p'; }
+for m in mlp cnn transformer; do
+    "$ECC" run testdata/$m.onnx --data "$D/x.npy" -o "$D/float_$m" -q
+done
+echo "== held-out agreement with float (accuracy), train images 50000-59999"
+printf '| setting | mlp | cnn | transformer | mean agreement |\n|---|---|---|---|---|\n'
+for opts in "" ":method=mse" ":method=percentile:percentile=99.999" ":method=entropy" \
+            ":bias_correction=true" ":method=mse:bias_correction=true"; do
+    row="| quant$opts |" sum=0
+    for m in mlp cnn transformer; do
+        "$ECC" compress testdata/$m.onnx -o "$D/q.onnx" --passes "quant$opts" $CAL -q
+        a=$(agree $m "$D/q.onnx")
+        row="$row $a ($(acc "$D/q.onnx")) |"
+        sum=$(awk "BEGIN { print $sum + $a }")
+    done
+    echo "$row $(awk "BEGIN { printf \"%.5f\", $sum / 3 }") |"
+done

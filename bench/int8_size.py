@@ -83,7 +83,7 @@ def main():
     for arg in args[1:]:
         name, _, path = arg.partition("=")
         size, init, nodes, rest = parts(onnx.load(path))
-        print("  %-22s %7d bytes %.3fx  (initializers %d, nodes %d, rest %d)"
+        print("  %-26s %7d bytes %.3fx  (initializers %d, nodes %d, rest %d)"
               % (name, size, size / total, init, nodes, rest))
 
 

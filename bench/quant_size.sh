@@ -7,7 +7,9 @@
 # the quantized weights as int8 and nothing added, and with every float
 # initializer as int8, both on the graph with BatchNormalization folded (the
 # static and dynamic forms fold it; the weight-only form is run after
-# fold-bn here for the same reason). Calibration: 256 training images.
+# fold-bn here for the same reason). Each form also with --short-names (tensors
+# renamed to short ids, node names dropped: the same computation in fewer
+# bytes). Calibration: 256 training images.
 set -e
 BUILD=${BUILD:-build}
 ECC="$BUILD/ecc"
@@ -21,12 +23,19 @@ D=$(mktemp -d /tmp/ecc_quant_size.XXXXXX)
 trap 'rm -rf "$D"' EXIT
 echo "== INT8 file size / float file size (goal <= 0.27x)"
 for m in mlp cnn transformer; do
-    "$ECC" compress testdata/$m.onnx -o "$D/static.onnx" --passes quant \
-        --calib "$CAL" --calib-size 256 -q
-    "$ECC" compress testdata/$m.onnx -o "$D/dynamic.onnx" --passes quant:mode=dynamic -q
-    "$ECC" compress testdata/$m.onnx -o "$D/weight.onnx" \
-        --passes fold-bn,quant-weight:bits=8:block=channel -q
+    for names in "" --short-names; do
+        sfx=${names:+-short}
+        "$ECC" compress testdata/$m.onnx -o "$D/static$sfx.onnx" --passes quant \
+            --calib "$CAL" --calib-size 256 -q $names
+        "$ECC" compress testdata/$m.onnx -o "$D/dynamic$sfx.onnx" --passes quant:mode=dynamic \
+            -q $names
+        "$ECC" compress testdata/$m.onnx -o "$D/weight$sfx.onnx" \
+            --passes fold-bn,quant-weight:bits=8:block=channel -q $names
+    done
     "$ECC" compress testdata/$m.onnx -o "$D/folded.onnx" --passes fold-bn -q
     $PY bench/int8_size.py testdata/$m.onnx --graph "$D/folded.onnx" "static=$D/static.onnx" \
-        "dynamic=$D/dynamic.onnx" "weight-only=$D/weight.onnx"
+        "dynamic=$D/dynamic.onnx" "weight-only=$D/weight.onnx" \
+        "static --short-names=$D/static-short.onnx" \
+        "dynamic --short-names=$D/dynamic-short.onnx" \
+        "weight-only --short-names=$D/weight-short.onnx"
 done

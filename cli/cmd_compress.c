@@ -27,6 +27,10 @@ const char ecc_help_compress[] =
     "  --calib-size N        calibration samples to use (default 256)\n"
     "  --report FILE.json    write a JSON report (passes, timings, statistics)\n"
     "  --external-data       store large tensors in OUT.data (models > 2 GB)\n"
+    "  --short-names         deployment names: every tensor but the graph inputs and\n"
+    "                        outputs gets a short id, node names and doc strings go\n"
+    "                        (a smaller file that computes the same; the report and\n"
+    "                        -v keep the original names)\n"
     "  --seed N              seed for every random choice (default 0)\n"
     "  -v, --verbose         more detail on stderr\n"
     "  -q, --quiet           errors only\n"
@@ -40,7 +44,7 @@ typedef struct ecc_compress_args {
     int n_plugins;
     uint64_t seed, calib_size, level;
     int verbosity;
-    bool external;
+    bool external, short_names;
 } ecc_compress_args;
 
 static int ecc_compress_parse(int argc, char **argv, ecc_compress_args *c) {
@@ -71,6 +75,7 @@ static int ecc_compress_parse(int argc, char **argv, ecc_compress_args *c) {
             if (c->level < 1 || c->level > 22)
                 return ecc_cli_usage("compress", "--level must be in [1, 22], not %s", v);
         } else if (!strcmp(w, "--external-data")) c->external = true;
+        else if (!strcmp(w, "--short-names")) c->short_names = true;
         else if (!strcmp(w, "-v") || !strcmp(w, "--verbose")) c->verbosity = 1;
         else if (!strcmp(w, "-q") || !strcmp(w, "--quiet")) c->verbosity = -1;
         else return ecc_cli_usage("compress", "unknown option '%s'", w);
@@ -126,6 +131,7 @@ int ecc_cmd_compress(int argc, char **argv) {
         ecc_report_add_model(rep, "before", m);
     }
     if ((st = ecc_pipeline_run(ctx, pl, m, &env, rep))) goto fail;
+    if (c.short_names && (st = ecc_model_shorten_names(ctx, m))) goto fail;
     ecc_write_options wo = {sizeof wo, c.external, 1024, NULL, ECC_FORMAT_AUTO, c.passes,
                             (int32_t)c.level};
     if (c.format) wo.format = strcmp(c.format, "ecc") ? ECC_FORMAT_ONNX : ECC_FORMAT_ECC;

@@ -61,6 +61,9 @@ typedef struct ecc_write_options {
  * opts may be NULL (defaults). Never leaves a partial file behind. */
 ecc_status ecc_model_write(ecc_ctx *ctx, const ecc_model *model, const char *path,
                            const ecc_write_options *opts);
+/* Renames every tensor but the main graph's inputs and outputs to a short
+ * id and drops node names and doc strings (`compress --short-names`). */
+ecc_status ecc_model_shorten_names(ecc_ctx *ctx, ecc_model *model);
 /* Structural checks: every input defined, no cycles, unique names, tensor sizes. */
 ecc_status ecc_model_verify(ecc_ctx *ctx, const ecc_model *model);
 /* Human summary (json=false) or JSON document (json=true) to `out`. */

@@ -94,6 +94,27 @@ for meth in percentile entropy mse; do
 done
 runs "$T/m_entropy.onnx" "entropy int8 cnn"
 
+# --- --short-names: same outputs bit for bit, same input/output names, a smaller
+# file (the static CNN within issue 5's 0.27x of the float file)
+for m in mlp cnn; do
+    expect 0 "short names $m" -- "$ECC" compress testdata/$m.onnx -o "$T/sn_$m.onnx" \
+        --passes fold-bn,quant --calib $CAL --short-names -q
+    runs "$T/sn_$m.onnx" "short names $m"
+    expect 0 "short names $m: compare" -- "$ECC" compare "$T/s8_$m.onnx" "$T/sn_$m.onnx" \
+        --data $CAL --report "$T/sn.json"
+    holds "$T/sn.json" 'r.outputs.length === 1 && r.outputs[0].max_abs_error === 0' && ok ||
+        bad "short names $m: outputs differ: $(cat "$T/out")"
+    "$ECC" inspect "$T/s8_$m.onnx" | sed -n '/^inputs:/,/^nodes:/p' >"$T/io_long"
+    "$ECC" inspect "$T/sn_$m.onnx" | sed -n '/^inputs:/,/^nodes:/p' >"$T/io_short"
+    [ -s "$T/io_long" ] && cmp -s "$T/io_long" "$T/io_short" && ok ||
+        bad "short names $m: graph inputs/outputs changed: $(cat "$T/io_short")"
+    long=$(wc -c <"$T/s8_$m.onnx"); short=$(wc -c <"$T/sn_$m.onnx")
+    flt=$(wc -c <testdata/$m.onnx)
+    echo "short names $m: $long -> $short bytes ($(awk "BEGIN { printf \"%.3f\", $short / $flt }")x of float)"
+    [ "$short" -lt "$long" ] && ok || bad "short names $m: $short bytes, not below $long"
+    awk "BEGIN { exit !($short <= 0.27 * $flt) }" && ok || bad "short names $m: $short > 0.27x $flt"
+done
+
 # --- accuracy tools
 expect 0 "equalize + bias correction + fallback" -- "$ECC" compress testdata/cnn.onnx \
     -o "$T/tools.onnx" --passes fold-bn,equalize,quant:bias_correction=true:fallback=auto:max_drop=0 \

@@ -32,6 +32,7 @@ step cli-run sh tests/cli_run_test.sh
 step cli-prune sh tests/cli_prune_test.sh
 step cli-quant sh tests/cli_quant_test.sh
 step conformance "$BUILD/tests/tools/conformance"
+step conformance-short-names "$BUILD/tests/tools/conformance" --short-names
 step conformance-roundtrip sh tests/roundtrip_test.sh
 # sanitizer builds cannot run under valgrind; the plain build must be clean
 if [ -z "${ECC_SANITIZED:-}" ] && command -v valgrind >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 /* conformance.c — the ONNX conformance runner over Debian's libonnx-testdata.
  *
- *   conformance [-v] [--threads N] [--min-rate R] [--only SUBSTR] [ROOT]
+ *   conformance [-v] [--threads N] [--min-rate R] [--only SUBSTR] [--short-names] [ROOT]
  *
  * ROOT (default /usr/share/libonnx-testdata/data) holds the suites node,
  * pytorch-converted, pytorch-operator and simple; each case is a folder with
@@ -15,7 +15,10 @@
  *   conformance: N passed, N failed, N skipped
  *   pass rate among supported cases: P% (N/M)
  * and, with -v, every skip with its reason plus the missing operators by
- * frequency. Exit 1 when the pass rate is below --min-rate (default 0.95). */
+ * frequency. Exit 1 when the pass rate is below --min-rate (default 0.95).
+ * --short-names first renames the model's tensors (ecc_model_shorten_names,
+ * `compress --short-names`), writes it and reads it back: the renamed file
+ * must compute the same outputs. */
 #include "../../calibrate/data.h"
 
 #include <dirent.h>
@@ -59,7 +62,7 @@ static const tolerance *tolerance_of(int32_t dtype) {
 typedef struct options {
     const char *root, *only;
     int threads;
-    bool verbose;
+    bool verbose, short_names;
     double min_rate;
 } options;
 
@@ -267,6 +270,19 @@ static void free_list(char **v, size_t n) {
     free(v);
 }
 
+/* Renames *m's tensors, writes it to a temporary file and reads it back. */
+static ecc_status reread_short(ecc_ctx *ctx, ecc_model **m) {
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "/tmp/ecc_conformance_%d.onnx", (int)getpid());
+    ecc_status st = ecc_model_shorten_names(ctx, *m);
+    if (!st) st = ecc_model_write(ctx, *m, tmp, NULL);
+    ecc_model_free(*m);
+    *m = NULL;
+    if (!st) st = ecc_model_read(ctx, tmp, m);
+    unlink(tmp);
+    return st;
+}
+
 static int run_case(const options *o, const char *dir, const char *name, char *why,
                     size_t why_len) {
     ecc_ctx *ctx = ecc_ctx_create();
@@ -278,6 +294,10 @@ static int run_case(const options *o, const char *dir, const char *name, char *w
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     if (ecc_model_read(ctx, path, &m)) {
         printf("FAIL %s: read: %s\n", name, ecc_ctx_message(ctx));
+        goto done;
+    }
+    if (o->short_names && reread_short(ctx, &m)) {
+        printf("FAIL %s: short names: %s\n", name, ecc_ctx_message(ctx));
         goto done;
     }
     ecc_interp_options io = {sizeof io, o->threads, 1, NULL, NULL, NULL};
@@ -422,10 +442,11 @@ static int parse_args(int argc, char **argv, options *o) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) o->threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--min-rate") && i + 1 < argc) o->min_rate = atof(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) o->only = argv[++i];
+        else if (!strcmp(argv[i], "--short-names")) o->short_names = true;
         else if (argv[i][0] != '-') o->root = argv[i];
         else {
             fprintf(stderr, "usage: conformance [-v] [--threads N] [--min-rate R] "
-                            "[--only SUBSTR] [ROOT]\n");
+                            "[--only SUBSTR] [--short-names] [ROOT]\n");
             return 2;
         }
     }

@@ -9,7 +9,10 @@
  *                                  structurally, and check that writing the
  *                                  re-read model gives the same bytes. Prints
  *                                  "loaded N, written N, reread-identical N,
- *                                  failed N"; exit 0 only when none failed. */
+ *                                  failed N"; exit 0 only when none failed.
+ *   roundtrip --short-names --manifest LIST DIR
+ *                                  the same, with the tensors renamed first
+ *                                  (`compress --short-names`). */
 #include "model_equal.h"
 #include "onnx_io.h"
 
@@ -43,12 +46,15 @@ static bool same_bytes(ecc_ctx *ctx, const ecc_model *a, const ecc_model *b) {
     return same;
 }
 
-static void one(ecc_ctx *ctx, const char *in, const char *out, counts *c) {
+static void one(ecc_ctx *ctx, const char *in, const char *out, bool short_names,
+                counts *c) {
     ecc_model *m1 = NULL, *m2 = NULL;
     char why[300];
     const char *stage = "read";
     if (ecc_model_read(ctx, in, &m1) != ECC_OK) goto fail;
     c->loaded++;
+    stage = "short names";
+    if (short_names && ecc_model_shorten_names(ctx, m1) != ECC_OK) goto fail;
     stage = "write";
     if (ecc_model_write(ctx, m1, out, NULL) != ECC_OK) goto fail;
     c->written++;
@@ -94,7 +100,7 @@ static bool make_parents(char *path) {
     return true;
 }
 
-static int manifest(ecc_ctx *ctx, const char *list, const char *dir) {
+static int manifest(ecc_ctx *ctx, const char *list, const char *dir, bool short_names) {
     FILE *fp = fopen(list, "r");
     if (!fp) {
         fprintf(stderr, "roundtrip: cannot open manifest %s\n", list);
@@ -111,7 +117,7 @@ static int manifest(ecc_ctx *ctx, const char *list, const char *dir) {
             c.failed++;
             continue;
         }
-        one(ctx, line, out, &c);
+        one(ctx, line, out, short_names, &c);
     }
     fclose(fp);
     printf("loaded %zu, written %zu, reread-identical %zu, failed %zu\n", c.loaded, c.written,
@@ -123,12 +129,14 @@ int main(int argc, char **argv) {
     ecc_ctx *ctx = ecc_ctx_create();
     int rc = ECC_E_USAGE;
     if (!ctx) return ECC_E_INTERNAL;
-    if (argc == 4 && !strcmp(argv[1], "--manifest"))
-        rc = manifest(ctx, argv[2], argv[3]);
+    bool short_names = argc == 5 && !strcmp(argv[1], "--short-names");
+    if (argc == 4 + short_names && !strcmp(argv[1 + short_names], "--manifest"))
+        rc = manifest(ctx, argv[2 + short_names], argv[3 + short_names], short_names);
     else if (argc == 3)
         rc = single(ctx, argv[1], argv[2]);
     else
-        fprintf(stderr, "usage: roundtrip IN OUT | roundtrip --manifest LIST OUTDIR\n");
+        fprintf(stderr, "usage: roundtrip IN OUT | roundtrip [--short-names] --manifest LIST "
+                        "OUTDIR\n");
     ecc_ctx_free(ctx);
     return rc;
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The test suite (`make test`, `make asan`): dependency rule, cmocka unit
 # tests, CLI and bad-input tests, running models (run/eval/compare, agreement
-# with ONNX Runtime), the ONNX conformance runner, round trip of the ONNX
-# conformance models with ONNX Runtime agreement, fold-bn exactness, replays of
+# with ONNX Runtime), the ONNX conformance runner (as read and renamed by
+# --short-names), round trip of the ONNX conformance models with ONNX Runtime
+# agreement (both ways too), fold-bn exactness, replays of
 # the fuzz harnesses over their seeds and mutations. Ends with "N passed, N failed".
 BUILD=${BUILD:-build}
 export BUILD

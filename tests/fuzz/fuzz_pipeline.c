@@ -2,8 +2,8 @@
  * model the reader accepts is run (zero inputs, batch 1) in the interpreter
  * and then through each data-free pipeline below (folding, magnitude and
  * N:M pruning, channel pruning, equalization, clustering, dynamic and
- * weight-only quantization, lowering); what a pipeline writes must read
- * back. Errors are fine; crashes, sanitizer reports, multi-line messages and
+ * weight-only quantization, lowering, and the lossless rewrite with
+ * --short-names); what a pipeline writes must read back. Errors are fine; crashes, sanitizer reports, multi-line messages and
  * unreadable outputs are not. Built with libFuzzer when ECC_LIBFUZZER is
  * defined; otherwise a plain main() replays files and directories (and with
  * --mutate N, N deterministic mutations of each), so CI runs the seeds under
@@ -20,13 +20,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static unsigned long fuzz_accepted, fuzz_rejected;
 
-static const char *const pipelines[] = {
-    "normalize,fold-constants,fold-bn,dce",
-    "prune:sparsity=0.5:min_params=0:head=true,quant:mode=dynamic",
-    "prune:pattern=2:4:min_params=0,quant-weight:bits=4",
-    "prune-channel:ratio=0.5",
-    "equalize,cluster:bits=2:min_size=1",
-    "quant-weight:bits=8:block=channel:scheme=asym",
+typedef struct fuzz_pipeline {
+    const char *spec;
+    bool short_names; /* rename as `compress --short-names` before writing */
+} fuzz_pipeline;
+
+static const fuzz_pipeline pipelines[] = {
+    {"normalize,fold-constants,fold-bn,dce", false},
+    {"prune:sparsity=0.5:min_params=0:head=true,quant:mode=dynamic", false},
+    {"prune:pattern=2:4:min_params=0,quant-weight:bits=4", false},
+    {"prune-channel:ratio=0.5", false},
+    {"equalize,cluster:bits=2:min_size=1", false},
+    {"quant-weight:bits=8:block=channel:scheme=asym", false},
+    {"", true},
 };
 
 /* Largest input (elements) the interpreter is given; bigger ones are skipped. */
@@ -76,7 +82,8 @@ static void run_once(ecc_ctx *ctx, const ecc_model *m) {
 }
 
 static void run_pipeline(const uint8_t *data, size_t size, const ecc_registry *reg,
-                         const char *spec) {
+                         const fuzz_pipeline *p) {
+    const char *spec = p->spec;
     ecc_ctx *ctx = quiet_ctx();
     ecc_model *m = NULL, *again = NULL;
     ecc_pipeline *pl = NULL;
@@ -87,6 +94,7 @@ static void run_pipeline(const uint8_t *data, size_t size, const ecc_registry *r
         ecc_pipeline_parse(ctx, reg, spec, &pl) == ECC_OK &&
         ecc_pipeline_check(ctx, pl, &env) == ECC_OK &&
         ecc_pipeline_run(ctx, pl, m, &env, NULL) == ECC_OK &&
+        (!p->short_names || ecc_model_shorten_names(ctx, m) == ECC_OK) &&
         ecc_onnx_write_buffer(ctx, m, &out, &out_len) == ECC_OK)
         fuzz_reads_back(ctx, ecc_onnx_read_buffer(ctx, out, out_len, "fuzz-rewrite", NULL, &again),
                         spec);
@@ -111,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         run_once(ctx, m);
         fuzz_one_line(ecc_ctx_message(ctx));
         for (size_t i = 0; i < sizeof pipelines / sizeof pipelines[0]; i++)
-            run_pipeline(data, size, reg, pipelines[i]);
+            run_pipeline(data, size, reg, &pipelines[i]);
     }
     ecc_model_free(m);
     ecc_ctx_free(ctx);

@@ -450,31 +450,73 @@ fail:
 
 /* ---------------- simulation ---------------- */
 
+/* A float tensor changed in place for a simulation, and its original data. */
 typedef struct qp_saved {
     ecc_value *w;
     float *orig;
 } qp_saved;
 
+/* Keeps a copy of v's data in saved[*n_saved] before it is changed in place. */
+static ecc_status save_init(qp *p, ecc_value *v, qp_saved *saved, size_t *n_saved) {
+    ecc_status st = ECC_OK;
+    ECC_TRY(ecc_tensor_make_unique(p->ctx, &v->init));
+    float *orig = malloc((size_t)v->init->numel * sizeof *orig + 1);
+    ECC_FAIL_IF(!orig, p->ctx, ECC_E_INTERNAL, "out of memory");
+    memcpy(orig, v->init->data, (size_t)v->init->numel * sizeof *orig);
+    saved[(*n_saved)++] = (qp_saved){v, orig};
+fail:
+    return st;
+}
+
+/* The weight quantizer of layer li, as annotation and simulation both build it. */
+static ecc_status layer_quantizer(qp *p, size_t li, ecc_quantizer **qz) {
+    const qc_layer *q = &p->ls.q[li];
+    return qc_weight_quantizer(p->ctx, q->w, &p->c.wfmt,
+                               p->c.per_channel ? ECC_QUANT_CHANNEL : ECC_QUANT_TENSOR,
+                               q->ch_axis, 0, false, "minmax", qz);
+}
+
+static ecc_status correct_bias(qp *p, size_t li, const ecc_quantizer *qz,
+                               const ecc_tensor *vals);
+
+/* With bias_correction, corrects the bias of every active layer in place
+ * (originals kept in saved), from the float weights: call before
+ * weights_fake. */
+static ecc_status biases_correct(qp *p, qp_saved *saved, size_t *n_saved) {
+    ecc_status st = ECC_OK;
+    ecc_quantizer *qz = NULL;
+    ecc_tensor *vals = NULL;
+    for (size_t u = 0; p->c.bias_correction && p->chan_sum && u < p->n_units; u++) {
+        int li = p->units[u].layer;
+        if (!p->units[u].active || li < 0 || !p->ls.q[li].bias) continue;
+        ECC_TRY(layer_quantizer(p, (size_t)li, &qz));
+        ECC_TRY(qc_weight_masked(p->ctx, p->ls.q[li].w, &vals));
+        ECC_TRY(save_init(p, p->ls.q[li].bias, saved, n_saved));
+        ECC_TRY(correct_bias(p, (size_t)li, qz, vals));
+        ecc_quantizer_free(qz);
+        ecc_tensor_unref(vals);
+        qz = NULL;
+        vals = NULL;
+    }
+fail:
+    ecc_quantizer_free(qz);
+    ecc_tensor_unref(vals);
+    return st;
+}
+
 /* Fake-quantizes the weights of active units in place; originals kept in saved. */
 static ecc_status weights_fake(qp *p, qp_saved *saved, size_t *n_saved) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
-    *n_saved = 0;
+    size_t first = *n_saved;
     for (size_t u = 0; u < p->n_units; u++) {
         if (!p->units[u].active || p->units[u].layer < 0) continue;
         ecc_value *w = p->ls.q[p->units[u].layer].w;
         bool dup = false;
-        for (size_t k = 0; k < *n_saved; k++) dup |= saved[k].w == w;
+        for (size_t k = first; k < *n_saved; k++) dup |= saved[k].w == w;
         if (dup) continue;
-        const qc_layer *q = &p->ls.q[p->units[u].layer];
-        ECC_TRY(qc_weight_quantizer(p->ctx, w, &p->c.wfmt,
-                                    p->c.per_channel ? ECC_QUANT_CHANNEL : ECC_QUANT_TENSOR,
-                                    q->ch_axis, 0, false, "minmax", &qz));
-        ECC_TRY(ecc_tensor_make_unique(p->ctx, &w->init));
-        float *orig = malloc((size_t)w->init->numel * sizeof *orig + 1);
-        ECC_FAIL_IF(!orig, p->ctx, ECC_E_INTERNAL, "out of memory");
-        memcpy(orig, w->init->data, (size_t)w->init->numel * sizeof *orig);
-        saved[(*n_saved)++] = (qp_saved){w, orig};
+        ECC_TRY(layer_quantizer(p, (size_t)p->units[u].layer, &qz));
+        ECC_TRY(save_init(p, w, saved, n_saved));
         ECC_TRY(qc_fake_quant_weight(p->ctx, qz, w->init, w->init->data));
         ecc_quantizer_free(qz);
         qz = NULL;
@@ -484,8 +526,9 @@ fail:
     return st;
 }
 
-static void weights_restore(qp_saved *saved, size_t n) {
-    for (size_t k = 0; k < n; k++) {
+/* Puts back what biases_correct and weights_fake changed (last first). */
+static void saved_restore(qp_saved *saved, size_t n) {
+    for (size_t k = n; k-- > 0;) {
         memcpy(saved[k].w->init->data, saved[k].orig,
                (size_t)saved[k].w->init->numel * sizeof(float));
         free(saved[k].orig);
@@ -591,11 +634,12 @@ static void sim_inputs_free(calib_data *copy) {
     free(copy->inputs);
 }
 
-/* Runs the model with the active units fake-quantized; SQNR of the first
- * output (dB) and top-1 agreement (0..1) with the float model. */
+/* Runs the model with the active units fake-quantized (and their biases
+ * corrected, as annotation will); SQNR of the first output (dB) and top-1
+ * agreement (0..1) with the float model. */
 static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     ecc_status st = ECC_OK;
-    qp_saved *saved = calloc(p->n_units + 1, sizeof *saved);
+    qp_saved *saved = calloc(2 * p->n_units + 1, sizeof *saved);
     size_t n_saved = 0;
     calib_data copy = {0};
     qp_sim s = {p, NULL, 0};
@@ -610,6 +654,7 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     plan(p);
     memset(p->act_sig, 0, p->n_ids * sizeof *p->act_sig);
     memset(p->act_noise, 0, p->n_ids * sizeof *p->act_noise);
+    ECC_TRY(biases_correct(p, saved, &n_saved));
     ECC_TRY(weights_fake(p, saved, &n_saved));
     ECC_TRY(sim_inputs(p, &copy));
     ECC_TRY(calib_data_run(p->ctx, p->m, &copy, RUN_BATCH, sim_observe, &s, sim_record, &s));
@@ -620,7 +665,7 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
                 calib_argmax(s.out + r * p->ref_cols, p->ref_cols);
     *agree = rows ? (double)same / (double)rows : NAN;
 fail:
-    weights_restore(saved, n_saved);
+    saved_restore(saved, n_saved);
     free(saved);
     sim_inputs_free(&copy);
     free(s.out);
@@ -689,16 +734,17 @@ fail:
 
 /* b -= (W_q - W) · E[x] for layer li (weights quantized per its quantizer);
  * vals: the weight's masked values. */
-static ecc_status correct_bias(qp *p, size_t li, const ecc_tensor *vals) {
+static ecc_status correct_bias(qp *p, size_t li, const ecc_quantizer *qz,
+                               const ecc_tensor *vals) {
     ecc_status st = ECC_OK;
     const qc_layer *q = &p->ls.q[li];
     const wl_layer *L = &p->ls.pl.items[li];
     ecc_value *w = q->w;
     float *fq = NULL, *canon = NULL;
-    if (!q->bias || !p->chan_sum[li] || !p->chan_n[li] || !w->quant) return ECC_OK;
+    if (!q->bias || !p->chan_sum[li] || !p->chan_n[li] || !qz) return ECC_OK;
     fq = malloc((size_t)w->init->numel * sizeof *fq + 1);
     ECC_FAIL_IF(!fq, p->ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(qc_fake_quant_weight(p->ctx, w->quant, vals, fq));
+    ECC_TRY(qc_fake_quant_weight(p->ctx, qz, vals, fq));
     ECC_TRY(wl_canon_get(p->ctx, L, &canon));
     ECC_TRY(ecc_tensor_make_unique(p->ctx, &q->bias->init));
     float *b = q->bias->init->data;
@@ -731,13 +777,11 @@ static ecc_status annotate_weight(qp *p, size_t li, qc_totals *tot) {
     ecc_quantizer *qz = NULL;
     ecc_tensor *vals = NULL;
     const qc_layer *q = &p->ls.q[li];
-    ECC_TRY(qc_weight_quantizer(p->ctx, q->w, &p->c.wfmt,
-                                p->c.per_channel ? ECC_QUANT_CHANNEL : ECC_QUANT_TENSOR,
-                                q->ch_axis, 0, false, "minmax", &qz));
+    ECC_TRY(layer_quantizer(p, li, &qz));
     ecc_value_set_quantizer(q->w, qz);
     qz = NULL;
     ECC_TRY(qc_weight_masked(p->ctx, q->w, &vals));
-    if (p->c.bias_correction && p->chan_sum) ECC_TRY(correct_bias(p, li, vals));
+    if (p->c.bias_correction && p->chan_sum) ECC_TRY(correct_bias(p, li, q->w->quant, vals));
     ECC_TRY(qc_report_weight(p->host, p->run, q->w, vals, tot));
     if (!p->c.dynamic && q->bias && q->bias_node == q->node && !q->bias->quant) {
         ECC_TRY(qc_bias_quantizer(p->ctx, &qz));

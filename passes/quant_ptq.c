@@ -448,6 +448,44 @@ fail:
     return st;
 }
 
+/* ---------------- bias correction ---------------- */
+
+/* b -= (W_q - W) · E[x] for layer li (weights quantized per its quantizer);
+ * vals: the weight's masked values. */
+static ecc_status correct_bias(qp *p, size_t li, const ecc_quantizer *qz,
+                               const ecc_tensor *vals) {
+    ecc_status st = ECC_OK;
+    const qc_layer *q = &p->ls.q[li];
+    const wl_layer *L = &p->ls.pl.items[li];
+    ecc_value *w = q->w;
+    float *fq = NULL, *canon = NULL;
+    if (!q->bias || !p->chan_sum[li] || !p->chan_n[li] || !qz) return ECC_OK;
+    fq = malloc((size_t)w->init->numel * sizeof *fq + 1);
+    ECC_FAIL_IF(!fq, p->ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_TRY(qc_fake_quant_weight(p->ctx, qz, vals, fq));
+    ECC_TRY(wl_canon_get(p->ctx, L, &canon));
+    ECC_TRY(ecc_tensor_make_unique(p->ctx, &q->bias->init));
+    float *b = q->bias->init->data;
+    const double *sum = p->chan_sum[li];
+    double inv = 1.0 / (double)p->chan_n[li];
+    bool conv = wl_is_onnx(q->node, "Conv");
+    int64_t per_ch = conv ? L->k / wl_const(w)->dims[1] : 1, rows_g = L->rows / L->groups;
+    for (int64_t r = 0; r < L->rows; r++) {
+        double shift = 0;
+        int64_t g = r / rows_g;
+        for (int64_t c = 0; c < L->k; c++) {
+            double d = (double)fq[wl_index(L, r, c)] - canon[r * L->k + c];
+            int64_t ch = conv ? g * (L->k / per_ch) + c / per_ch : c;
+            shift += d * sum[ch] * inv;
+        }
+        b[r] = (float)((double)b[r] - shift);
+    }
+fail:
+    free(fq);
+    free(canon);
+    return st;
+}
+
 /* ---------------- simulation ---------------- */
 
 /* A float tensor changed in place for a simulation, and its original data. */
@@ -476,9 +514,6 @@ static ecc_status layer_quantizer(qp *p, size_t li, ecc_quantizer **qz) {
                                q->ch_axis, 0, false, "minmax", qz);
 }
 
-static ecc_status correct_bias(qp *p, size_t li, const ecc_quantizer *qz,
-                               const ecc_tensor *vals);
-
 /* With bias_correction, corrects the bias of every active layer in place
  * (originals kept in saved), from the float weights: call before
  * weights_fake. */
@@ -489,6 +524,11 @@ static ecc_status biases_correct(qp *p, qp_saved *saved, size_t *n_saved) {
     for (size_t u = 0; p->c.bias_correction && p->chan_sum && u < p->n_units; u++) {
         int li = p->units[u].layer;
         if (!p->units[u].active || li < 0 || !p->ls.q[li].bias) continue;
+        bool seen = false; /* a weight shared by units is corrected once, as annotate does */
+        for (size_t v = 0; v < u; v++)
+            seen |= p->units[v].active && p->units[v].layer >= 0 &&
+                    p->ls.q[p->units[v].layer].w == p->ls.q[li].w;
+        if (seen) continue;
         ECC_TRY(layer_quantizer(p, (size_t)li, &qz));
         ECC_TRY(qc_weight_masked(p->ctx, p->ls.q[li].w, &vals));
         ECC_TRY(save_init(p, p->ls.q[li].bias, saved, n_saved));
@@ -727,44 +767,6 @@ static ecc_status fallback(qp *p, bool *mask, double *sqnr, double *agree) {
     p->host->stat(p->run, "fallback.float_units", (double)k);
 fail:
     free(order);
-    return st;
-}
-
-/* ---------------- bias correction ---------------- */
-
-/* b -= (W_q - W) · E[x] for layer li (weights quantized per its quantizer);
- * vals: the weight's masked values. */
-static ecc_status correct_bias(qp *p, size_t li, const ecc_quantizer *qz,
-                               const ecc_tensor *vals) {
-    ecc_status st = ECC_OK;
-    const qc_layer *q = &p->ls.q[li];
-    const wl_layer *L = &p->ls.pl.items[li];
-    ecc_value *w = q->w;
-    float *fq = NULL, *canon = NULL;
-    if (!q->bias || !p->chan_sum[li] || !p->chan_n[li] || !qz) return ECC_OK;
-    fq = malloc((size_t)w->init->numel * sizeof *fq + 1);
-    ECC_FAIL_IF(!fq, p->ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(qc_fake_quant_weight(p->ctx, qz, vals, fq));
-    ECC_TRY(wl_canon_get(p->ctx, L, &canon));
-    ECC_TRY(ecc_tensor_make_unique(p->ctx, &q->bias->init));
-    float *b = q->bias->init->data;
-    const double *sum = p->chan_sum[li];
-    double inv = 1.0 / (double)p->chan_n[li];
-    bool conv = wl_is_onnx(q->node, "Conv");
-    int64_t per_ch = conv ? L->k / wl_const(w)->dims[1] : 1, rows_g = L->rows / L->groups;
-    for (int64_t r = 0; r < L->rows; r++) {
-        double shift = 0;
-        int64_t g = r / rows_g;
-        for (int64_t c = 0; c < L->k; c++) {
-            double d = (double)fq[wl_index(L, r, c)] - canon[r * L->k + c];
-            int64_t ch = conv ? g * (L->k / per_ch) + c / per_ch : c;
-            shift += d * sum[ch] * inv;
-        }
-        b[r] = (float)((double)b[r] - shift);
-    }
-fail:
-    free(fq);
-    free(canon);
     return st;
 }
 

@@ -17,9 +17,10 @@
  * and, with -v, every skip with its reason plus the missing operators by
  * frequency. Exit 1 when the pass rate is below --min-rate (default 0.95).
  * --short-names first renames the model's tensors (ecc_model_shorten_names,
- * `compress --short-names`), writes it and reads it back: the renamed file
- * must compute the same outputs. */
+ * `compress --short-names`), serializes it and reads it back: the renamed
+ * model must compute the same outputs. */
 #include "../../calibrate/data.h"
+#include "onnx_io.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -270,16 +271,17 @@ static void free_list(char **v, size_t n) {
     free(v);
 }
 
-/* Renames *m's tensors, writes it to a temporary file and reads it back. */
-static ecc_status reread_short(ecc_ctx *ctx, ecc_model **m) {
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "/tmp/ecc_conformance_%d.onnx", (int)getpid());
+/* Renames *m's tensors, serializes it and reads it back (dir: the case's,
+ * for external data). */
+static ecc_status reread_short(ecc_ctx *ctx, const char *dir, ecc_model **m) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
     ecc_status st = ecc_model_shorten_names(ctx, *m);
-    if (!st) st = ecc_model_write(ctx, *m, tmp, NULL);
+    if (!st) st = ecc_onnx_write_buffer(ctx, *m, &buf, &len);
     ecc_model_free(*m);
     *m = NULL;
-    if (!st) st = ecc_model_read(ctx, tmp, m);
-    unlink(tmp);
+    if (!st) st = ecc_onnx_read_buffer(ctx, buf, len, "short-names", dir, m);
+    free(buf);
     return st;
 }
 
@@ -296,7 +298,7 @@ static int run_case(const options *o, const char *dir, const char *name, char *w
         printf("FAIL %s: read: %s\n", name, ecc_ctx_message(ctx));
         goto done;
     }
-    if (o->short_names && reread_short(ctx, &m)) {
+    if (o->short_names && reread_short(ctx, dir, &m)) {
         printf("FAIL %s: short names: %s\n", name, ecc_ctx_message(ctx));
         goto done;
     }

@@ -204,8 +204,8 @@ static int64_t host_tensor_numel(const ecc_tensor *t) { return t ? t->numel : 0;
 
 /* The value of this model (main graph or a subgraph) holding t as initializer. */
 static ecc_value *find_holder(const ecc_model *m, const ecc_tensor *t) {
-    for (size_t k = 0; k <= m->subgraphs.n; k++) {
-        const ecc_graph *g = k == 0 ? m->graph : m->subgraphs.items[k - 1];
+    for (size_t k = 0; k < ecc_model_graph_count(m); k++) {
+        const ecc_graph *g = ecc_model_graph(m, k);
         for (size_t i = 0; i < g->inits.n; i++) {
             ecc_value *v = g->inits.items[i];
             if (v->init == t) return v;

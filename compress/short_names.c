@@ -42,16 +42,12 @@ static ecc_status take_next_name(ecc_ctx *ctx, ecc_model *m, const ecc_strmap *k
     return ECC_OK;
 }
 
-static ecc_graph *graph_at(ecc_model *m, size_t i) {
-    return i == 0 ? m->graph : m->subgraphs.items[i - 1];
-}
-
 static ecc_status refuse_opaque_names(ecc_ctx *ctx, ecc_model *m) {
     ecc_status st = ECC_OK;
     ECC_FAIL_IF(m->training_info.n, ctx, ECC_E_INPUT,
                 "--short-names: the model's training info names tensors; keep the names");
-    for (size_t i = 0; i <= m->subgraphs.n; i++) {
-        const ecc_graph *g = graph_at(m, i);
+    for (size_t i = 0; i < ecc_model_graph_count(m); i++) {
+        const ecc_graph *g = ecc_model_graph(m, i);
         ECC_FAIL_IF(g->quant_annots.n, ctx, ECC_E_INPUT,
                     "--short-names: graph '%s' has quantization annotations that name "
                     "tensors; keep the names", g->name ? g->name : "");
@@ -61,8 +57,8 @@ fail:
 }
 
 static ecc_status collect_kept(ecc_ctx *ctx, ecc_model *m, ecc_strmap *kept) {
-    for (size_t i = 0; i <= m->subgraphs.n; i++) {
-        ecc_graph *g = graph_at(m, i);
+    for (size_t i = 0; i < ecc_model_graph_count(m); i++) {
+        ecc_graph *g = ecc_model_graph(m, i);
         for (size_t j = 0; j < g->values.n; j++) {
             ecc_value *v = g->values.items[j];
             if (keeps_name(m, v) && !ecc_strmap_put(kept, v->name, v)) return ECC_OOM(ctx);
@@ -89,8 +85,8 @@ static ecc_status rebuild_index(ecc_ctx *ctx, ecc_graph *g) {
 static ecc_status assign_names(ecc_ctx *ctx, ecc_model *m, const ecc_strmap *kept) {
     ecc_status st = ECC_OK;
     uint64_t counter = 0;
-    for (size_t i = 0; i <= m->subgraphs.n; i++) {
-        ecc_graph *g = graph_at(m, i);
+    for (size_t i = 0; i < ecc_model_graph_count(m); i++) {
+        ecc_graph *g = ecc_model_graph(m, i);
         for (size_t j = 0; j < g->values.n; j++) {
             ecc_value *v = g->values.items[j];
             v->doc_string = NULL;
@@ -113,8 +109,8 @@ ecc_status ecc_model_shorten_names(ecc_ctx *ctx, ecc_model *m) {
     ECC_TRY(refuse_opaque_names(ctx, m));
     ECC_TRY(collect_kept(ctx, m, &kept));
     ECC_TRY(assign_names(ctx, m, &kept));
-    for (size_t i = 0; i <= m->subgraphs.n; i++) {
-        ecc_graph *g = graph_at(m, i);
+    for (size_t i = 0; i < ecc_model_graph_count(m); i++) {
+        ecc_graph *g = ecc_model_graph(m, i);
         for (size_t j = 0; j < g->values.n; j++) {
             ecc_value *v = g->values.items[j];
             if (v->flags & ECC_VALUE_OUTER) v->name = captured_root(v)->name;

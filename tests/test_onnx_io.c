@@ -41,7 +41,7 @@ static bool exists(const char *path) {
 
 static bool same_file(const char *a, const char *b) {
     size_t la = 0, lb = 0;
-    uint8_t *pa = read_file_or_null(a, &la), *pb = read_file_or_null(b, &lb);
+    uint8_t *pa = file_bytes(a, SIZE_MAX, &la), *pb = file_bytes(b, SIZE_MAX, &lb);
     bool same = pa && pb && la == lb && memcmp(pa, pb, la) == 0;
     free(pa);
     free(pb);
@@ -619,7 +619,7 @@ static void test_truncated_every_offset(void **state) {
     /* prefixes of a real model: never a crash, never an internal error */
     char path[300];
     snprintf(path, sizeof path, "%s/bad/valid_base.pb", testdata());
-    uint8_t *vb = read_file_or_null(path, &len);
+    uint8_t *vb = file_bytes(path, SIZE_MAX, &len);
     for (size_t cut = 0; vb && cut < len; cut++) {
         uint8_t *b = malloc(cut + 1);
         memcpy(b, vb, cut);

@@ -11,6 +11,7 @@
 #define ECC_TESTS_TMPDIR_H
 
 #include "ecc.h"
+#include "file_bytes.h"
 
 #include <ftw.h>
 #include <stdint.h>
@@ -44,24 +45,9 @@ static inline char *tmpdir_path(const char *dir, const char *rel) {
     return p;
 }
 
-/* The whole file (malloc'd, *len bytes), or NULL when it cannot be opened. */
-static inline uint8_t *read_file_or_null(const char *path, size_t *len) {
-    *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    *len = fread(b, 1, (size_t)n, fp);
-    fclose(fp);
-    return b;
-}
-
 /* The whole file (malloc'd, *len bytes); it must exist. */
 static inline uint8_t *read_file(const char *path, size_t *len) {
-    uint8_t *b = read_file_or_null(path, len);
+    uint8_t *b = file_bytes(path, SIZE_MAX, len);
     if (!b) fail_msg("cannot open '%s'", path);
     return b;
 }

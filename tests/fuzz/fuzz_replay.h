@@ -9,6 +9,8 @@
 #ifndef ECC_FUZZ_REPLAY_H
 #define ECC_FUZZ_REPLAY_H
 
+#include "../file_bytes.h"
+
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,19 +50,11 @@ static size_t fuzz_mutate(const uint8_t *src, size_t n, uint8_t *dst) {
 }
 
 static int fuzz_replay_file(const char *path, unsigned mutations) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (n < 0 || n > FUZZ_REPLAY_MAX_BYTES) {
-        fclose(f);
-        return 0;
-    }
-    uint8_t *buf = malloc((size_t)n + 1), *mut = malloc((size_t)n + 1);
-    size_t got = buf && mut ? fread(buf, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (buf && mut) {
+    size_t got;
+    uint8_t *buf = file_bytes(path, FUZZ_REPLAY_MAX_BYTES, &got);
+    if (!buf) return 0;
+    uint8_t *mut = malloc(got + 1);
+    if (mut) {
         LLVMFuzzerTestOneInput(buf, got);
         for (unsigned i = 0; i < mutations; i++)
             LLVMFuzzerTestOneInput(mut, fuzz_mutate(buf, got, mut));

@@ -16,6 +16,7 @@
  * 128-byte directory entry of each tensor followed by its decompressed
  * payload (what fuzz_artifact's "wrapped" mode feeds the payload decoders). */
 #include "art_quant.h"
+#include "../file_bytes.h"
 #include "../../formats/artifact/artifact_internal.h"
 
 #include <stdio.h>
@@ -170,18 +171,6 @@ static void cluster(const char *dir) {
     write_to(m, dir, "cluster.ecc");
 }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
-
 static void spit(const char *dir, const char *name, const uint8_t *p, size_t n) {
     char path[1024];
     snprintf(path, sizeof path, "%s/bad/%s", dir, name);
@@ -197,8 +186,8 @@ static void bad(const char *dir) {
     char path[1024];
     size_t n, on;
     snprintf(path, sizeof path, "%s/small.ecc", dir);
-    uint8_t *good = slurp(path, &n), *c = malloc(n + 64);
-    uint8_t *onnx = slurp("testdata/edge/typed_fields.onnx", &on);
+    uint8_t *good = file_bytes(path, SIZE_MAX, &n), *c = malloc(n + 64);
+    uint8_t *onnx = file_bytes("testdata/edge/typed_fields.onnx", SIZE_MAX, &on);
     ecc_loader L;
     void *work = malloc(ecc_load_workspace_size());
     if (!good || !onnx || ecc_load_open_memory(&L, good, n, work, ecc_load_workspace_size())) exit(2);
@@ -234,7 +223,7 @@ static void payloads(const char *dir, const char *name) {
     char path[1024];
     size_t n;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    uint8_t *buf = slurp(path, &n);
+    uint8_t *buf = file_bytes(path, SIZE_MAX, &n);
     void *work = malloc(ecc_load_workspace_size());
     ecc_loader L;
     if (!buf || ecc_load_open_memory(&L, buf, n, work, ecc_load_workspace_size())) exit(2);

@@ -19,7 +19,8 @@ D=$(mktemp -d /tmp/ecc_prune_table.XXXXXX)
 trap 'rm -rf "$D"' EXIT
 have_ort() { command -v node >/dev/null 2>&1 && [ -d tests/interop/node_modules/onnxruntime-node ]; }
 
-acc_ecc() { "$ECC" eval "$1" $EVAL | sed -n 's/^accuracy: \([0-9.]*\).*/\1/p'; }
+. bench/lib.sh
+acc_ecc() { accuracy "$1" $EVAL; }
 acc_ort() {
     if have_ort; then node tests/interop/ort_run.js "$1" --fmnist 10000 --accuracy |
         sed -n 's/^accuracy: \([0-9.]*\).*/\1/p'; else echo "-"; fi

@@ -14,6 +14,7 @@
 set -e
 BUILD=${BUILD:-build}
 ECC="$BUILD/ecc"
+. bench/lib.sh
 D="$BUILD/bench"
 PY=/usr/bin/python3
 FM=/usr/share/datasets/fashion-mnist
@@ -65,10 +66,8 @@ for m in mlp cnn transformer; do
 done
 $PY bench/torch_ptq.py mlp cnn transformer --calib-size 256 $logits >"$D/torch_ptq.txt"
 for m in mlp cnn transformer; do
-    a0=$("$ECC" eval testdata/$m.onnx --data "$TEST" --labels "$LABELS" -q |
-        sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
-    a1=$("$ECC" eval "$D/${m}_w8a8.onnx" --data "$TEST" --labels "$LABELS" -q |
-        sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
+    a0=$(accuracy testdata/$m.onnx --data "$TEST" --labels "$LABELS")
+    a1=$(accuracy "$D/${m}_w8a8.onnx" --data "$TEST" --labels "$LABELS")
     tq=$(sed -n "s/^torch_ptq $m: float \([0-9.]*\) int8 \([0-9.]*\).*/\1 \2/p" "$D/torch_ptq.txt")
     echo "$m $a0 $a1 $tq" | awk '{ printf "  %-12s float %.4f  ecc W8A8 %.4f (drop %5.2f)  PyTorch FX %.4f (drop %5.2f)\n",
         $1, $2, $3, 100 * ($2 - $3), $5, 100 * ($4 - $5) }'

@@ -9,6 +9,7 @@
 #   sh bench/quant_val.sh            (ECC=path/to/ecc to use another binary)
 set -e
 ECC=${ECC:-${BUILD:-build}/ecc}
+. bench/lib.sh
 PY=/usr/bin/python3
 FM=/usr/share/datasets/fashion-mnist
 if [ ! -f "$FM/train-images-idx3-ubyte.gz" ] || ! $PY -c 'import numpy' 2>/dev/null; then
@@ -29,8 +30,7 @@ EOF
 CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
 agree() { "$ECC" compare "$D/float_$1" "$2" --data "$D/x.npy" |
           sed -n 's/.*top-1 agreement [0-9]*\/[0-9]* (\([0-9.]*\)).*/\1/p'; }
-acc() { "$ECC" eval "$1" --data "$D/x.npy" --labels "$D/y.npy" |
-        sed -n 's/^accuracy: \([0-9.]*\).*/\1/p'; }
+acc() { accuracy "$1" --data "$D/x.npy" --labels "$D/y.npy"; }
 for m in mlp cnn transformer; do
     "$ECC" run testdata/$m.onnx --data "$D/x.npy" -o "$D/float_$m" -q
 done

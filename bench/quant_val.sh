@@ -20,15 +20,7 @@ if [ ! -f "$FM/train-images-idx3-ubyte.gz" ] || ! $PY -c 'import numpy' 2>/dev/n
 fi
 D=$(mktemp -d /tmp/ecc_quant_val.XXXXXX)
 trap 'rm -rf "$D"' EXIT
-$PY - "$FM" "$D" <<'EOF'
-import gzip, sys
-import numpy as np
-fm, d = sys.argv[1], sys.argv[2]
-im = np.frombuffer(gzip.open(fm + "/train-images-idx3-ubyte.gz").read()[16:], np.uint8)
-lb = np.frombuffer(gzip.open(fm + "/train-labels-idx1-ubyte.gz").read()[8:], np.uint8)
-np.save(d + "/x.npy", im.reshape(-1, 1, 28, 28)[50000:60000].astype(np.float32) / 255)
-np.save(d + "/y.npy", lb[50000:60000].astype(np.int64))
-EOF
+heldout_set "$FM" "$D"
 CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
 agree() { "$ECC" compare "$D/float_$1" "$2" --data "$D/x.npy" |
           sed -n 's/.*top-1 agreement [0-9]*\/[0-9]* (\([0-9.]*\)).*/\1/p'; }

@@ -5,9 +5,10 @@
  * (magnitude here in prune_common.c, wanda.c, sparsegpt.c; the calibrated
  * ones read --calib); SparseGPT also rewrites the kept weights (OBS
  * reconstruction), by default layer wave by layer wave so each layer is
- * calibrated on the already-pruned layers before it. With bias_correct, the
- * mean shift each pruned layer causes (Σ w·E[x] of its removed weights) is
- * added back into a bias (prune_bias.c). Scope: every layer at
+ * calibrated on the already-pruned layers before it. With bias_correct (the
+ * default for the calibrated criteria), the mean shift each pruned layer
+ * causes (Σ w·E[x] of its removed weights) is added back into a bias
+ * (prune_bias.c). Scope: every layer at
  * `sparsity` (layer), one magnitude ranking over all pruned weights (global),
  * or per-layer sparsities allocated from measured sensitivity (auto). Tiny
  * layers and classifier heads stay dense unless named by include=. Weights in
@@ -70,8 +71,10 @@ static const ecc_opt_desc prune_opts[] = {
         "sparsegpt: calibrate each layer on the model with the layers before it already "
         "pruned", "true", 0, 0, NULL),
     OPT(ECC_OPT_BOOL, "bias_correct",
-        "add the mean output shift of the removed weights back into a bias (needs --calib)",
-        "false", 0, 0, NULL),
+        "add the mean output shift of the removed weights back into a bias (needs --calib). "
+        "Default: true for wanda and sparsegpt, which read calibration data anyway (chosen "
+        "on held-out data, bench/prune_val.sh); false for magnitude, which stays data-free",
+        NULL, 0, 0, NULL),
 };
 
 /* Unset, magnitude ranks all pruned weights together: global magnitude
@@ -102,7 +105,8 @@ ecc_status prune_config_read(const ecc_host_api *host, ecc_pass_run *run, prune_
                                  host->opt_int(run, "min_params"), host->opt_bool(run, "head")};
     c->mo = (prune_method_opts){host->opt_float(run, "damp"), host->opt_int(run, "block")};
     c->sequential = host->opt_bool(run, "sequential");
-    c->bias_correct = host->opt_bool(run, "bias_correct");
+    c->bias_correct = ecc_pass_run_opt_given(run, "bias_correct")
+                          ? host->opt_bool(run, "bias_correct") : c->method->calib;
     if (c->pat.m) {
         ECC_FAIL_IF(ecc_pass_run_opt_given(run, "sparsity"), ctx, ECC_E_USAGE,
                     "sparsity does not combine with pattern=%d:%d, which fixes it at "
@@ -238,27 +242,12 @@ fail:
 
 /* ---------------- applying a criterion ---------------- */
 
-/* Σ_j (before − after)·E[x_j] per output row, into delta (rows). */
-static void mean_shift(const wl_layer *L, const float *before, const float *after,
-                       const uint8_t *keep, double *delta) {
-    int64_t rows_per_group = L->rows / L->groups;
-    for (int64_t r = 0; r < L->rows; r++) {
-        const double *mean = L->stats.mean + (r / rows_per_group) * L->k;
-        double d = 0;
-        for (int64_t j = 0; j < L->k; j++) {
-            int64_t at = r * L->k + j;
-            d += ((double)before[at] - (keep[at] ? after[at] : 0.0f)) * mean[j];
-        }
-        delta[r] = d;
-    }
-}
-
 static ecc_status correct_bias(ecc_ctx *ctx, wl_layer *L, const float *before,
                                const float *after, const uint8_t *keep) {
     const char *how = NULL;
     double *delta = malloc((size_t)L->rows * sizeof *delta + 1);
     if (!delta) return ECC_OOM(ctx);
-    mean_shift(L, before, after, keep, delta);
+    prune_bias_delta(L, before, after, keep, delta);
     ecc_status st = prune_bias_add(ctx, L, delta, &how);
     if (st == ECC_OK) ecc_log(ctx, 1, "  prune: '%s': mean shift added back (%s)", L->name, how);
     free(delta);

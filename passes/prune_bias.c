@@ -147,6 +147,33 @@ static bias_place choose(const wl_layer *L, ecc_node **at, uint32_t *slot, doubl
     return PLACE_NEW_ADD;
 }
 
+void prune_bias_delta(const wl_layer *L, const float *before, const float *after,
+                       const uint8_t *keep, double *delta) {
+    int64_t rows_per_group = L->rows / L->groups;
+    for (int64_t r = 0; r < L->rows; r++) {
+        const double *mean = L->stats.mean + (r / rows_per_group) * L->k;
+        double d = 0;
+        for (int64_t j = 0; j < L->k; j++) {
+            int64_t at = r * L->k + j;
+            d += ((double)before[at] - (keep[at] ? after[at] : 0.0f)) * mean[j];
+        }
+        delta[r] = d;
+    }
+}
+
+/* Writable only when measuring: an existing float32 initializer that L's
+ * correction would go into and nobody else reads, else NULL. */
+float *prune_bias_slot(const wl_layer *L, double *scale) {
+    ecc_node *at;
+    uint32_t slot;
+    if (choose(L, &at, &slot, scale) == PLACE_NEW_ADD) return NULL;
+    ecc_value *v = at->inputs[slot];
+    if (!v->init || v->init->refcount > 1 || v->n_uses != 1 ||
+        (v->flags & (ECC_VALUE_OUTPUT | ECC_VALUE_INPUT)))
+        return NULL;
+    return v->init->data;
+}
+
 const char *prune_bias_place(const wl_layer *L) {
     ecc_node *at;
     uint32_t slot;

@@ -154,11 +154,13 @@ ecc_status prune_layers_prepare(ecc_ctx *ctx, ecc_model *m, const prune_config *
  * Σ(y-y0)²/Σy0², top-1 agreement, and accuracy when labels are known. */
 typedef struct prune_sens_cell {
     double error, agreement, accuracy;
+    bool bias_corrected; /* c->bias_correct's shift was applied while measuring */
 } prune_sens_cell;
 
 /* For every selected layer and level: prunes that layer alone (method and
  * pattern of c; unstructured at the level, or N:M once when c->pat is N:M),
- * runs d, measures, restores the weights. labels (d->samples entries) may be
+ * with c->bias_correct also shifts the bias in place where prune_bias_slot
+ * allows (never adding a node), runs d, measures, restores both. labels (d->samples entries) may be
  * NULL. cells: n_layers × n_levels (rows of unselected layers untouched);
  * *dense_acc gets the dense accuracy (NaN without labels). */
 ecc_status prune_sensitivity_measure(ecc_ctx *ctx, ecc_model *m, const calib_data *d,
@@ -180,6 +182,15 @@ ecc_status prune_allocate(ecc_ctx *ctx, wl_layers *ls, const double *levels,
  * Add after the node. Shared constants are copied first. *how names the
  * place ("bias", "bn_mean", "add", "new_add"). */
 ecc_status prune_bias_add(ecc_ctx *ctx, wl_layer *L, const double *delta, const char **how);
+/* delta[r] = Σ_j (before − after)[r, j]·E[x_j] (L->stats.mean): the mean
+ * output shift pruning causes in row r; after[i] counts only where keep[i]. */
+void prune_bias_delta(const wl_layer *L, const float *before, const float *after,
+                      const uint8_t *keep, double *delta);
+/* For measuring without changing the graph (sensitivity): the data of the
+ * float32 initializer prune_bias_add would add delta × *scale into, when it
+ * exists and only L's correction reads it; NULL otherwise (a new Add, a copy
+ * or a Constant node would be needed). */
+float *prune_bias_slot(const wl_layer *L, double *scale);
 /* The place prune_bias_add would use, without changing anything. */
 const char *prune_bias_place(const wl_layer *L);
 

@@ -113,7 +113,35 @@ fail:
     return st;
 }
 
-/* Runs d with layer L pruned at target (weights restored by the caller). */
+/* A bias shifted in place for one measurement: where, and what it held. */
+typedef struct shifted_bias {
+    float *at;
+    float *saved;
+} shifted_bias;
+
+/* Adds the mean shift pruning caused (before → after) into L's bias when
+ * that needs no new node; b->at stays NULL when it would. */
+static ecc_status shift_bias(ecc_ctx *ctx, const wl_layer *L, const float *before,
+                             const float *after, const uint8_t *keep, shifted_bias *b) {
+    double scale = 1.0;
+    float *at = prune_bias_slot(L, &scale);
+    if (!at || !L->stats.mean) return ECC_OK;
+    double *delta = malloc((size_t)L->rows * sizeof *delta + 1);
+    b->saved = malloc((size_t)L->rows * sizeof *b->saved + 1);
+    if (!delta || !b->saved) {
+        free(delta);
+        return ECC_OOM(ctx);
+    }
+    prune_bias_delta(L, before, after, keep, delta);
+    memcpy(b->saved, at, (size_t)L->rows * sizeof *at);
+    for (int64_t r = 0; r < L->rows; r++) at[r] = (float)((double)at[r] + scale * delta[r]);
+    b->at = at;
+    free(delta);
+    return ECC_OK;
+}
+
+/* Runs d with layer L pruned at target (weights restored by the caller, the
+ * bias here). */
 static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const calib_data *d, wl_layer *L,
                               const prune_config *c, const float *canon, int64_t target,
                               sens_run *s, prune_sens_cell *out) {
@@ -121,6 +149,7 @@ static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const calib_data *d, w
     float *work = malloc((size_t)L->numel * sizeof *work + 1);
     uint8_t *keep = malloc((size_t)L->numel + 1);
     bool changed = false;
+    shifted_bias bias = {NULL, NULL};
     ECC_FAIL_IF(!work || !keep, ctx, ECC_E_INTERNAL, "out of memory");
     memcpy(work, canon, (size_t)L->numel * sizeof *work);
     memset(keep, 1, (size_t)L->numel);
@@ -128,11 +157,15 @@ static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const calib_data *d, w
     for (int64_t i = 0; i < L->numel; i++)
         if (!keep[i]) work[i] = 0.0f;
     wl_canon_put(L, work, L->w->init->data);
+    if (c->bias_correct) ECC_TRY(shift_bias(ctx, L, canon, work, keep, &bias));
     s->se = s->ref_sq = 0;
     s->agree = s->rows = s->correct = s->labelled = 0;
     ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, sens_batch, s));
     *out = cell_of(s);
+    out->bias_corrected = bias.at != NULL;
 fail:
+    if (bias.at) memcpy(bias.at, bias.saved, (size_t)L->rows * sizeof *bias.saved);
+    free(bias.saved);
     free(work);
     free(keep);
     return st;
@@ -394,7 +427,7 @@ ecc_status ecc_sensitivity_run(ecc_ctx *ctx, const ecc_registry *reg, ecc_model 
     ECC_FAIL_IF(!s->cells, ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < s->ls.n * s->n_levels; i++)
         s->cells[i] = (prune_sens_cell){NAN, NAN, NAN};
-    if (s->cfg.method->calib)
+    if (s->cfg.method->calib || s->cfg.bias_correct)
         ECC_TRY(calib_collect_stats(ctx, model, d, &s->ls, NULL, s->cfg.method->full_h));
     ECC_TRY(prune_sensitivity_measure(ctx, model, d, &s->ls, &s->cfg, s->levels, s->n_levels,
                                       labels, s->cells, &s->dense_acc));
@@ -441,6 +474,27 @@ bool ecc_sensitivity_cell(const ecc_sensitivity *s, size_t layer, size_t level, 
 
 /* ---------------- output ---------------- */
 
+/* Did measuring layer i apply the bias correction (as the pass would)? */
+static bool layer_bias_corrected(const ecc_sensitivity *s, size_t i) {
+    return s->ls.items[i].skip == PRUNE_SKIP_NONE && s->n_levels &&
+           s->cells[i * s->n_levels].bias_corrected;
+}
+
+static void write_bias_line(const ecc_sensitivity *s, FILE *out) {
+    size_t measured = 0, corrected = 0;
+    for (size_t i = 0; i < s->ls.n; i++) {
+        measured += s->ls.items[i].skip == PRUNE_SKIP_NONE;
+        corrected += layer_bias_corrected(s, i);
+    }
+    if (!s->cfg.bias_correct) return;
+    if (corrected == measured)
+        fprintf(out, "bias correction: applied while measuring, as the pass applies it\n");
+    else
+        fprintf(out, "bias correction: applied while measuring on %zu of %zu layers; the "
+                     "others (marked *) would need a new Add node or a copy of a shared or "
+                     "Constant-node bias, and are measured without it\n", corrected, measured);
+}
+
 static void write_table(const ecc_sensitivity *s, FILE *out) {
     bool acc = !isnan(s->dense_acc);
     fprintf(out, "sensitivity of %s (%s%s) on %lld samples, output '%s'\n", s->pass,
@@ -450,12 +504,14 @@ static void write_table(const ecc_sensitivity *s, FILE *out) {
     fprintf(out, "cell: relative squared error of the output / top-1 agreement with the "
                  "dense model%s\n",
             acc ? " / accuracy change in points" : "");
+    write_bias_line(s, out);
     fprintf(out, "%-24s %9s", "layer", "params");
     for (size_t j = 0; j < s->n_levels; j++) fprintf(out, "  %23.0f%%", 100.0 * s->levels[j]);
     fputc('\n', out);
     for (size_t i = 0; i < s->ls.n; i++) {
         const wl_layer *L = &s->ls.items[i];
-        fprintf(out, "%-24s %9lld", L->name, (long long)L->numel);
+        bool unmarked = !s->cfg.bias_correct || L->skip || layer_bias_corrected(s, i);
+        fprintf(out, "%-23s%c %9lld", L->name, unmarked ? ' ' : '*', (long long)L->numel);
         if (L->skip != PRUNE_SKIP_NONE) {
             fprintf(out, "  skipped: %s\n", prune_skip_text(L->skip));
             continue;
@@ -486,6 +542,7 @@ static cJSON *to_json(const ecc_sensitivity *s) {
     cJSON_AddStringToObject(root, "output", s->output);
     cJSON_AddNumberToObject(root, "samples", (double)s->samples);
     cJSON_AddItemToObject(root, "dense_accuracy", num_or_null(s->dense_acc));
+    cJSON_AddBoolToObject(root, "bias_correct", s->cfg.bias_correct);
     for (size_t j = 0; levels && j < s->n_levels; j++)
         cJSON_AddItemToArray(levels, cJSON_CreateNumber(s->levels[j]));
     layers = cJSON_AddArrayToObject(root, "layers");
@@ -501,6 +558,7 @@ static cJSON *to_json(const ecc_sensitivity *s) {
             cJSON_AddStringToObject(o, "skipped", prune_skip_text(L->skip));
             continue;
         }
+        cJSON_AddBoolToObject(o, "bias_corrected", layer_bias_corrected(s, i));
         cJSON *e = cJSON_AddArrayToObject(o, "error"), *a = cJSON_AddArrayToObject(o, "agreement");
         cJSON *acc = cJSON_AddArrayToObject(o, "accuracy");
         for (size_t j = 0; j < s->n_levels; j++) {

@@ -153,6 +153,36 @@ expect 0 "sensitivity --json" -- "$ECC" sensitivity testdata/mlp.onnx --data $CA
     --pass prune:method=wanda --json --report "$T/sens.json"
 holds "$T/sens.json" 'r.layers.length === 3 && r.layers[0].error.length === 5 && r.method === "wanda"' \
     && ok || bad "sensitivity JSON"
+# sensitivity measures what the pass emits: the layer pruned alone by the pass
+# (bias correction included: the default for wanda and sparsegpt) has the
+# output error and agreement the table reports for it (bias_corrected: true)
+expect 0 "dense run" -- "$ECC" run testdata/cnn.onnx --data $CAL -o "$T/dense" -q
+for spec in prune:method=wanda prune:method=sparsegpt prune:bias_correct=true \
+            prune:method=wanda:bias_correct=false; do
+    one="$spec:include=/res_a/Conv"
+    expect 0 "sensitivity $one" -- "$ECC" sensitivity testdata/cnn.onnx --data $CAL --pass "$one" \
+        --levels 0.8 --json --report "$T/s1.json"
+    expect 0 "prune $one" -- "$ECC" compress testdata/cnn.onnx -o "$T/one.onnx" \
+        --passes "$one:sparsity=0.8:scope=layer" --calib $CAL -q
+    rm -rf "$T/one_out"
+    expect 0 "run $one" -- "$ECC" run "$T/one.onnx" --data $CAL -o "$T/one_out" -q
+    expect 0 "compare $one" -- "$ECC" compare "$T/dense" "$T/one_out" --report "$T/c1.json"
+    node -e 'const fs = require("fs");
+        const s = JSON.parse(fs.readFileSync(process.argv[1])), c = JSON.parse(fs.readFileSync(process.argv[2]));
+        const L = s.layers.find(l => l.name === "/res_a/Conv"), o = c.outputs[0];
+        const err = Math.pow(10, -o.sqnr_db / 10), bc = !process.argv[3].includes("bias_correct=false");
+        process.exit(L.bias_corrected === bc && Math.abs(L.error[0] - err) <= 1e-4 * err &&
+                     L.agreement[0] === o.top1_agreement ? 0 : 1)' "$T/s1.json" "$T/c1.json" "$spec" &&
+        ok || bad "sensitivity of $one is not the pruned model's: $(head -c 400 "$T/s1.json")"
+done
+# biases in Constant nodes are not rewritten to measure: such layers are
+# measured without the correction, and the table and JSON say so
+expect 0 "sensitivity, Constant-node biases" -- "$ECC" sensitivity testdata/edge/const_weights.onnx \
+    --data $CAL --pass prune:method=wanda:min_params=0:head=true --levels 0.5 --report "$T/s2.json"
+grep -q "bias correction: applied while measuring on 0 of 2 layers" "$T/out" && ok ||
+    bad "sensitivity table does not say the Constant-node biases were not corrected"
+holds "$T/s2.json" 'r.bias_correct && r.layers.every(l => l.bias_corrected === false)' && ok ||
+    bad "Constant-node biases reported as corrected"
 expect 1 "sensitivity of another pass" -- "$ECC" sensitivity testdata/mlp.onnx --data $CAL --pass dce
 says "sensitivity of another pass" "one 'prune' invocation"
 expect 1 "sensitivity bad levels" -- "$ECC" sensitivity testdata/mlp.onnx --data $CAL --levels 0.5,2

@@ -1,13 +1,15 @@
 #!/bin/sh
 # One-shot pruning accuracy table (issue 4's acceptance): the MLP and the CNN
-# pruned at 50/70/80 % unstructured by each criterion, and 2:4 by SparseGPT,
+# pruned at 50/70/80 % unstructured by each criterion, and 2:4,
 # scored on the 10,000 Fashion-MNIST test images by `ecc eval` and by ONNX
 # Runtime (tests/interop/ort_run.js) on the same emitted file. Calibration:
 # 256 training images. The peer is magnitude pruning (the default, global
-# scope) in the same run: each row prints its difference to it. The
-# bias_correct=true rows show both criteria with the mean shift of the
-# removed weights folded into the bias; a last table prunes one CNN layer at
-# a time (ecc eval only).
+# scope) in the same run: each row prints its difference to it. Wanda and
+# SparseGPT fold the mean shift of the removed weights into the bias by
+# default (bias_correct, chosen on held-out data by bench/prune_val.sh); the
+# bias_correct=false rows show their masks alone, the magnitude
+# bias_correct=true row magnitude with the same correction. A last table
+# prunes one CNN layer at a time (ecc eval only).
 #
 #   sh bench/prune_table.sh            (ECC=path/to/ecc to use another binary)
 set -e
@@ -35,8 +37,9 @@ for m in mlp cnn; do
         mag=""
         for spec in "prune:sparsity=$s" "prune:sparsity=$s:scope=layer" \
             "prune:sparsity=$s:method=wanda" "prune:sparsity=$s:method=sparsegpt" \
-            "prune:sparsity=$s:bias_correct=true" \
-            "prune:sparsity=$s:method=wanda:bias_correct=true"; do
+            "prune:sparsity=$s:method=wanda:bias_correct=false" \
+            "prune:sparsity=$s:method=sparsegpt:bias_correct=false" \
+            "prune:sparsity=$s:bias_correct=true"; do
             "$ECC" compress testdata/$m.onnx -o "$D/p.onnx" --passes "$spec" $CAL -q
             a=$(acc_ecc "$D/p.onnx")
             [ -n "$mag" ] || mag=$a
@@ -44,7 +47,8 @@ for m in mlp cnn; do
                 "$(pts "$float" "$a")" "$(pts "$a" "$mag")"
         done
     done
-    for spec in "prune:pattern=2:4" "prune:pattern=2:4:method=sparsegpt"; do
+    for spec in "prune:pattern=2:4" "prune:pattern=2:4:method=sparsegpt" \
+        "prune:pattern=2:4:method=wanda" "prune:pattern=2:4:method=wanda:bias_correct=false"; do
         "$ECC" compress testdata/$m.onnx -o "$D/p.onnx" --passes "$spec" $CAL -q
         a=$(acc_ecc "$D/p.onnx")
         printf '| %s | `%s` | %s | %s | %s | |\n' $m "$spec" "$a" "$(acc_ort "$D/p.onnx")" \
@@ -52,11 +56,13 @@ for m in mlp cnn; do
     done
 done
 
-# Where Wanda loses on the CNN: one layer at a time at 80 % (the rest dense).
-printf '\n| cnn, one layer at 80 %% | magnitude | wanda | sparsegpt |\n|---|---|---|---|\n'
+# Where Wanda's mask alone loses on the CNN: one layer at a time at 80 % (the
+# rest dense).
+printf '\n| cnn, one layer at 80 %% | magnitude | magnitude + bias_correct | wanda, mask alone | wanda | sparsegpt |\n'
+printf '|---|---|---|---|---|---|\n'
 for layer in conv2 res_a res_b; do
     row="| $layer |"
-    for method in magnitude wanda sparsegpt; do
+    for method in magnitude magnitude:bias_correct=true wanda:bias_correct=false wanda sparsegpt; do
         "$ECC" compress testdata/cnn.onnx -o "$D/p.onnx" $CAL -q \
             --passes "prune:sparsity=0.8:scope=layer:method=$method:include=$layer.weight"
         row="$row $(acc_ecc "$D/p.onnx") |"

@@ -1,18 +1,31 @@
 # lib.sh — what the bench scripts share (sourced; they set ECC first).
 #   accuracy MODEL EVAL-ARGS...   the top-1 accuracy `ecc eval` prints (0..1)
-#   heldout_set FM DIR            writes DIR/x.npy, DIR/y.npy: Fashion-MNIST
+#   heldout_setup NAME            for the *_val.sh benches: exits 0 with a skip
+#                                 line when Fashion-MNIST or numpy is missing;
+#                                 else sets FM, CAL (--calib: the first 256
+#                                 training images) and D (a temporary folder,
+#                                 removed on exit) holding D/x.npy, D/y.npy:
 #                                 training images 50,000-59,999 and labels, the
 #                                 held-out set defaults are chosen on (disjoint
-#                                 from the calibration images, the first 256,
-#                                 and from the test set)
+#                                 from the calibration images and the test
+#                                 set; the models were trained on them)
+#   acc MODEL                     accuracy on that held-out set
 accuracy() {
     model=$1
     shift
     "$ECC" eval "$model" "$@" -q | sed -n 's/^accuracy: \([0-9.]*\).*/\1/p'
 }
 
-heldout_set() {
-    /usr/bin/python3 - "$1" "$2" <<'PY'
+heldout_setup() {
+    FM=/usr/share/datasets/fashion-mnist
+    if [ ! -f "$FM/train-images-idx3-ubyte.gz" ] || ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+        echo "$1: skip (Fashion-MNIST or python3-numpy missing)"
+        exit 0
+    fi
+    CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
+    D=$(mktemp -d "/tmp/ecc_$1.XXXXXX")
+    trap 'rm -rf "$D"' EXIT
+    /usr/bin/python3 - "$FM" "$D" <<'PY'
 import gzip, sys
 import numpy as np
 fm, d = sys.argv[1], sys.argv[2]
@@ -22,3 +35,5 @@ np.save(d + "/x.npy", im.reshape(-1, 1, 28, 28)[50000:60000].astype(np.float32) 
 np.save(d + "/y.npy", lb[50000:60000].astype(np.int64))
 PY
 }
+
+acc() { accuracy "$1" --data "$D/x.npy" --labels "$D/y.npy"; }

@@ -14,16 +14,7 @@
 set -e
 ECC=${ECC:-${BUILD:-build}/ecc}
 . bench/lib.sh
-FM=/usr/share/datasets/fashion-mnist
-if [ ! -f "$FM/train-images-idx3-ubyte.gz" ] || ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
-    echo "prune_val: skip (Fashion-MNIST or python3-numpy missing)"
-    exit 0
-fi
-D=$(mktemp -d /tmp/ecc_prune_val.XXXXXX)
-trap 'rm -rf "$D"' EXIT
-heldout_set "$FM" "$D"
-CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
-acc() { accuracy "$1" --data "$D/x.npy" --labels "$D/y.npy"; }
+heldout_setup prune_val
 echo "== held-out accuracy, train images 50000-59999"
 printf '| setting | mlp 50 %% | mlp 70 %% | mlp 80 %% | mlp 2:4 | cnn 50 %% | cnn 70 %% | cnn 80 %% | cnn 2:4 | mean |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'

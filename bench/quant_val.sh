@@ -12,19 +12,9 @@
 set -e
 ECC=${ECC:-${BUILD:-build}/ecc}
 . bench/lib.sh
-PY=/usr/bin/python3
-FM=/usr/share/datasets/fashion-mnist
-if [ ! -f "$FM/train-images-idx3-ubyte.gz" ] || ! $PY -c 'import numpy' 2>/dev/null; then
-    echo "quant_val: skip (Fashion-MNIST or python3-numpy missing)"
-    exit 0
-fi
-D=$(mktemp -d /tmp/ecc_quant_val.XXXXXX)
-trap 'rm -rf "$D"' EXIT
-heldout_set "$FM" "$D"
-CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
+heldout_setup quant_val
 agree() { "$ECC" compare "$D/float_$1" "$2" --data "$D/x.npy" |
           sed -n 's/.*top-1 agreement [0-9]*\/[0-9]* (\([0-9.]*\)).*/\1/p'; }
-acc() { accuracy "$1" --data "$D/x.npy" --labels "$D/y.npy"; }
 for m in mlp cnn transformer; do
     "$ECC" run testdata/$m.onnx --data "$D/x.npy" -o "$D/float_$m" -q
 done

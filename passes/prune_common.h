@@ -160,9 +160,10 @@ typedef struct prune_sens_cell {
 /* For every selected layer and level: prunes that layer alone (method and
  * pattern of c; unstructured at the level, or N:M once when c->pat is N:M),
  * with c->bias_correct also shifts the bias in place where prune_bias_slot
- * allows (never adding a node), runs d, measures, restores both. labels (d->samples entries) may be
- * NULL. cells: n_layers × n_levels (rows of unselected layers untouched);
- * *dense_acc gets the dense accuracy (NaN without labels). */
+ * allows (never adding a node), runs d, measures, restores both. labels
+ * (d->samples entries) may be NULL. cells: n_layers × n_levels (rows of
+ * unselected layers untouched); *dense_acc gets the dense accuracy (NaN
+ * without labels). */
 ecc_status prune_sensitivity_measure(ecc_ctx *ctx, ecc_model *m, const calib_data *d,
                                      wl_layers *ls, const prune_config *c,
                                      const double *levels, size_t n_levels,

@@ -482,11 +482,11 @@ static bool layer_bias_corrected(const ecc_sensitivity *s, size_t i) {
 
 static void write_bias_line(const ecc_sensitivity *s, FILE *out) {
     size_t measured = 0, corrected = 0;
+    if (!s->cfg.bias_correct) return;
     for (size_t i = 0; i < s->ls.n; i++) {
         measured += s->ls.items[i].skip == PRUNE_SKIP_NONE;
         corrected += layer_bias_corrected(s, i);
     }
-    if (!s->cfg.bias_correct) return;
     if (corrected == measured)
         fprintf(out, "bias correction: applied while measuring, as the pass applies it\n");
     else

@@ -100,12 +100,6 @@ static bool ecc_is_default_domain(const char *d) {
     return !d || !*d || strcmp(d, "ai.onnx") == 0;
 }
 
-size_t ecc_model_graph_count(const ecc_model *m) { return 1 + m->subgraphs.n; }
-
-ecc_graph *ecc_model_graph(const ecc_model *m, size_t i) {
-    return i == 0 ? m->graph : m->subgraphs.items[i - 1];
-}
-
 int64_t ecc_model_opset(const ecc_model *m, const char *domain) {
     for (size_t i = 0; i < m->n_opsets; i++) {
         const char *d = m->opsets[i].domain;

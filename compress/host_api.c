@@ -202,16 +202,26 @@ static int64_t host_tensor_dim(const ecc_tensor *t, int i) {
 }
 static int64_t host_tensor_numel(const ecc_tensor *t) { return t ? t->numel : 0; }
 
-/* The value of this model (main graph or a subgraph) holding t as initializer. */
-static ecc_value *find_holder(const ecc_model *m, const ecc_tensor *t) {
-    for (size_t k = 0; k < ecc_model_graph_count(m); k++) {
-        const ecc_graph *g = ecc_model_graph(m, k);
-        for (size_t i = 0; i < g->inits.n; i++) {
-            ecc_value *v = g->inits.items[i];
-            if (v->init == t) return v;
-        }
+typedef struct holder_search {
+    const ecc_tensor *t;
+    ecc_value *found;
+} holder_search;
+
+static ecc_status holder_in(ecc_ctx *ctx, ecc_graph *g, void *arg) {
+    holder_search *h = arg;
+    (void)ctx;
+    for (size_t i = 0; !h->found && i < g->inits.n; i++) {
+        ecc_value *v = g->inits.items[i];
+        if (v->init == h->t) h->found = v;
     }
-    return NULL;
+    return ECC_OK;
+}
+
+/* The value of this model (main graph or a subgraph) holding t as initializer. */
+static ecc_value *find_holder(ecc_pass_run *run, const ecc_tensor *t) {
+    holder_search h = {t, NULL};
+    (void)ecc_model_each_graph(run->ctx, run->model, holder_in, &h);
+    return h.found;
 }
 
 /* Copy-on-write: a tensor shared with another value (or with the teacher
@@ -224,7 +234,7 @@ static float *host_tensor_f32_mut(ecc_pass_run *run, ecc_tensor *t) {
     if (v) t = v->init;
     if (!t || t->dtype != ECC_DTYPE_FLOAT) return NULL;
     if (t->refcount <= 1) return t->data;
-    if (!v) v = find_holder(run->model, t);
+    if (!v) v = find_holder(run, t);
     if (!v) return NULL; /* not an initializer of this model */
     ecc_tensor *u = t;
     if (ecc_tensor_make_unique(run->ctx, &u) != ECC_OK) {

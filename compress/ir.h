@@ -240,10 +240,6 @@ ecc_status ecc_model_create(ecc_ctx *ctx, ecc_model **out); /* empty model + emp
 ecc_status ecc_graph_create_sub(ecc_ctx *ctx, ecc_model *m, ecc_graph *parent, ecc_graph **out);
 /* Opset version imported for a domain ("" or "ai.onnx" = default), 0 if none. */
 int64_t ecc_model_opset(const ecc_model *m, const char *domain);
-/* Every graph of the model: index 0 is the main graph, then each subgraph;
- * i < ecc_model_graph_count(m). */
-size_t ecc_model_graph_count(const ecc_model *m);
-ecc_graph *ecc_model_graph(const ecc_model *m, size_t i);
 ecc_status ecc_model_set_opset(ecc_ctx *ctx, ecc_model *m, const char *domain, int64_t version);
 
 /* ---- values ---- */

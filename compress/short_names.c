@@ -8,10 +8,17 @@
  * sparse initializer, kept opaque) keep their names, and a graph whose
  * opaque parts name tensors (quantization annotations, training info) is
  * refused rather than silently broken. */
-#include "ir.h"
+#include "pipeline.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* One renaming: the names that stay, and the next id. */
+typedef struct shortener {
+    ecc_model *m;
+    ecc_strmap kept;
+    uint64_t counter;
+} shortener;
 
 /* True when v's name is bound outside the graph structure we rewrite. */
 static bool keeps_name(const ecc_model *m, const ecc_value *v) {
@@ -31,40 +38,50 @@ static void base36(uint64_t id, char *buf) {
 }
 
 /* Renames v to the next id that no kept name already uses. */
-static ecc_status take_next_name(ecc_ctx *ctx, ecc_model *m, const ecc_strmap *kept,
-                                 uint64_t *counter, ecc_value *v) {
+static ecc_status take_next_name(ecc_ctx *ctx, shortener *s, ecc_value *v) {
     char buf[16];
-    do base36((*counter)++, buf);
-    while (ecc_strmap_get(kept, buf));
-    const char *s = ecc_arena_strdup(m->arena, buf);
-    if (!s) return ECC_OOM(ctx);
-    v->name = s;
+    do base36(s->counter++, buf);
+    while (ecc_strmap_get(&s->kept, buf));
+    const char *name = ecc_arena_strdup(s->m->arena, buf);
+    if (!name) return ECC_OOM(ctx);
+    v->name = name;
     return ECC_OK;
 }
 
-static ecc_status refuse_opaque_names(ecc_ctx *ctx, ecc_model *m) {
+static ecc_status refuse_opaque_names(ecc_ctx *ctx, ecc_graph *g, void *arg) {
+    (void)arg;
+    if (!g->quant_annots.n) return ECC_OK;
+    return ecc_ctx_error(ctx, ECC_E_INPUT,
+                         "--short-names: graph '%s' has quantization annotations that name "
+                         "tensors; keep the names", g->name ? g->name : "");
+}
+
+static ecc_status collect_kept(ecc_ctx *ctx, ecc_graph *g, void *arg) {
+    shortener *s = arg;
+    for (size_t j = 0; j < g->values.n; j++) {
+        ecc_value *v = g->values.items[j];
+        if (keeps_name(s->m, v) && !ecc_strmap_put(&s->kept, v->name, v)) return ECC_OOM(ctx);
+    }
+    return ECC_OK;
+}
+
+/* Gives every renamed value of g its id, and drops node names. */
+static ecc_status assign_names(ecc_ctx *ctx, ecc_graph *g, void *arg) {
     ecc_status st = ECC_OK;
-    ECC_FAIL_IF(m->training_info.n, ctx, ECC_E_INPUT,
-                "--short-names: the model's training info names tensors; keep the names");
-    for (size_t i = 0; i < ecc_model_graph_count(m); i++) {
-        const ecc_graph *g = ecc_model_graph(m, i);
-        ECC_FAIL_IF(g->quant_annots.n, ctx, ECC_E_INPUT,
-                    "--short-names: graph '%s' has quantization annotations that name "
-                    "tensors; keep the names", g->name ? g->name : "");
+    shortener *s = arg;
+    for (size_t j = 0; j < g->values.n; j++) {
+        ecc_value *v = g->values.items[j];
+        v->doc_string = NULL;
+        if (!keeps_name(s->m, v) && !(v->flags & ECC_VALUE_OUTER))
+            ECC_TRY(take_next_name(ctx, s, v));
+    }
+    for (size_t j = 0; j < g->nodes.n; j++) {
+        ecc_node *n = g->nodes.items[j];
+        n->name = "";
+        n->doc_string = NULL;
     }
 fail:
     return st;
-}
-
-static ecc_status collect_kept(ecc_ctx *ctx, ecc_model *m, ecc_strmap *kept) {
-    for (size_t i = 0; i < ecc_model_graph_count(m); i++) {
-        ecc_graph *g = ecc_model_graph(m, i);
-        for (size_t j = 0; j < g->values.n; j++) {
-            ecc_value *v = g->values.items[j];
-            if (keeps_name(m, v) && !ecc_strmap_put(kept, v->name, v)) return ECC_OOM(ctx);
-        }
-    }
-    return ECC_OK;
 }
 
 static const ecc_value *captured_root(const ecc_value *v) {
@@ -72,52 +89,28 @@ static const ecc_value *captured_root(const ecc_value *v) {
     return v;
 }
 
-static ecc_status rebuild_index(ecc_ctx *ctx, ecc_graph *g) {
+/* Captured values take their new outer name; g's name index is rebuilt. */
+static ecc_status follow_captures(ecc_ctx *ctx, ecc_graph *g, void *arg) {
+    (void)arg;
     ecc_strmap_free(&g->by_name);
     for (size_t j = 0; j < g->values.n; j++) {
         ecc_value *v = g->values.items[j];
+        if (v->flags & ECC_VALUE_OUTER) v->name = captured_root(v)->name;
         if (!ecc_strmap_put(&g->by_name, v->name, v)) return ECC_OOM(ctx);
     }
     return ECC_OK;
 }
 
-/* Gives every renamed value of every graph its id, and drops node names. */
-static ecc_status assign_names(ecc_ctx *ctx, ecc_model *m, const ecc_strmap *kept) {
-    ecc_status st = ECC_OK;
-    uint64_t counter = 0;
-    for (size_t i = 0; i < ecc_model_graph_count(m); i++) {
-        ecc_graph *g = ecc_model_graph(m, i);
-        for (size_t j = 0; j < g->values.n; j++) {
-            ecc_value *v = g->values.items[j];
-            v->doc_string = NULL;
-            if (!keeps_name(m, v) && !(v->flags & ECC_VALUE_OUTER))
-                ECC_TRY(take_next_name(ctx, m, kept, &counter, v));
-        }
-        for (size_t j = 0; j < g->nodes.n; j++) {
-            ecc_node *n = g->nodes.items[j];
-            n->name = "";
-            n->doc_string = NULL;
-        }
-    }
-fail:
-    return st;
-}
-
 ecc_status ecc_model_shorten_names(ecc_ctx *ctx, ecc_model *m) {
-    ecc_status st;
-    ecc_strmap kept = {0};
-    ECC_TRY(refuse_opaque_names(ctx, m));
-    ECC_TRY(collect_kept(ctx, m, &kept));
-    ECC_TRY(assign_names(ctx, m, &kept));
-    for (size_t i = 0; i < ecc_model_graph_count(m); i++) {
-        ecc_graph *g = ecc_model_graph(m, i);
-        for (size_t j = 0; j < g->values.n; j++) {
-            ecc_value *v = g->values.items[j];
-            if (v->flags & ECC_VALUE_OUTER) v->name = captured_root(v)->name;
-        }
-        ECC_TRY(rebuild_index(ctx, g));
-    }
+    ecc_status st = ECC_OK;
+    shortener s = {m, {0}, 0};
+    ECC_FAIL_IF(m->training_info.n, ctx, ECC_E_INPUT,
+                "--short-names: the model's training info names tensors; keep the names");
+    ECC_TRY(ecc_model_each_graph(ctx, m, refuse_opaque_names, NULL));
+    ECC_TRY(ecc_model_each_graph(ctx, m, collect_kept, &s));
+    ECC_TRY(ecc_model_each_graph(ctx, m, assign_names, &s));
+    ECC_TRY(ecc_model_each_graph(ctx, m, follow_captures, NULL));
 fail:
-    ecc_strmap_free(&kept);
+    ecc_strmap_free(&s.kept);
     return st;
 }

@@ -514,6 +514,19 @@ static ecc_status layer_quantizer(qp *p, size_t li, ecc_quantizer **qz) {
                                q->ch_axis, 0, false, "minmax", qz);
 }
 
+/* The layer of unit u when u is active and the first active unit of its
+ * weight, else -1: the simulation handles a weight shared by units once, as
+ * annotate does. */
+static int unit_first_layer(const qp *p, size_t u) {
+    int li = p->units[u].layer;
+    if (!p->units[u].active || li < 0) return -1;
+    for (size_t v = 0; v < u; v++)
+        if (p->units[v].active && p->units[v].layer >= 0 &&
+            p->ls.q[p->units[v].layer].w == p->ls.q[li].w)
+            return -1;
+    return li;
+}
+
 /* With bias_correction, corrects the bias of every active layer in place
  * (originals kept in saved), from the float weights: call before
  * weights_fake. */
@@ -522,13 +535,8 @@ static ecc_status biases_correct(qp *p, qp_saved *saved, size_t *n_saved) {
     ecc_quantizer *qz = NULL;
     ecc_tensor *vals = NULL;
     for (size_t u = 0; p->c.bias_correction && p->chan_sum && u < p->n_units; u++) {
-        int li = p->units[u].layer;
-        if (!p->units[u].active || li < 0 || !p->ls.q[li].bias) continue;
-        bool seen = false; /* a weight shared by units is corrected once, as annotate does */
-        for (size_t v = 0; v < u; v++)
-            seen |= p->units[v].active && p->units[v].layer >= 0 &&
-                    p->ls.q[p->units[v].layer].w == p->ls.q[li].w;
-        if (seen) continue;
+        int li = unit_first_layer(p, u);
+        if (li < 0 || !p->ls.q[li].bias) continue;
         ECC_TRY(layer_quantizer(p, (size_t)li, &qz));
         ECC_TRY(qc_weight_masked(p->ctx, p->ls.q[li].w, &vals));
         ECC_TRY(save_init(p, p->ls.q[li].bias, saved, n_saved));
@@ -548,14 +556,11 @@ fail:
 static ecc_status weights_fake(qp *p, qp_saved *saved, size_t *n_saved) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
-    size_t first = *n_saved;
     for (size_t u = 0; u < p->n_units; u++) {
-        if (!p->units[u].active || p->units[u].layer < 0) continue;
-        ecc_value *w = p->ls.q[p->units[u].layer].w;
-        bool dup = false;
-        for (size_t k = first; k < *n_saved; k++) dup |= saved[k].w == w;
-        if (dup) continue;
-        ECC_TRY(layer_quantizer(p, (size_t)p->units[u].layer, &qz));
+        int li = unit_first_layer(p, u);
+        if (li < 0) continue;
+        ecc_value *w = p->ls.q[li].w;
+        ECC_TRY(layer_quantizer(p, (size_t)li, &qz));
         ECC_TRY(save_init(p, w, saved, n_saved));
         ECC_TRY(qc_fake_quant_weight(p->ctx, qz, w->init, w->init->data));
         ecc_quantizer_free(qz);

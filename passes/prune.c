@@ -242,18 +242,6 @@ fail:
 
 /* ---------------- applying a criterion ---------------- */
 
-static ecc_status correct_bias(ecc_ctx *ctx, wl_layer *L, const float *before,
-                               const float *after, const uint8_t *keep) {
-    const char *how = NULL;
-    double *delta = malloc((size_t)L->rows * sizeof *delta + 1);
-    if (!delta) return ECC_OOM(ctx);
-    prune_bias_delta(L, before, after, keep, delta);
-    ecc_status st = prune_bias_add(ctx, L, delta, &how);
-    if (st == ECC_OK) ecc_log(ctx, 1, "  prune: '%s': mean shift added back (%s)", L->name, how);
-    free(delta);
-    return st;
-}
-
 static ecc_status prune_one(ecc_ctx *ctx, wl_layer *L, const prune_config *c) {
     ecc_status st = ECC_OK;
     float *canon = NULL, *before = NULL;
@@ -269,7 +257,11 @@ static ecc_status prune_one(ecc_ctx *ctx, wl_layer *L, const prune_config *c) {
         wl_canon_put(L, canon, L->w->init->data);
     }
     ECC_TRY(prune_attach_mask(ctx, L, keep, &c->pat, c->method->name));
-    if (c->bias_correct) ECC_TRY(correct_bias(ctx, L, before, canon, keep));
+    if (c->bias_correct) {
+        const char *how = NULL;
+        ECC_TRY(prune_bias_correct(ctx, L, before, canon, keep, &how));
+        ecc_log(ctx, 1, "  prune: '%s': mean shift added back (%s)", L->name, how);
+    }
     ecc_log(ctx, 1, "  prune: %s '%s': %lld of %lld weights removed (%s)", L->node->op_type,
             L->name, (long long)L->zeros, (long long)L->numel, c->method->name);
 fail:

@@ -6,7 +6,9 @@
  * of a BatchNormalization that is the only reader (subtracted), the constant
  * operand of an Add that is the only reader, or a new Add right after the
  * node (output names stay). Constants shared with other readers are copied
- * for this node first; tensors shared with a teacher are copied on write. */
+ * for this node first; tensors shared with a teacher are copied on write.
+ * Sensitivity measures with the same correction made in place and undone
+ * (prune_bias_correct_in_place), where that needs no new tensor or node. */
 #include "prune_common.h"
 
 #include <stdlib.h>
@@ -67,12 +69,16 @@ static bool const_is(const ecc_node *n, uint32_t slot, int32_t rank, const int64
     return true;
 }
 
+static void add_scaled(float *d, const double *delta, int64_t rows, double scale) {
+    for (int64_t r = 0; r < rows; r++) d[r] = (float)((double)d[r] + scale * delta[r]);
+}
+
 static ecc_status add_into(ecc_ctx *ctx, ecc_node *n, uint32_t slot, const double *delta,
                            int64_t rows, double scale) {
     float *d = NULL;
     ecc_status st = own_const(ctx, n, slot, &d);
     if (st) return st;
-    for (int64_t r = 0; r < rows; r++) d[r] = (float)((double)d[r] + scale * delta[r]);
+    add_scaled(d, delta, rows, scale);
     return ECC_OK;
 }
 
@@ -147,7 +153,9 @@ static bias_place choose(const wl_layer *L, ecc_node **at, uint32_t *slot, doubl
     return PLACE_NEW_ADD;
 }
 
-void prune_bias_delta(const wl_layer *L, const float *before, const float *after,
+/* delta[r] = Σ_j (before − after)[r, j]·E[x_j] (L->stats.mean): the mean
+ * output shift pruning causes in row r; after[i] counts only where keep[i]. */
+static void mean_shift(const wl_layer *L, const float *before, const float *after,
                        const uint8_t *keep, double *delta) {
     int64_t rows_per_group = L->rows / L->groups;
     for (int64_t r = 0; r < L->rows; r++) {
@@ -161,9 +169,9 @@ void prune_bias_delta(const wl_layer *L, const float *before, const float *after
     }
 }
 
-/* Writable only when measuring: an existing float32 initializer that L's
- * correction would go into and nobody else reads, else NULL. */
-float *prune_bias_slot(const wl_layer *L, double *scale) {
+/* The data of the float32 initializer L's correction goes into, when it
+ * exists and nothing else reads it; else NULL. */
+static float *own_bias_in_place(const wl_layer *L, double *scale) {
     ecc_node *at;
     uint32_t slot;
     if (choose(L, &at, &slot, scale) == PLACE_NEW_ADD) return NULL;
@@ -191,4 +199,48 @@ ecc_status prune_bias_add(ecc_ctx *ctx, wl_layer *L, const double *delta, const 
     int64_t dims[16];
     int32_t rank = delta_shape(L, dims);
     return new_add(ctx, L, delta, rank, dims);
+}
+
+/* mean_shift of L into a new array (rows entries), or NULL out of memory. */
+static double *shift_of(const wl_layer *L, const float *before, const float *after,
+                        const uint8_t *keep) {
+    double *delta = malloc((size_t)L->rows * sizeof *delta + 1);
+    if (delta) mean_shift(L, before, after, keep, delta);
+    return delta;
+}
+
+ecc_status prune_bias_correct(ecc_ctx *ctx, wl_layer *L, const float *before,
+                              const float *after, const uint8_t *keep, const char **how) {
+    double *delta = shift_of(L, before, after, keep);
+    if (!delta) return ECC_OOM(ctx);
+    ecc_status st = prune_bias_add(ctx, L, delta, how);
+    free(delta);
+    return st;
+}
+
+ecc_status prune_bias_correct_in_place(ecc_ctx *ctx, const wl_layer *L, const float *before,
+                                       const float *after, const uint8_t *keep,
+                                       prune_bias_undo *u) {
+    double scale = 1.0;
+    float *at = own_bias_in_place(L, &scale);
+    *u = (prune_bias_undo){NULL, NULL, 0};
+    if (!at || !L->stats.mean) return ECC_OK;
+    double *delta = shift_of(L, before, after, keep);
+    float *saved = malloc((size_t)L->rows * sizeof *saved + 1);
+    if (!delta || !saved) {
+        free(delta);
+        free(saved);
+        return ECC_OOM(ctx);
+    }
+    memcpy(saved, at, (size_t)L->rows * sizeof *at);
+    add_scaled(at, delta, L->rows, scale);
+    free(delta);
+    *u = (prune_bias_undo){at, saved, L->rows};
+    return ECC_OK;
+}
+
+void prune_bias_undo_apply(prune_bias_undo *u) {
+    if (u->at) memcpy(u->at, u->saved, (size_t)u->n * sizeof *u->saved);
+    free(u->saved);
+    *u = (prune_bias_undo){NULL, NULL, 0};
 }

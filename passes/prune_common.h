@@ -159,8 +159,8 @@ typedef struct prune_sens_cell {
 
 /* For every selected layer and level: prunes that layer alone (method and
  * pattern of c; unstructured at the level, or N:M once when c->pat is N:M),
- * with c->bias_correct also shifts the bias in place where prune_bias_slot
- * allows (never adding a node), runs d, measures, restores both. labels
+ * with c->bias_correct also corrects the bias in place where
+ * prune_bias_correct_in_place can (never adding a node), runs d, measures, restores both. labels
  * (d->samples entries) may be NULL. cells: n_layers × n_levels (rows of
  * unselected layers untouched); *dense_acc gets the dense accuracy (NaN
  * without labels). */
@@ -183,15 +183,23 @@ ecc_status prune_allocate(ecc_ctx *ctx, wl_layers *ls, const double *levels,
  * Add after the node. Shared constants are copied first. *how names the
  * place ("bias", "bn_mean", "add", "new_add"). */
 ecc_status prune_bias_add(ecc_ctx *ctx, wl_layer *L, const double *delta, const char **how);
-/* delta[r] = Σ_j (before − after)[r, j]·E[x_j] (L->stats.mean): the mean
- * output shift pruning causes in row r; after[i] counts only where keep[i]. */
-void prune_bias_delta(const wl_layer *L, const float *before, const float *after,
-                      const uint8_t *keep, double *delta);
-/* For measuring without changing the graph (sensitivity): the data of the
- * float32 initializer prune_bias_add would add delta × *scale into, when it
- * exists and only L's correction reads it; NULL otherwise (a new Add, a copy
- * or a Constant node would be needed). */
-float *prune_bias_slot(const wl_layer *L, double *scale);
+/* Adds the mean output shift pruning L caused back (Σ_j (before − after)·E[x_j]
+ * per row, L->stats.mean; after counts only where keep) as prune_bias_add. */
+ecc_status prune_bias_correct(ecc_ctx *ctx, wl_layer *L, const float *before,
+                              const float *after, const uint8_t *keep, const char **how);
+/* A bias changed in place for one measurement, and what it held. */
+typedef struct prune_bias_undo {
+    float *at, *saved;
+    int64_t n;
+} prune_bias_undo;
+/* The same correction for measuring without changing the graph (sensitivity):
+ * made in place only when L's bias is an existing float32 initializer nothing
+ * else reads, else u->at stays NULL (a new Add, a copy or a Constant node
+ * would be needed). prune_bias_undo_apply puts it back and frees u. */
+ecc_status prune_bias_correct_in_place(ecc_ctx *ctx, const wl_layer *L, const float *before,
+                                       const float *after, const uint8_t *keep,
+                                       prune_bias_undo *u);
+void prune_bias_undo_apply(prune_bias_undo *u);
 /* The place prune_bias_add would use, without changing anything. */
 const char *prune_bias_place(const wl_layer *L);
 

@@ -113,33 +113,6 @@ fail:
     return st;
 }
 
-/* A bias shifted in place for one measurement: where, and what it held. */
-typedef struct shifted_bias {
-    float *at;
-    float *saved;
-} shifted_bias;
-
-/* Adds the mean shift pruning caused (before → after) into L's bias when
- * that needs no new node; b->at stays NULL when it would. */
-static ecc_status shift_bias(ecc_ctx *ctx, const wl_layer *L, const float *before,
-                             const float *after, const uint8_t *keep, shifted_bias *b) {
-    double scale = 1.0;
-    float *at = prune_bias_slot(L, &scale);
-    if (!at || !L->stats.mean) return ECC_OK;
-    double *delta = malloc((size_t)L->rows * sizeof *delta + 1);
-    b->saved = malloc((size_t)L->rows * sizeof *b->saved + 1);
-    if (!delta || !b->saved) {
-        free(delta);
-        return ECC_OOM(ctx);
-    }
-    prune_bias_delta(L, before, after, keep, delta);
-    memcpy(b->saved, at, (size_t)L->rows * sizeof *at);
-    for (int64_t r = 0; r < L->rows; r++) at[r] = (float)((double)at[r] + scale * delta[r]);
-    b->at = at;
-    free(delta);
-    return ECC_OK;
-}
-
 /* Runs d with layer L pruned at target (weights restored by the caller, the
  * bias here). */
 static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const calib_data *d, wl_layer *L,
@@ -149,7 +122,7 @@ static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const calib_data *d, w
     float *work = malloc((size_t)L->numel * sizeof *work + 1);
     uint8_t *keep = malloc((size_t)L->numel + 1);
     bool changed = false;
-    shifted_bias bias = {NULL, NULL};
+    prune_bias_undo bias = {NULL, NULL, 0};
     ECC_FAIL_IF(!work || !keep, ctx, ECC_E_INTERNAL, "out of memory");
     memcpy(work, canon, (size_t)L->numel * sizeof *work);
     memset(keep, 1, (size_t)L->numel);
@@ -157,15 +130,14 @@ static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const calib_data *d, w
     for (int64_t i = 0; i < L->numel; i++)
         if (!keep[i]) work[i] = 0.0f;
     wl_canon_put(L, work, L->w->init->data);
-    if (c->bias_correct) ECC_TRY(shift_bias(ctx, L, canon, work, keep, &bias));
+    if (c->bias_correct) ECC_TRY(prune_bias_correct_in_place(ctx, L, canon, work, keep, &bias));
     s->se = s->ref_sq = 0;
     s->agree = s->rows = s->correct = s->labelled = 0;
     ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, sens_batch, s));
     *out = cell_of(s);
     out->bias_corrected = bias.at != NULL;
 fail:
-    if (bias.at) memcpy(bias.at, bias.saved, (size_t)L->rows * sizeof *bias.saved);
-    free(bias.saved);
+    prune_bias_undo_apply(&bias);
     free(work);
     free(keep);
     return st;

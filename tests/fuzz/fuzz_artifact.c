@@ -26,7 +26,6 @@ static unsigned long fuzz_accepted, fuzz_rejected;
 
 #define MAX_DECODE ((uint64_t)64 << 20) /* skip decodes announcing more */
 
-
 /* Every entry in every form; returns the number of failed decodes. */
 static int loader_pass(ecc_loader *L) {
     int bad = 0;

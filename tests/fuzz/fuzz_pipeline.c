@@ -3,8 +3,9 @@
  * and then through each data-free pipeline below (folding, magnitude and
  * N:M pruning, channel pruning, equalization, clustering, dynamic and
  * weight-only quantization, lowering, and the lossless rewrite with
- * --short-names); what a pipeline writes must read back. Errors are fine; crashes, sanitizer reports, multi-line messages and
- * unreadable outputs are not. Built with libFuzzer when ECC_LIBFUZZER is
+ * --short-names); what a pipeline writes must read back. Errors are fine;
+ * crashes, sanitizer reports, multi-line messages and unreadable outputs are
+ * not. Built with libFuzzer when ECC_LIBFUZZER is
  * defined; otherwise a plain main() replays files and directories (and with
  * --mutate N, N deterministic mutations of each), so CI runs the seeds under
  * ASan/UBSan.
@@ -44,7 +45,6 @@ static ecc_ctx *quiet_ctx(void) {
     ecc_ctx_set_verbosity(ctx, -1);
     return ctx;
 }
-
 
 /* Zero-filled array of the input's type and shape (symbolic dims 1), or
  * false when its type, shape or size is not one to feed. */

@@ -129,9 +129,12 @@ int main(int argc, char **argv) {
     ecc_ctx *ctx = ecc_ctx_create();
     int rc = ECC_E_USAGE;
     if (!ctx) return ECC_E_INTERNAL;
-    bool short_names = argc == 5 && !strcmp(argv[1], "--short-names");
-    if (argc == 4 + short_names && !strcmp(argv[1 + short_names], "--manifest"))
-        rc = manifest(ctx, argv[2 + short_names], argv[3 + short_names], short_names);
+    char **a = argv + 1; /* the arguments after an optional --short-names */
+    bool short_names = argc > 1 && !strcmp(a[0], "--short-names");
+    a += short_names;
+    int left = argc - 1 - short_names;
+    if (left == 3 && !strcmp(a[0], "--manifest"))
+        rc = manifest(ctx, a[1], a[2], short_names);
     else if (argc == 3)
         rc = single(ctx, argv[1], argv[2]);
     else

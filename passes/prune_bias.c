@@ -58,9 +58,10 @@ fail:
 }
 
 /* Is the constant at slot of n a float32 tensor of exactly these dims
- * (leading 1s allowed)? */
+ * (leading 1s allowed), not quantized by an earlier pass (that is final)? */
 static bool const_is(const ecc_node *n, uint32_t slot, int32_t rank, const int64_t *dims) {
-    const ecc_tensor *t = slot < n->n_inputs ? wl_const(n->inputs[slot]) : NULL;
+    const ecc_value *v = slot < n->n_inputs ? n->inputs[slot] : NULL;
+    const ecc_tensor *t = v && !v->quant ? wl_const(v) : NULL;
     if (!t || t->dtype != ECC_DTYPE_FLOAT || t->rank < rank) return false;
     for (int32_t i = 0; i < t->rank - rank; i++)
         if (t->dims[i] != 1) return false;

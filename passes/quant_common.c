@@ -11,11 +11,13 @@
 /* ---------------- weight layers ---------------- */
 
 /* The bias of a layer: Conv B, Gemm C of [rows] (beta 1), or the constant
- * vector a MatMul's only consumer (an Add) adds. */
+ * vector a MatMul's only consumer (an Add) adds. A bias an earlier pass
+ * quantized (quant-const) is final: none is returned, so it is neither
+ * corrected nor made int32. */
 static void find_bias(qc_layer *q, int64_t rows) {
     ecc_node *n = q->node;
     ecc_value *b = n->n_inputs > 2 ? n->inputs[2] : NULL;
-    const ecc_tensor *t = b ? wl_const(b) : NULL;
+    const ecc_tensor *t = b && !b->quant ? wl_const(b) : NULL;
     if (wl_is_onnx(n, "Conv") || wl_is_onnx(n, "Gemm")) {
         bool beta1 = !wl_is_onnx(n, "Gemm") || ecc_node_attr_float(n, "beta", 1.0f) == 1.0f;
         if (t && t->dtype == ECC_DTYPE_FLOAT && t->numel == rows && t->rank == 1 && beta1) {
@@ -29,7 +31,7 @@ static void find_bias(qc_layer *q, int64_t rows) {
     ecc_node *add = y->uses[0].node;
     if (!wl_is_onnx(add, "Add") || add->n_inputs != 2) return;
     ecc_value *other = add->inputs[1 - y->uses[0].slot];
-    t = wl_const(other);
+    t = other->quant ? NULL : wl_const(other);
     if (t && t->dtype == ECC_DTYPE_FLOAT && t->rank == 1 && t->numel == rows) {
         q->bias = other;
         q->bias_node = add;
@@ -322,13 +324,21 @@ fail:
     return st;
 }
 
-void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const qc_totals *tot) {
-    host->stat(run, "weights.quantized", (double)tot->tensors);
-    host->stat(run, "weights.bytes_before", (double)tot->bytes_before);
-    host->stat(run, "weights.bytes_after", (double)tot->bytes_after);
-    host->stat(run, "weights.ratio",
-               tot->bytes_before ? (double)tot->bytes_after / (double)tot->bytes_before : 0);
-    host->stat(run, "weights.sqnr_min_db", isfinite(tot->sqnr_min) ? tot->sqnr_min : 999.0);
+static void total_of(const ecc_host_api *host, ecc_pass_run *run, const char *what,
+                     const char *name, double v) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", what, name);
+    host->stat(run, key, v);
+}
+
+void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const char *what,
+                      const qc_totals *tot) {
+    total_of(host, run, what, "quantized", (double)tot->tensors);
+    total_of(host, run, what, "bytes_before", (double)tot->bytes_before);
+    total_of(host, run, what, "bytes_after", (double)tot->bytes_after);
+    total_of(host, run, what, "ratio",
+             tot->bytes_before ? (double)tot->bytes_after / (double)tot->bytes_before : 0);
+    total_of(host, run, what, "sqnr_min_db", isfinite(tot->sqnr_min) ? tot->sqnr_min : 999.0);
 }
 
 ecc_status qc_check_opset(ecc_ctx *ctx, const char *pass, ecc_model *m, int64_t need,

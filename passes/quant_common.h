@@ -92,7 +92,10 @@ typedef struct qc_totals {
 } qc_totals;
 ecc_status qc_report_weight(const ecc_host_api *host, ecc_pass_run *run, const ecc_value *w,
                             const ecc_tensor *t, qc_totals *tot);
-void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const qc_totals *tot);
+/* Totals "<what>.quantized", ".bytes_before", ".bytes_after", ".ratio",
+ * ".sqnr_min_db". */
+void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const char *what,
+                      const qc_totals *tot);
 
 /* ---------------- run environment ---------------- */
 

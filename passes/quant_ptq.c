@@ -943,7 +943,7 @@ static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
         for (size_t u = 0; u < p.n_units; u++) p.units[u].active = p.units[u].candidate;
     }
     ECC_TRY(annotate(&p, &tot));
-    qc_report_totals(host, run, &tot);
+    qc_report_totals(host, run, "weights", &tot);
     report_activations(&p);
     report_units(&p);
     host->stat(run, "calib.samples", p.data ? (double)p.data->samples : 0);

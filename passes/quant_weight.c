@@ -1,14 +1,14 @@
 /* quant_weight.c — the `quant-weight` pass: weight-only quantization of
  * Conv / Gemm / MatMul weights to INT4/UINT4 or INT8/UINT8, per block of 32,
  * 64 or 128 along the reduction axis (a Conv's reduction is its flattened
- * [C/group, kh, kw]) or per output channel, symmetric or asymmetric. The
- * default block=auto gives each scale about 32 kept weights: 32 on a dense
- * layer, larger blocks (or one scale per channel) on a pruned one, whose
- * blocks of 32 would hold a few nonzeros each and cost more in scales than
- * in weights. It
- * annotates: each weight gets an ecc_quantizer (kept until lowering, where it
- * becomes an integer initializer read through DequantizeLinear; blocks and
- * 4-bit types need opset 21, per channel 13).
+ * [C/group, kh, kw]), per output channel or per tensor, symmetric or
+ * asymmetric. The default block=auto gives each scale about 32 kept
+ * weights: 32 on a dense layer, larger blocks (or one scale per channel) on
+ * a pruned one, whose blocks of 32 would hold a few nonzeros each and cost
+ * more in scales than in weights. It annotates: each weight gets an
+ * ecc_quantizer (kept until lowering, where it becomes an integer
+ * initializer read through DequantizeLinear; blocks and 4-bit types need
+ * opset 21, per channel 13, 8 bits per tensor 10).
  *
  * method=rtn rounds to nearest. method=gptq (Frantar et al., "GPTQ: Accurate
  * Post-Training Quantization for Generative Pre-trained Transformers")
@@ -37,8 +37,9 @@ static const ecc_opt_desc qw_opts[] = {
     OPT(ECC_OPT_ENUM, "bits", "weight bits", "4", 0, 0, "4|8"),
     OPT(ECC_OPT_ENUM, "block",
         "weights per scale along the reduction axis; channel: one scale per output channel; "
+        "tensor: one scale per weight (8 bits: opset 10, the smallest file on narrow layers); "
         "auto: about 32 kept weights per scale (32 when dense, larger on pruned layers)",
-        "auto", 0, 0, "auto|32|64|128|channel"),
+        "auto", 0, 0, "auto|32|64|128|channel|tensor"),
     OPT(ECC_OPT_ENUM, "scheme",
         "sym: signed, zero point 0 (INT4/INT8); asym: unsigned with a zero point (UINT4/UINT8)",
         "sym", 0, 0, "sym|asym"),
@@ -54,16 +55,18 @@ static const ecc_opt_desc qw_opts[] = {
         "globs over node or weight names, '|' between globs: keep these layers in float", NULL,
         0, 0, NULL),
     OPT(ECC_OPT_INT, "max_opset",
-        "highest ai.onnx opset the output may use (blocks and 4-bit need 21, per channel 13)",
+        "highest ai.onnx opset the output may use (blocks and 4-bit need 21, per channel 13, "
+        "8-bit per tensor 10)",
         "21", 10, 21, NULL),
 };
 
 #define BLOCK_AUTO (-1)
+#define BLOCK_TENSOR (-2)
 #define AUTO_KEPT_PER_SCALE 32
 
 typedef struct qw_config {
     ecc_qformat fmt;
-    int64_t block;          /* 0: per channel; BLOCK_AUTO: chosen per layer */
+    int64_t block;          /* 0: per channel; BLOCK_TENSOR; BLOCK_AUTO: chosen per layer */
     bool gptq, act_order;
     double damp;
     int64_t lazy;
@@ -80,6 +83,7 @@ static ecc_status qw_config_read(const ecc_host_api *host, ecc_pass_run *run, qw
     c->fmt.is_signed = c->fmt.symmetric;
     c->block = !block || strcmp(block, "auto") == 0 ? BLOCK_AUTO
                : strcmp(block, "channel") == 0    ? 0
+               : strcmp(block, "tensor") == 0     ? BLOCK_TENSOR
                                                   : atoi(block);
     c->gptq = method && strcmp(method, "gptq") == 0;
     c->act_order = host->opt_bool(run, "act_order");
@@ -96,7 +100,15 @@ static ecc_status qw_config_read(const ecc_host_api *host, ecc_pass_run *run, qw
     return ECC_OK;
 }
 
-static int64_t qw_opset(const qw_config *c) { return c->fmt.bits == 4 || c->block ? 21 : 13; }
+static int64_t qw_opset(const qw_config *c) {
+    if (c->fmt.bits == 4 || c->block > 0 || c->block == BLOCK_AUTO) return 21;
+    return c->block == 0 ? 13 : 10;
+}
+
+static const char *qw_scales_text(const qw_config *c) {
+    return c->block == 0 ? "per-channel scales" : c->block == BLOCK_TENSOR ? "per-tensor scales"
+                                                                           : "blocks";
+}
 
 /* Checked by the pipeline before any pass runs. */
 static int qw_check(const ecc_host_api *host, ecc_pass_run *run) {
@@ -110,8 +122,9 @@ static int qw_check(const ecc_host_api *host, ecc_pass_run *run) {
     if (qw_opset(&c) > c.max_opset)
         return host->error(run, ECC_PLUGIN_E_USAGE,
                            PASS ": bits=%d with %s needs opset %lld, above max_opset=%lld; "
-                                "allowed with max_opset < 21: bits=8 block=channel",
-                           (int)c.fmt.bits, c.block ? "blocks" : "per-channel scales",
+                                "allowed with max_opset < 21: bits=8 block=channel (13) or "
+                                "block=tensor (10)",
+                           (int)c.fmt.bits, qw_scales_text(&c),
                            (long long)qw_opset(&c), (long long)c.max_opset);
     return ECC_PLUGIN_OK;
 }
@@ -123,7 +136,7 @@ typedef struct qw_grid {
     const wl_layer *L;
     ecc_qformat fmt;
     int32_t lo, hi;
-    int64_t block;          /* columns per scale; k for per channel */
+    int64_t block;          /* columns per scale; k for per channel and per tensor */
     int64_t nb;             /* scales per row */
     float *scale;           /* [rows, nb] */
     int32_t *zp;
@@ -138,6 +151,20 @@ static void grid_choose(qw_grid *g, const float *w, int64_t k, int64_t r, int64_
         mx = v > mx ? v : mx;
     }
     ecc_qformat_choose(&g->fmt, mn, mx, &g->scale[r * g->nb + b], &g->zp[r * g->nb + b]);
+}
+
+/* One scale for every row (per tensor): from the range of the whole matrix. */
+static void grid_choose_tensor(qw_grid *g, const float *w, int64_t k) {
+    float mn = 0, mx = 0;
+    for (int64_t i = 0; i < g->L->rows * k; i++) {
+        mn = w[i] < mn ? w[i] : mn;
+        mx = w[i] > mx ? w[i] : mx;
+    }
+    ecc_qformat_choose(&g->fmt, mn, mx, &g->scale[0], &g->zp[0]);
+    for (int64_t r = 1; r < g->L->rows; r++) {
+        g->scale[r] = g->scale[0];
+        g->zp[r] = g->zp[0];
+    }
 }
 
 /* Dequantized grid value of w at (row r, original column c). */
@@ -157,6 +184,9 @@ static int64_t layout_group(const qw_grid *g, int64_t r, int64_t b) {
 static ecc_status grid_quantizer(ecc_ctx *ctx, const qw_grid *g, const ecc_tensor *wt,
                                  int64_t block_opt, ecc_quantizer **out) {
     ecc_status st = ECC_OK;
+    if (block_opt == BLOCK_TENSOR)
+        return qc_weight_quantizer_from(ctx, wt, &g->fmt, ECC_QUANT_TENSOR, 0, 0, false, g->scale,
+                                        g->zp, "gptq", out);
     int64_t n = g->L->rows * g->nb;
     float *s = malloc((size_t)n * sizeof *s + 1);
     int32_t *z = malloc((size_t)n * sizeof *z + 1);
@@ -300,7 +330,7 @@ static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, int64_t block,
     float *w = NULL;
     uint8_t *keep = NULL;
     int64_t k = L->k, rows_g = L->rows / L->groups;
-    qw_grid g = {.q = q, .L = L, .fmt = c->fmt, .block = block ? block : k};
+    qw_grid g = {.q = q, .L = L, .fmt = c->fmt, .block = block > 0 ? block : k};
     ecc_qformat_range(&g.fmt, &g.lo, &g.hi);
     g.nb = (k + g.block - 1) / g.block;
     g.scale = malloc((size_t)(L->rows * g.nb) * sizeof *g.scale + 1);
@@ -311,6 +341,7 @@ static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, int64_t block,
     ECC_TRY(canon_keep(ctx, L, &keep));
     for (int64_t r = 0; r < L->rows; r++) /* static scales (lazy ones are re-chosen) */
         for (int64_t b = 0; b < g.nb; b++) grid_choose(&g, w, k, r, b);
+    if (block == BLOCK_TENSOR) grid_choose_tensor(&g, w, k);
     for (int64_t gi = 0; gi < L->groups; gi++)
         ECC_TRY(gptq_group(ctx, c, &g, w + gi * rows_g * k, keep ? keep + gi * rows_g * k : NULL,
                            rows_g, gi * rows_g, k, L->stats.h + gi * k * k));
@@ -343,6 +374,8 @@ static int64_t layer_block(const qw_config *c, const wl_layer *L) {
 
 static ecc_status rtn_layer(ecc_ctx *ctx, const qw_config *c, int64_t block, const qc_layer *q,
                             ecc_quantizer **out) {
+    if (block == BLOCK_TENSOR)
+        return qc_weight_quantizer(ctx, q->w, &c->fmt, ECC_QUANT_TENSOR, 0, 0, false, "rtn", out);
     if (block)
         return qc_weight_quantizer(ctx, q->w, &c->fmt, ECC_QUANT_BLOCK, q->red_axis, block,
                                    q->flat, "rtn", out);
@@ -376,7 +409,7 @@ static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
     size_t done = 0, shared = 0;
     ECC_TRY(qw_config_read(host, run, &c));
     ECC_TRY(qc_check_opset(ctx, PASS, run->model, qw_opset(&c), c.max_opset,
-                           c.block ? "blocked quantization" : "per-channel quantization"));
+                           qw_scales_text(&c)));
     ECC_TRY(qc_layers_find(ctx, run->model->graph, PASS, c.exclude, &ls));
     if (c.gptq && qc_layers_selected(&ls)) ECC_TRY(collect_hessians(ctx, run, &ls, &data));
     for (size_t i = 0; i < ls.n; i++) {
@@ -397,7 +430,7 @@ static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
         vals = NULL;
         done++;
     }
-    qc_report_totals(host, run, &tot);
+    qc_report_totals(host, run, "weights", &tot);
     host->stat(run, "layers.quantized", (double)done);
     host->stat(run, "layers.float", (double)(ls.n - done - shared));
     host->stat(run, "opset", (double)(ecc_model_opset(run->model, "") > qw_opset(&c)
@@ -421,7 +454,7 @@ static int qw_run(const ecc_host_api *host, ecc_pass_run *run) {
 const ecc_pass_desc ecc_pass_quant_weight = {
     .struct_size = sizeof(ecc_pass_desc),
     .name = PASS,
-    .summary = "weight-only quantization (INT4/INT8, per block or channel; RTN or GPTQ)",
+    .summary = "weight-only quantization (INT4/INT8, per block, channel or tensor; RTN or GPTQ)",
     .options = qw_opts,
     .n_options = sizeof qw_opts / sizeof qw_opts[0],
     .run = qw_run,

@@ -1,10 +1,12 @@
 #!/bin/sh
-# CLI tests of the quantization passes (`quant`, `quant-weight`, `equalize`):
+# CLI tests of the quantization passes (`quant`, `quant-weight`,
+# `quant-const`, `equalize`):
 # misuse refused before any work (exit 1 with one line quoting what is
 # allowed, exit 2 for calibration samples of the wrong shape, no output left),
 # INT4 blocked and INT8 per-channel weight-only models (opset raised and said
 # so, weight bytes in the report), static W8A8 and dynamic models, GPTQ,
-# determinism, per-tensor report keys, models with Constant-node weights and
+# determinism, per-tensor report keys, the smallest INT8 file (per-tensor
+# weights and 8-bit constants), models with Constant-node weights and
 # depthwise convolutions; every emitted model runs in ecc's interpreter and,
 # when onnxruntime-node is installed, in ONNX Runtime with the same top-1.
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +16,7 @@ HAVE_ORT=0; [ -d tests/interop/node_modules/onnxruntime-node ] && HAVE_ORT=1
 
 # --- listed, documented
 expect 0 "passes" -- "$ECC" passes
-for p in quant quant-weight equalize; do grep -q "^  $p " "$T/out" && ok || bad "ecc passes lists $p"; done
+for p in quant quant-weight quant-const equalize; do grep -q "^  $p " "$T/out" && ok || bad "ecc passes lists $p"; done
 
 # --- misuse: refused before any work, nothing written
 mkdir -p "$T/o"
@@ -33,6 +35,8 @@ refuse 1 "percentile out of range" "quant:method=percentile:percentile=20" "50.0
 refuse 1 "int4 below opset 21" "quant-weight:max_opset=17" "max_opset"
 refuse 1 "fallback with dynamic" "quant:mode=dynamic:fallback=auto" "mode=static"
 refuse 1 "exclude glob matching nothing" "quant:mode=dynamic:exclude=zz*" "matches no layer"
+refuse 1 "quant-const exclude glob matching nothing" "quant-const:exclude=zz*" "matches no constant"
+refuse 1 "quant-const min_size=1" "quant-const:min_size=1" "min_size"
 refuse 2 "wrong-shape calibration samples" "quant" "do not fit" --calib testdata/expected/cnn_logits_64.npy
 [ -z "$(ls -A "$T/o")" ] && ok || bad "refused runs left files: $(ls "$T/o")"
 expect 2 "opset9 softmax" -- "$ECC" compress testdata/edge/opset9.onnx -o "$T/o/y.onnx" --passes quant-weight
@@ -115,6 +119,35 @@ for m in mlp cnn; do
     awk "BEGIN { exit !($short <= 0.27 * $flt) }" && ok || bad "short names $m: $short > 0.27x $flt"
 done
 
+# --- the smallest INT8 file: weights per tensor and the remaining constants
+# (biases, LayerNorm parameters, the positional table) in 8 bits; the
+# transformer within issue 5's 0.27x of the float file. Per channel and in
+# static W8A8 form the constants run in ORT too.
+expect 0 "int8 per tensor + quant-const transformer" -- "$ECC" compress testdata/transformer.onnx \
+    -o "$T/qc_tr.onnx" --passes quant-weight:bits=8:block=tensor,quant-const --short-names \
+    --report "$T/qc_tr.json" -q
+holds "$T/qc_tr.json" 'const s = r.passes[1].stats; s["constants.quantized"] === 24 &&
+    s["constants.float"] === 0 && s["tensor.pos.bits"] === 8 && s["tensor.pos.block"] === -1 &&
+    s["tensor.pos.sqnr_db"] > 30 && r.passes[0].stats["tensor.head.weight.block"] === -1 &&
+    r.passes[0].stats.opset === 17' && ok || bad "quant-const report: $(cat "$T/qc_tr.json")"
+runs "$T/qc_tr.onnx" "int8 per tensor + quant-const transformer"
+"$ECC" inspect "$T/qc_tr.onnx" --json >"$T/qc_tr_inspect.json"
+holds "$T/qc_tr_inspect.json" 'const f = r.per_dtype.float32; f.tensors === 39 && f.params === 48' &&
+    ok || bad "float32 left: 38 scales and the 10-element head bias: $(cat "$T/qc_tr_inspect.json")"
+q=$(wc -c <"$T/qc_tr.onnx"); flt=$(wc -c <testdata/transformer.onnx)
+echo "int8 per tensor + quant-const transformer: $q bytes ($(awk "BEGIN { printf \"%.3f\", $q / $flt }")x of float)"
+awk "BEGIN { exit !($q <= 0.27 * $flt) }" && ok || bad "quant-const transformer: $q > 0.27x $flt"
+a0=$(acc testdata/transformer.onnx); a1=$(acc "$T/qc_tr.onnx")
+awk "BEGIN { exit !($a1 >= $a0 - 0.05) }" && ok || bad "quant-const transformer accuracy $a1 vs $a0"
+for p in "quant-weight:bits=8:block=channel,quant-const" "fold-bn,quant,quant-const:scheme=asym" \
+         "quant:mode=dynamic,quant-const:min_size=8"; do
+    for m in cnn transformer; do
+        expect 0 "$p $m" -- "$ECC" compress testdata/$m.onnx -o "$T/qc.onnx" --passes "$p" \
+            --calib $CAL -q
+        runs "$T/qc.onnx" "$p $m"
+    done
+done
+
 # --- accuracy tools
 expect 0 "equalize + bias correction + fallback" -- "$ECC" compress testdata/cnn.onnx \
     -o "$T/tools.onnx" --passes fold-bn,equalize,quant:bias_correction=true:fallback=auto:max_drop=0 \
@@ -143,7 +176,7 @@ cmp -s "$T/s8_cnn.onnx" "$T/s8_cnn2.onnx" && ok || bad "static output is not det
 # --- Constant-node weights (opset 11 raised to 13) and depthwise convolutions
 for src in testdata/edge/const_weights.onnx testdata/edge/depthwise.onnx; do
     b=$(basename "$src" .onnx)
-    for p in quant quant-weight quant:mode=dynamic; do
+    for p in quant quant-weight quant:mode=dynamic quant-weight:bits=8,quant-const:min_size=2; do
         expect 0 "$p $b" -- "$ECC" compress "$src" -o "$T/e_$b.onnx" --passes "fold-bn,$p" \
             --calib $CAL -q
         runs "$T/e_$b.onnx" "$p $b"

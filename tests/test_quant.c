@@ -2,7 +2,9 @@
  * scale/zero point, INT4 packing low nibble first, grouped layouts), the
  * calibration observers, `quant-weight` (RTN annotations, lowering to opset-21
  * blocked DequantizeLinear that reproduces the pass's fake quantization bit
- * for bit, per-channel INT8, GPTQ beating RTN), `quant` (static: activation
+ * for bit, per-channel and per-tensor INT8, GPTQ beating RTN), `quant-const`
+ * (which constants it takes, bit-exact lowering, excludes, an annotated
+ * tensor final for later passes), `quant` (static: activation
  * quantizers, one shared Q/DQ per tensor, int32 biases, simulation matching
  * the lowered graph; dynamic: the integer-op form), misuse refused before
  * any work, the opset upgrade rewrites, `equalize`, bias correction and
@@ -252,6 +254,30 @@ static void test_observers(void **state) {
 
 /* ---------------- quant-weight ---------------- */
 
+/* The output of net on x with each named tensor replaced by the fake
+ * quantization through its quantizer (the tensors are restored after):
+ * what the lowered model must compute bit for bit. */
+static int64_t fake_quant_output(fixture *f, const char *const *names, int count, const float *x,
+                                 float *ref) {
+    ecc_tensor *orig[12];
+    assert_true(count <= 12);
+    for (int i = 0; i < count; i++) {
+        ecc_value *w = V(names[i]);
+        orig[i] = ecc_tensor_ref(w->init);
+        ecc_tensor *c = NULL;
+        assert_int_equal(ecc_tensor_clone(f->ctx, w->init, &c), ECC_OK);
+        assert_int_equal(qc_fake_quant_weight(f->ctx, w->quant, w->init, c->data), ECC_OK);
+        assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, w, c), ECC_OK);
+        ecc_tensor_unref(c);
+    }
+    int64_t n = run_model(f, x, 4, XD, ref, 160);
+    for (int i = 0; i < count; i++) {
+        assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, V(names[i]), orig[i]), 0);
+        ecc_tensor_unref(orig[i]);
+    }
+    return n;
+}
+
 static void test_quant_weight_rtn(void **state) {
     fixture *f = *state;
     net(f);
@@ -266,25 +292,10 @@ static void test_quant_weight_rtn(void **state) {
     assert_int_equal(V("mm.w")->quant->axis, 0);          /* [K, N]: blocks along K */
     assert_true(stat(f, "weights.ratio") < 0.2); /* small rows: more scales per weight */
     assert_int_equal(ecc_model_opset(f->m, ""), 13); /* annotations only */
-    /* reference: the same model with every weight replaced by its fake quantization */
     float x[576], ref[160], got[160];
     sample_x(f, x);
     const char *ws[] = {"conv.w", "fc.w", "mm.w"};
-    ecc_tensor *orig[3];
-    for (int i = 0; i < 3; i++) {
-        ecc_value *w = V(ws[i]);
-        orig[i] = ecc_tensor_ref(w->init);
-        ecc_tensor *c = NULL;
-        assert_int_equal(ecc_tensor_clone(f->ctx, w->init, &c), ECC_OK);
-        assert_int_equal(qc_fake_quant_weight(f->ctx, w->quant, w->init, c->data), ECC_OK);
-        assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, w, c), ECC_OK);
-        ecc_tensor_unref(c);
-    }
-    int64_t n = run_model(f, x, 4, XD, ref, 160);
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(ecc_graph_set_initializer(f->ctx, f->m->graph, V(ws[i]), orig[i]), 0);
-        ecc_tensor_unref(orig[i]);
-    }
+    int64_t n = fake_quant_output(f, ws, 3, x, ref);
     lower(f);
     assert_int_equal(ecc_model_opset(f->m, ""), 21);
     assert_true(f->m->ir_version >= 10);
@@ -362,6 +373,132 @@ static double mm_error(fixture *f, const char *spec) {
     for (int i = 0; i < 64 * 24; i++) e += (got[i] - ref[i]) * (got[i] - ref[i]);
     free(x);
     return e / (64 * 24);
+}
+
+/* block=tensor: one scale per weight, RTN and GPTQ; 8 bits lower at opset 10
+ * (the fixture's 13 stays) with no axis, reproducing the annotation. */
+static void test_quant_weight_tensor(void **state) {
+    const char *specs[] = {"quant-weight:bits=8:block=tensor",
+                           "quant-weight:bits=8:block=tensor:method=gptq"};
+    for (int k = 0; k < 2; k++) {
+        fixture *f = k ? restart(state) : *state;
+        int64_t cd[4] = {32, 8, 6, 6};
+        net(f);
+        write_calib(f, 4, cd);
+        run_pass(f, specs[k]);
+        const char *ws[] = {"conv.w", "fc.w", "mm.w"};
+        for (int i = 0; i < 3; i++) {
+            const ecc_quantizer *q = V(ws[i])->quant;
+            assert_int_equal(q->granularity, ECC_QUANT_TENSOR);
+            assert_int_equal(q->scale->numel, 1);
+            assert_null(q->zero_point);
+            assert_true(stat(f, "opset") == 13);
+        }
+        float x[576], ref[160], got[160];
+        sample_x(f, x);
+        int64_t n = fake_quant_output(f, ws, 3, x, ref);
+        lower(f);
+        assert_int_equal(ecc_model_opset(f->m, ""), 13);
+        ecc_node *dq = find_op(f->m->graph, "DequantizeLinear");
+        assert_int_equal(ecc_node_attr_int(dq, "axis", -99), -99);
+        assert_int_equal(dq->inputs[1]->init->numel, 1);
+        assert_int_equal(run_model(f, x, 4, XD, got, 160), n);
+        assert_memory_equal(got, ref, (size_t)n * sizeof(float));
+    }
+}
+
+/* net plus the constants quant-const looks at: x → … → y, then
+ * z = BatchNormalization(y + tab, bn.s, bn.b, bn.m, bn.v) / div, tab from a
+ * Constant node; the variance bn.v and the divisor div are not data and
+ * stay float. */
+static void const_net(fixture *f) {
+    int64_t d = 40;
+    net(f);
+    ecc_tensor *t = tensor(f, ECC_DTYPE_FLOAT, 1, &d);
+    for (int64_t i = 0; i < d; i++) ((float *)t->data)[i] = frand(f, -2, 2);
+    ecc_node *c = add(f, "Constant", "", "tab");
+    ecc_attr a = {.name = "value", .type = ECC_ATTR_TENSOR, .t = t};
+    assert_int_equal(ecc_node_set_attr(f->ctx, c, &a), ECC_OK);
+    ecc_tensor_unref(t);
+    add(f, "Add", "y tab", "yt");
+    init_f32(f, "bn.s", 1, &d, 0.5f, 1.5f);
+    init_f32(f, "bn.b", 1, &d, -0.2f, 0.2f);
+    init_f32(f, "bn.m", 1, &d, -0.5f, 0.5f);
+    init_f32(f, "bn.v", 1, &d, 0.5f, 2.0f);
+    add(f, "BatchNormalization", "yt bn.s bn.b bn.m bn.v", "bn");
+    init_f32(f, "div", 1, &d, 1.0f, 2.0f);
+    add(f, "Div", "bn div", "z");
+    output(f, "z");
+}
+
+static void test_quant_const(void **state) {
+    fixture *f = *state;
+    const_net(f);
+    run_pass(f, "quant-weight:bits=8:block=channel");
+    const ecc_quantizer *wq = V("mm.w")->quant;
+    run_pass(f, "quant-const:min_size=16");
+    assert_ptr_equal(V("mm.w")->quant, wq); /* a weight's annotation is left alone */
+    const char *taken[] = {"tab", "bn.s", "bn.b", "bn.m", "mm.b"};
+    for (int i = 0; i < 5; i++) {
+        const ecc_quantizer *q = V(taken[i])->quant;
+        assert_non_null(q);
+        assert_int_equal(q->bits, 8), assert_true(q->is_signed && q->symmetric);
+        assert_int_equal(q->granularity, ECC_QUANT_TENSOR);
+        assert_non_null(V(taken[i])->init); /* the Constant node became an initializer */
+        assert_true(stat(f, "tensor.bn.s.sqnr_db") > 30);
+    }
+    assert_null(V("div")->quant), assert_null(V("bn.v")->quant);
+    assert_null(V("conv.b")->quant); /* 8 elements < min_size */
+    assert_true(stat(f, "constants.quantized") == 6); /* and fc.b (16) */
+    assert_true(stat(f, "constants.float") == 2);
+    assert_true(stat(f, "constants.bytes_after") < stat(f, "constants.bytes_before") / 3);
+    assert_int_equal(count_op(f->m->graph, "Constant"), 0);
+    float x[576], ref[160], got[160];
+    sample_x(f, x);
+    const char *qs[] = {"conv.w", "fc.w", "mm.w", "tab", "bn.s", "bn.b", "bn.m", "mm.b", "fc.b"};
+    int64_t n = fake_quant_output(f, qs, 9, x, ref);
+    lower(f);
+    assert_int_equal(count_op(f->m->graph, "DequantizeLinear"), 9);
+    assert_null(V("tab")->init);
+    assert_int_equal(run_model(f, x, 4, XD, got, 160), n);
+    assert_memory_equal(got, ref, (size_t)n * sizeof(float));
+    /* exclude by constant or reading-node name; a glob matching nothing is refused */
+    f = restart(state);
+    const_net(f);
+    run_pass(f, "quant-const:min_size=16:exclude=bn|tab");
+    assert_null(V("bn.s")->quant), assert_null(V("tab")->quant);
+    assert_non_null(V("mm.b")->quant);
+    assert_int_equal(try_pass(f, "quant-const:exclude=nothing*"), ECC_E_USAGE);
+    assert_non_null(strstr(ecc_ctx_message(f->ctx), "nothing*"));
+}
+
+/* An annotated tensor is final: quant after quant-const neither corrects
+ * nor makes int32 the biases quant-const took. */
+static void test_quant_const_is_final(void **state) {
+    fixture *f = *state;
+    int64_t cd[4] = {32, 8, 6, 6};
+    net(f);
+    write_calib(f, 4, cd);
+    run_pass(f, "quant-const:min_size=8");
+    float b0[40];
+    memcpy(b0, V("mm.b")->init->data, sizeof b0);
+    const ecc_quantizer *cq = V("conv.b")->quant;
+    run_pass(f, "quant");
+    assert_ptr_equal(V("conv.b")->quant, cq);
+    assert_int_equal(V("conv.b")->quant->bits, 8);
+    assert_memory_equal(V("mm.b")->init->data, b0, sizeof b0);
+    f = restart(state);
+    net(f);
+    write_calib(f, 4, cd);
+    run_pass(f, "quant");
+    assert_int_equal(V("conv.b")->quant->bits, 32); /* the other order: int32 */
+    run_pass(f, "quant-const:min_size=8");
+    assert_int_equal(V("conv.b")->quant->bits, 32);
+    assert_non_null(V("mm.b")->quant);
+    lower(f);
+    float x[576], y[160];
+    sample_x(f, x);
+    run_model(f, x, 4, XD, y, 160);
 }
 
 static void test_gptq_beats_rtn(void **state) {
@@ -634,6 +771,9 @@ int main(void) {
         T(test_quant_weight_auto_block),
         T(test_quant_weight_auto_dense),
         T(test_quant_weight_channel8),
+        T(test_quant_weight_tensor),
+        T(test_quant_const),
+        T(test_quant_const_is_final),
         T(test_gptq_beats_rtn),
         T(test_quant_static),
         T(test_quant_sim_matches_lowering),

@@ -1,0 +1,203 @@
+/* quant_const.c — the `quant-const` pass: stores the float32 constants the
+ * weight quantizers leave alone — biases, normalization scales and shifts,
+ * tables added to or concatenated with activations (positional embeddings,
+ * class tokens), embedding tables read by Gather — as 8-bit integers with
+ * one scale per tensor, read through DequantizeLinear (opset 10). This is
+ * what ONNX Runtime's QDQ quantizer does with the constant operands of Add,
+ * Mul and LayerNormalization; on a small model those constants are a
+ * visible part of the file.
+ *
+ * A constant is taken only when every reader uses it as data (the table
+ * below: never a shape, a Resize scale, a Clip bound, a variance), it has
+ * at least min_size elements (a smaller one costs more in scale and node
+ * than it saves), its values are finite, and no earlier pass annotated it.
+ * It annotates (an ecc_quantizer per tensor, lowered like a weight's); later
+ * passes treat an annotated tensor as final, so it runs after `quant` and
+ * `quant-weight` (whose bias correction and int32 biases it would
+ * otherwise pre-empt). */
+#include "quant_common.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PASS "quant-const"
+
+#define OPT(type, name, help, dflt, lo, hi, choices) \
+    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
+
+static const ecc_opt_desc qk_opts[] = {
+    OPT(ECC_OPT_ENUM, "scheme",
+        "sym: int8, zero point 0; asym: uint8 with a zero point (finer for one-signed tensors "
+        "such as normalization scales)", "sym", 0, 0, "sym|asym"),
+    OPT(ECC_OPT_INT, "min_size",
+        "constants with fewer elements stay float32 (the scale and DequantizeLinear node "
+        "would cost more than the 3 bytes an element saves)", "64", 2, 1e15, NULL),
+    OPT(ECC_OPT_STRING, "exclude",
+        "globs over constant or reading node names, '|' between globs: keep these in float",
+        NULL, 0, 0, NULL),
+};
+
+/* The inputs that read a constant as data. slot -1: any input. */
+typedef struct qk_slot {
+    const char *op;
+    int32_t slot;
+} qk_slot;
+
+static const qk_slot data_slots[] = {
+    {"Add", -1},      {"Sub", -1},
+    {"Mul", -1},      {"Concat", -1},
+    {"Gather", 0},    {"PRelu", 1},
+    {"Conv", 2},      {"ConvTranspose", 2},
+    {"Gemm", 2},      {"LayerNormalization", 1},
+    {"LayerNormalization", 2},
+    {"InstanceNormalization", 1},
+    {"InstanceNormalization", 2},
+    {"BatchNormalization", 1}, /* scale, B, mean; never the variance */
+    {"BatchNormalization", 2},
+    {"BatchNormalization", 3},
+};
+
+static bool is_data_use(const ecc_use *u) {
+    for (size_t i = 0; i < sizeof data_slots / sizeof data_slots[0]; i++)
+        if (wl_is_onnx(u->node, data_slots[i].op) &&
+            (data_slots[i].slot < 0 || (uint32_t)data_slots[i].slot == u->slot))
+            return true;
+    return false;
+}
+
+typedef struct qk_config {
+    ecc_qformat fmt;
+    int64_t min_size;
+    const char *exclude;
+} qk_config;
+
+static void qk_config_read(const ecc_host_api *host, ecc_pass_run *run, qk_config *c) {
+    const char *scheme = host->opt_string(run, "scheme");
+    bool sym = !scheme || strcmp(scheme, "asym") != 0;
+    c->fmt = (ecc_qformat){8, sym, sym};
+    c->min_size = host->opt_int(run, "min_size");
+    c->exclude = host->opt_string(run, "exclude");
+}
+
+/* Why the float constant v stays float (NULL: it is taken). Values that are
+ * not float32 constants at all are not candidates and answer "". */
+static const char *const_problem(const ecc_value *v, const qk_config *c) {
+    const ecc_tensor *t = wl_const(v);
+    if (!t || t->dtype != ECC_DTYPE_FLOAT || v->quant || !v->n_uses) return "";
+    if (v->flags & (ECC_VALUE_INPUT | ECC_VALUE_OUTPUT)) return "";
+    if (t->numel < c->min_size) return "";
+    for (uint32_t k = 0; k < v->n_uses; k++)
+        if (v->uses[k].slot == ECC_SLOT_CAPTURE || !is_data_use(&v->uses[k]))
+            return "a reader uses it as other than data";
+    const float *x = t->data;
+    for (int64_t i = 0; i < t->numel; i++)
+        if (!isfinite(x[i])) return "it holds inf or nan";
+    return NULL;
+}
+
+static bool excluded(const ecc_value *v, const char *exclude) {
+    if (!exclude) return false;
+    for (uint32_t k = 0; k < v->n_uses; k++)
+        if (wl_glob_any(exclude, v->name, v->uses[k].node->name)) return true;
+    return false;
+}
+
+typedef struct qk_run {
+    const ecc_host_api *host;
+    ecc_pass_run *run;
+    const qk_config *c;
+    qc_totals tot;
+    int64_t kept_float;
+    bool annotate;          /* false: only check the exclude globs */
+    const char *glob;       /* the glob being checked */
+    bool glob_hit;
+    char unmatched[256];    /* the first glob that matched nothing */
+} qk_run;
+
+static ecc_status quantize_const(qk_run *r, ecc_value *v) {
+    ecc_status st = ECC_OK;
+    ecc_quantizer *qz = NULL;
+    ECC_TRY(wl_materialize(r->run->ctx, v));
+    ECC_TRY(qc_weight_quantizer(r->run->ctx, v, &r->c->fmt, ECC_QUANT_TENSOR, 0, 0, false,
+                                "const", &qz));
+    ecc_value_set_quantizer(v, qz);
+    qz = NULL;
+    ECC_TRY(qc_report_weight(r->host, r->run, v, v->init, &r->tot));
+fail:
+    ecc_quantizer_free(qz);
+    return st;
+}
+
+static ecc_status visit(ecc_ctx *ctx, ecc_graph *g, void *arg) {
+    qk_run *r = arg;
+    ecc_status st = ECC_OK;
+    for (size_t i = 0; i < g->values.n; i++) {
+        ecc_value *v = g->values.items[i];
+        const char *why = const_problem(v, r->c);
+        if (why && !why[0]) continue;
+        if (!r->annotate) {
+            r->glob_hit = r->glob_hit || excluded(v, r->glob);
+            continue;
+        }
+        if (!why && excluded(v, r->c->exclude)) why = "matched exclude=";
+        if (why) {
+            r->kept_float++;
+            ecc_log(ctx, 1, "  " PASS ": '%s' stays float32: %s", v->name, why);
+            continue;
+        }
+        ECC_TRY(quantize_const(r, v));
+    }
+fail:
+    return st;
+}
+
+static bool glob_matches_some(const char *glob, void *arg) {
+    qk_run *r = arg;
+    r->glob = glob;
+    r->glob_hit = false;
+    if (ecc_model_each_graph(r->run->ctx, r->run->model, visit, r) || r->glob_hit) return false;
+    snprintf(r->unmatched, sizeof r->unmatched, "%s", glob);
+    return true; /* stop at the first glob that matches nothing */
+}
+
+static ecc_status check_excludes(qk_run *r) {
+    if (!r->c->exclude) return ECC_OK;
+    r->annotate = false;
+    if (wl_glob_each(r->c->exclude, glob_matches_some, r))
+        return ecc_ctx_error(r->run->ctx, ECC_E_USAGE,
+                             PASS ": exclude='%s' matches no constant of %lld or more elements "
+                             "(nor a node reading one)", r->unmatched, (long long)r->c->min_size);
+    r->annotate = true;
+    return ECC_OK;
+}
+
+static ecc_status qk_pass(const ecc_host_api *host, ecc_pass_run *run) {
+    ecc_status st = ECC_OK;
+    qk_config c;
+    qk_config_read(host, run, &c);
+    qk_run r = {.host = host, .run = run, .c = &c, .annotate = true};
+    ECC_TRY(qc_check_opset(run->ctx, PASS, run->model, 10, 21, "DequantizeLinear"));
+    ECC_TRY(check_excludes(&r));
+    ECC_TRY(ecc_model_each_graph(run->ctx, run->model, visit, &r));
+    qc_report_totals(host, run, "constants", &r.tot);
+    host->stat(run, "constants.float", (double)r.kept_float);
+    host->log(run, "%lld constants stored in 8 bits, %lld -> %lld bytes; %lld of %lld or more "
+              "elements stay float32", (long long)r.tot.tensors, (long long)r.tot.bytes_before,
+              (long long)r.tot.bytes_after, (long long)r.kept_float, (long long)c.min_size);
+fail:
+    return st;
+}
+
+static int qk_run_pass(const ecc_host_api *host, ecc_pass_run *run) {
+    return (int)qk_pass(host, run);
+}
+
+const ecc_pass_desc ecc_pass_quant_const = {
+    .struct_size = sizeof(ecc_pass_desc),
+    .name = PASS,
+    .summary = "8-bit storage of the remaining float constants (biases, norm scales, tables)",
+    .options = qk_opts,
+    .n_options = sizeof qk_opts / sizeof qk_opts[0],
+    .run = qk_run_pass,
+};

@@ -87,9 +87,15 @@ static const char *const_problem(const ecc_value *v, const qk_config *c) {
     if (!t || t->dtype != ECC_DTYPE_FLOAT || v->quant || !v->n_uses) return "";
     if (v->flags & (ECC_VALUE_INPUT | ECC_VALUE_OUTPUT)) return "";
     if (t->numel < c->min_size) return "";
-    for (uint32_t k = 0; k < v->n_uses; k++)
-        if (v->uses[k].slot == ECC_SLOT_CAPTURE || !is_data_use(&v->uses[k]))
-            return "a reader uses it as other than data";
+    for (uint32_t k = 0; k < v->n_uses; k++) {
+        const ecc_use *u = &v->uses[k];
+        if (u->slot == ECC_SLOT_CAPTURE) return "a subgraph reads it";
+        if (is_data_use(u)) continue;
+        bool layer = wl_is_onnx(u->node, "Conv") || wl_is_onnx(u->node, "ConvTranspose") ||
+                     wl_is_onnx(u->node, "Gemm") || wl_is_onnx(u->node, "MatMul");
+        return layer && u->slot < 2 ? "a layer's weight (quant and quant-weight store those)"
+                                    : "a reader uses it as other than data";
+    }
     const float *x = t->data;
     for (int64_t i = 0; i < t->numel; i++)
         if (!isfinite(x[i])) return "it holds inf or nan";
@@ -182,9 +188,10 @@ static ecc_status qk_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ECC_TRY(ecc_model_each_graph(run->ctx, run->model, visit, &r));
     qc_report_totals(host, run, "constants", &r.tot);
     host->stat(run, "constants.float", (double)r.kept_float);
-    host->log(run, "%lld constants stored in 8 bits, %lld -> %lld bytes; %lld of %lld or more "
-              "elements stay float32", (long long)r.tot.tensors, (long long)r.tot.bytes_before,
-              (long long)r.tot.bytes_after, (long long)r.kept_float, (long long)c.min_size);
+    ecc_log(run->ctx, 0, "  " PASS ": %lld constants stored in 8 bits, %lld -> %lld bytes; %lld "
+            "of %lld or more elements stay float32 (-v says why)", (long long)r.tot.tensors,
+            (long long)r.tot.bytes_before, (long long)r.tot.bytes_after, (long long)r.kept_float,
+            (long long)c.min_size);
 fail:
     return st;
 }

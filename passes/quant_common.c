@@ -276,10 +276,11 @@ double qc_sqnr_db(const float *ref, const float *x, int64_t n) {
     return 10.0 * log10(sig / noise);
 }
 
-static void stat_of(const ecc_host_api *host, ecc_pass_run *run, const char *name,
-                    const char *what, double v) {
+/* The statistic "<prefix><name>.<what>". */
+static void stat_key(const ecc_host_api *host, ecc_pass_run *run, const char *prefix,
+                     const char *name, const char *what, double v) {
     char key[700];
-    snprintf(key, sizeof key, "tensor.%s.%s", name, what);
+    snprintf(key, sizeof key, "%s%s.%s", prefix, name, what);
     host->stat(run, key, v);
 }
 
@@ -301,14 +302,14 @@ ecc_status qc_report_weight(const ecc_host_api *host, ecc_pass_run *run, const e
     double block = q->granularity == ECC_QUANT_BLOCK     ? q->block_size
                    : q->granularity == ECC_QUANT_CHANNEL ? 0
                                                          : -1;
-    stat_of(host, run, w->name, "bits", q->bits);
-    stat_of(host, run, w->name, "symmetric", q->symmetric);
-    stat_of(host, run, w->name, "block", block);
-    stat_of(host, run, w->name, "scale_min", smin);
-    stat_of(host, run, w->name, "scale_max", smax);
-    stat_of(host, run, w->name, "sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
-    stat_of(host, run, w->name, "bytes_before", (double)before);
-    stat_of(host, run, w->name, "bytes_after", (double)after);
+    stat_key(host, run, "tensor.", w->name, "bits", q->bits);
+    stat_key(host, run, "tensor.", w->name, "symmetric", q->symmetric);
+    stat_key(host, run, "tensor.", w->name, "block", block);
+    stat_key(host, run, "tensor.", w->name, "scale_min", smin);
+    stat_key(host, run, "tensor.", w->name, "scale_max", smax);
+    stat_key(host, run, "tensor.", w->name, "sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
+    stat_key(host, run, "tensor.", w->name, "bytes_before", (double)before);
+    stat_key(host, run, "tensor.", w->name, "bytes_after", (double)after);
     ecc_log(run->ctx, 1, "  %-40s %s%d %-5s %-9s scale %.3g..%.3g  SQNR %5.1f dB  %lld -> %lld B",
             w->name, q->is_signed ? "int" : "uint", q->bits, q->symmetric ? "sym" : "asym",
             q->granularity == ECC_QUANT_BLOCK     ? "block"
@@ -324,21 +325,14 @@ fail:
     return st;
 }
 
-static void total_of(const ecc_host_api *host, ecc_pass_run *run, const char *what,
-                     const char *name, double v) {
-    char key[128];
-    snprintf(key, sizeof key, "%s.%s", what, name);
-    host->stat(run, key, v);
-}
-
 void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const char *what,
                       const qc_totals *tot) {
-    total_of(host, run, what, "quantized", (double)tot->tensors);
-    total_of(host, run, what, "bytes_before", (double)tot->bytes_before);
-    total_of(host, run, what, "bytes_after", (double)tot->bytes_after);
-    total_of(host, run, what, "ratio",
+    stat_key(host, run, "", what, "quantized", (double)tot->tensors);
+    stat_key(host, run, "", what, "bytes_before", (double)tot->bytes_before);
+    stat_key(host, run, "", what, "bytes_after", (double)tot->bytes_after);
+    stat_key(host, run, "", what, "ratio",
              tot->bytes_before ? (double)tot->bytes_after / (double)tot->bytes_before : 0);
-    total_of(host, run, what, "sqnr_min_db", isfinite(tot->sqnr_min) ? tot->sqnr_min : 999.0);
+    stat_key(host, run, "", what, "sqnr_min_db", isfinite(tot->sqnr_min) ? tot->sqnr_min : 999.0);
 }
 
 ecc_status qc_check_opset(ecc_ctx *ctx, const char *pass, ecc_model *m, int64_t need,

@@ -97,6 +97,15 @@ static void net(fixture *f) {
     output(f, "side");
 }
 
+/* Calibration samples for net: 32 of x's shape. */
+static const int64_t CALIB_DIMS[4] = {32, 8, 6, 6};
+
+/* net with its calibration file written. */
+static void net_calibrated(fixture *f) {
+    net(f);
+    write_calib(f, 4, CALIB_DIMS);
+}
+
 static void sample_x(fixture *f, float *x) {
     for (int64_t i = 0; i < 2 * 8 * 6 * 6; i++) x[i] = frand(f, 0, 1);
 }
@@ -382,9 +391,7 @@ static void test_quant_weight_tensor(void **state) {
                            "quant-weight:bits=8:block=tensor:method=gptq"};
     for (int k = 0; k < 2; k++) {
         fixture *f = k ? restart(state) : *state;
-        int64_t cd[4] = {32, 8, 6, 6};
-        net(f);
-        write_calib(f, 4, cd);
+        net_calibrated(f);
         run_pass(f, specs[k]);
         const char *ws[] = {"conv.w", "fc.w", "mm.w"};
         for (int i = 0; i < 3; i++) {
@@ -476,9 +483,7 @@ static void test_quant_const(void **state) {
  * nor makes int32 the biases quant-const took. */
 static void test_quant_const_is_final(void **state) {
     fixture *f = *state;
-    int64_t cd[4] = {32, 8, 6, 6};
-    net(f);
-    write_calib(f, 4, cd);
+    net_calibrated(f);
     run_pass(f, "quant-const:min_size=8");
     float b0[40];
     memcpy(b0, V("mm.b")->init->data, sizeof b0);
@@ -488,8 +493,7 @@ static void test_quant_const_is_final(void **state) {
     assert_int_equal(V("conv.b")->quant->bits, 8);
     assert_memory_equal(V("mm.b")->init->data, b0, sizeof b0);
     f = restart(state);
-    net(f);
-    write_calib(f, 4, cd);
+    net_calibrated(f);
     run_pass(f, "quant");
     assert_int_equal(V("conv.b")->quant->bits, 32); /* the other order: int32 */
     run_pass(f, "quant-const:min_size=8");
@@ -516,8 +520,7 @@ static void test_gptq_beats_rtn(void **state) {
 static void test_quant_static(void **state) {
     fixture *f = *state;
     net(f);
-    int64_t cd[4] = {32, 8, 6, 6};
-    write_calib(f, 4, cd);
+    write_calib(f, 4, CALIB_DIMS);
     float x[576], ref[160], got[160];
     sample_x(f, x);
     int64_t n = run_model(f, x, 4, XD, ref, 160);
@@ -566,10 +569,8 @@ static void run_calib(fixture *f, float *y) {
 
 static void test_quant_sim_matches_lowering(void **state) {
     fixture *f = *state;
-    int64_t cd[4] = {32, 8, 6, 6};
     float *ref = malloc(32 * 40 * sizeof *ref), *got = malloc(32 * 40 * sizeof *got);
-    net(f);
-    write_calib(f, 4, cd);
+    net_calibrated(f);
     run_calib(f, ref);
     run_pass(f, "quant");
     double sim = stat(f, "calib.output_sqnr_db");
@@ -742,17 +743,14 @@ static void test_bias_correction(void **state) {
 
 static void test_exclude_and_fallback(void **state) {
     fixture *f = *state;
-    int64_t cd[4] = {32, 8, 6, 6};
-    net(f);
-    write_calib(f, 4, cd);
+    net_calibrated(f);
     run_pass(f, "quant:exclude=fc*:sensitivity=true");
     assert_null(V("fc.w")->quant);
     assert_non_null(V("conv.w")->quant);
     assert_true(stat(f, "units.float") == 1);
     assert_true(stat(f, "layer.c.sqnr_db") > 0);
     f = restart(state);
-    net(f);
-    write_calib(f, 4, cd);
+    net_calibrated(f);
     run_pass(f, "quant:fallback=auto:max_drop=0");
     double agree = stat(f, "calib.top1_agreement"), floats = stat(f, "fallback.float_units");
     assert_true(agree >= 1.0 - 1e-12 || floats == stat(f, "units.float"));

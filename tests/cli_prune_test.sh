@@ -195,7 +195,8 @@ E=testdata/edge/empty_layers.onnx
 for spec in prune:min_params=0:head=true prune:pattern=2:4:min_params=0:head=true \
             prune:method=wanda:min_params=0:head=true prune:method=sparsegpt:min_params=0:head=true \
             prune:scope=auto:min_params=0 prune-channel:ratio=0.5 prune-channel:criterion=activation \
-            equalize,quant quant:mode=dynamic quant-weight:method=gptq cluster:min_size=1; do
+            equalize,quant quant:mode=dynamic quant-weight:method=gptq cluster:min_size=1 \
+            quant-weight:bits=8:block=tensor,quant-const:min_size=2; do
     compress_runs_like_ort "empty layers: $spec" $E "$spec" "$T/e.onnx"
 done
 

@@ -33,6 +33,7 @@ static const fuzz_pipeline pipelines[] = {
     {"prune-channel:ratio=0.5", false},
     {"equalize,cluster:bits=2:min_size=1", false},
     {"quant-weight:bits=8:block=channel:scheme=asym", false},
+    {"quant-weight:bits=8:block=tensor,quant-const:min_size=2:scheme=asym", false},
     {"", true},
 };
 

@@ -80,13 +80,16 @@ static void qk_config_read(const ecc_host_api *host, ecc_pass_run *run, qk_confi
     c->exclude = host->opt_string(run, "exclude");
 }
 
-/* Why the float constant v stays float (NULL: it is taken). Values that are
- * not float32 constants at all are not candidates and answer "". */
-static const char *const_problem(const ecc_value *v, const qk_config *c) {
+/* A float32 constant this pass looks at: no earlier annotation, read, not
+ * a graph input or output, at least min_size elements. */
+static bool is_candidate(const ecc_value *v, const qk_config *c) {
     const ecc_tensor *t = wl_const(v);
-    if (!t || t->dtype != ECC_DTYPE_FLOAT || v->quant || !v->n_uses) return "";
-    if (v->flags & (ECC_VALUE_INPUT | ECC_VALUE_OUTPUT)) return "";
-    if (t->numel < c->min_size) return "";
+    return t && t->dtype == ECC_DTYPE_FLOAT && !v->quant && v->n_uses &&
+           !(v->flags & (ECC_VALUE_INPUT | ECC_VALUE_OUTPUT)) && t->numel >= c->min_size;
+}
+
+/* Why the candidate v stays float (NULL: it is taken). */
+static const char *float_reason(const ecc_value *v) {
     for (uint32_t k = 0; k < v->n_uses; k++) {
         const ecc_use *u = &v->uses[k];
         if (u->slot == ECC_SLOT_CAPTURE) return "a subgraph reads it";
@@ -96,6 +99,7 @@ static const char *const_problem(const ecc_value *v, const qk_config *c) {
         return layer && u->slot < 2 ? "a layer's weight (quant and quant-weight store those)"
                                     : "a reader uses it as other than data";
     }
+    const ecc_tensor *t = wl_const(v);
     const float *x = t->data;
     for (int64_t i = 0; i < t->numel; i++)
         if (!isfinite(x[i])) return "it holds inf or nan";
@@ -109,90 +113,75 @@ static bool excluded(const ecc_value *v, const char *exclude) {
     return false;
 }
 
-typedef struct qk_run {
-    const ecc_host_api *host;
-    ecc_pass_run *run;
+typedef struct qk_scan {
     const qk_config *c;
-    qc_totals tot;
-    int64_t kept_float;
-    bool annotate;          /* false: only check the exclude globs */
-    const char *glob;       /* the glob being checked */
-    bool glob_hit;
-    char unmatched[256];    /* the first glob that matched nothing */
-} qk_run;
+    ecc_ptrvec cands;       /* candidates of every graph, in graph order */
+    char unmatched[256];    /* the first exclude glob that matched none of them */
+} qk_scan;
 
-static ecc_status quantize_const(qk_run *r, ecc_value *v) {
+static ecc_status collect(ecc_ctx *ctx, ecc_graph *g, void *arg) {
+    qk_scan *s = arg;
+    for (size_t i = 0; i < g->values.n; i++)
+        if (is_candidate(g->values.items[i], s->c) &&
+            !ecc_ptrvec_push(&s->cands, g->values.items[i]))
+            return ECC_OOM(ctx);
+    return ECC_OK;
+}
+
+static bool glob_matches_none(const char *glob, void *arg) {
+    qk_scan *s = arg;
+    for (size_t i = 0; i < s->cands.n; i++)
+        if (excluded(s->cands.items[i], glob)) return false;
+    snprintf(s->unmatched, sizeof s->unmatched, "%s", glob);
+    return true;
+}
+
+static ecc_status quantize_const(const ecc_host_api *host, ecc_pass_run *run,
+                                 const qk_config *c, ecc_value *v, qc_totals *tot) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
-    ECC_TRY(wl_materialize(r->run->ctx, v));
-    ECC_TRY(qc_weight_quantizer(r->run->ctx, v, &r->c->fmt, ECC_QUANT_TENSOR, 0, 0, false,
-                                "const", &qz));
+    ECC_TRY(wl_materialize(run->ctx, v));
+    ECC_TRY(qc_weight_quantizer(run->ctx, v, &c->fmt, ECC_QUANT_TENSOR, 0, 0, false, "const",
+                                &qz));
     ecc_value_set_quantizer(v, qz);
     qz = NULL;
-    ECC_TRY(qc_report_weight(r->host, r->run, v, v->init, &r->tot));
+    ECC_TRY(qc_report_weight(host, run, v, v->init, tot));
 fail:
     ecc_quantizer_free(qz);
     return st;
-}
-
-static ecc_status visit(ecc_ctx *ctx, ecc_graph *g, void *arg) {
-    qk_run *r = arg;
-    ecc_status st = ECC_OK;
-    for (size_t i = 0; i < g->values.n; i++) {
-        ecc_value *v = g->values.items[i];
-        const char *why = const_problem(v, r->c);
-        if (why && !why[0]) continue;
-        if (!r->annotate) {
-            r->glob_hit = r->glob_hit || excluded(v, r->glob);
-            continue;
-        }
-        if (!why && excluded(v, r->c->exclude)) why = "matched exclude=";
-        if (why) {
-            r->kept_float++;
-            ecc_log(ctx, 1, "  " PASS ": '%s' stays float32: %s", v->name, why);
-            continue;
-        }
-        ECC_TRY(quantize_const(r, v));
-    }
-fail:
-    return st;
-}
-
-static bool glob_matches_some(const char *glob, void *arg) {
-    qk_run *r = arg;
-    r->glob = glob;
-    r->glob_hit = false;
-    if (ecc_model_each_graph(r->run->ctx, r->run->model, visit, r) || r->glob_hit) return false;
-    snprintf(r->unmatched, sizeof r->unmatched, "%s", glob);
-    return true; /* stop at the first glob that matches nothing */
-}
-
-static ecc_status check_excludes(qk_run *r) {
-    if (!r->c->exclude) return ECC_OK;
-    r->annotate = false;
-    if (wl_glob_each(r->c->exclude, glob_matches_some, r))
-        return ecc_ctx_error(r->run->ctx, ECC_E_USAGE,
-                             PASS ": exclude='%s' matches no constant of %lld or more elements "
-                             "(nor a node reading one)", r->unmatched, (long long)r->c->min_size);
-    r->annotate = true;
-    return ECC_OK;
 }
 
 static ecc_status qk_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ecc_status st = ECC_OK;
     qk_config c;
     qk_config_read(host, run, &c);
-    qk_run r = {.host = host, .run = run, .c = &c, .annotate = true};
+    qk_scan s = {.c = &c};
+    qc_totals tot = {0};
+    int64_t kept_float = 0;
     ECC_TRY(qc_check_opset(run->ctx, PASS, run->model, 10, 21, "DequantizeLinear"));
-    ECC_TRY(check_excludes(&r));
-    ECC_TRY(ecc_model_each_graph(run->ctx, run->model, visit, &r));
-    qc_report_totals(host, run, "constants", &r.tot);
-    host->stat(run, "constants.float", (double)r.kept_float);
+    ECC_TRY(ecc_model_each_graph(run->ctx, run->model, collect, &s));
+    ECC_FAIL_IF(c.exclude && wl_glob_each(c.exclude, glob_matches_none, &s), run->ctx,
+                ECC_E_USAGE, PASS ": exclude='%s' matches no constant of %lld or more elements "
+                "(nor a node reading one)", s.unmatched, (long long)c.min_size);
+    for (size_t i = 0; i < s.cands.n; i++) {
+        ecc_value *v = s.cands.items[i];
+        const char *why = float_reason(v);
+        if (!why && excluded(v, c.exclude)) why = "matched exclude=";
+        if (why) {
+            kept_float++;
+            ecc_log(run->ctx, 1, "  " PASS ": '%s' stays float32: %s", v->name, why);
+            continue;
+        }
+        ECC_TRY(quantize_const(host, run, &c, v, &tot));
+    }
+    qc_report_totals(host, run, "constants", &tot);
+    host->stat(run, "constants.float", (double)kept_float);
     ecc_log(run->ctx, 0, "  " PASS ": %lld constants stored in 8 bits, %lld -> %lld bytes; %lld "
-            "of %lld or more elements stay float32 (-v says why)", (long long)r.tot.tensors,
-            (long long)r.tot.bytes_before, (long long)r.tot.bytes_after, (long long)r.kept_float,
+            "of %lld or more elements stay float32 (-v says why)", (long long)tot.tensors,
+            (long long)tot.bytes_before, (long long)tot.bytes_after, (long long)kept_float,
             (long long)c.min_size);
 fail:
+    ecc_ptrvec_free(&s.cands);
     return st;
 }
 

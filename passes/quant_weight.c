@@ -142,25 +142,24 @@ typedef struct qw_grid {
     int32_t *zp;
 } qw_grid;
 
+/* Scale and zero point at grid index `at` from the range of w[0, n). */
+static void grid_choose_span(qw_grid *g, const float *w, int64_t n, int64_t at) {
+    float mn = 0, mx = 0;
+    for (int64_t i = 0; i < n; i++) {
+        mn = w[i] < mn ? w[i] : mn;
+        mx = w[i] > mx ? w[i] : mx;
+    }
+    ecc_qformat_choose(&g->fmt, mn, mx, &g->scale[at], &g->zp[at]);
+}
+
 static void grid_choose(qw_grid *g, const float *w, int64_t k, int64_t r, int64_t b) {
     int64_t c0 = b * g->block, c1 = c0 + g->block < k ? c0 + g->block : k;
-    float mn = 0, mx = 0;
-    for (int64_t c = c0; c < c1; c++) {
-        float v = w[r * k + c];
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-    }
-    ecc_qformat_choose(&g->fmt, mn, mx, &g->scale[r * g->nb + b], &g->zp[r * g->nb + b]);
+    grid_choose_span(g, w + r * k + c0, c1 - c0, r * g->nb + b);
 }
 
 /* One scale for every row (per tensor): from the range of the whole matrix. */
 static void grid_choose_tensor(qw_grid *g, const float *w, int64_t k) {
-    float mn = 0, mx = 0;
-    for (int64_t i = 0; i < g->L->rows * k; i++) {
-        mn = w[i] < mn ? w[i] : mn;
-        mx = w[i] > mx ? w[i] : mx;
-    }
-    ecc_qformat_choose(&g->fmt, mn, mx, &g->scale[0], &g->zp[0]);
+    grid_choose_span(g, w, g->L->rows * k, 0);
     for (int64_t r = 1; r < g->L->rows; r++) {
         g->scale[r] = g->scale[0];
         g->zp[r] = g->zp[0];
@@ -339,9 +338,10 @@ static ecc_status gptq_layer(ecc_ctx *ctx, const qw_config *c, int64_t block,
     ECC_FAIL_IF(!L->stats.h, ctx, ECC_E_INTERNAL, PASS ": no Hessian for '%s'", L->name);
     ECC_TRY(wl_canon_get(ctx, L, &w));
     ECC_TRY(canon_keep(ctx, L, &keep));
-    for (int64_t r = 0; r < L->rows; r++) /* static scales (lazy ones are re-chosen) */
-        for (int64_t b = 0; b < g.nb; b++) grid_choose(&g, w, k, r, b);
     if (block == BLOCK_TENSOR) grid_choose_tensor(&g, w, k);
+    else /* static scales (lazy ones are re-chosen) */
+        for (int64_t r = 0; r < L->rows; r++)
+            for (int64_t b = 0; b < g.nb; b++) grid_choose(&g, w, k, r, b);
     for (int64_t gi = 0; gi < L->groups; gi++)
         ECC_TRY(gptq_group(ctx, c, &g, w + gi * rows_g * k, keep ? keep + gi * rows_g * k : NULL,
                            rows_g, gi * rows_g, k, L->stats.h + gi * k * k));

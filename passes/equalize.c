@@ -61,6 +61,7 @@ static const char *pair_problem(const qc_layers *ls, size_t i, size_t j, bool fl
     if (ls->q[i].w == ls->q[j].w || ls->q[i].w->n_uses != 1 || ls->q[j].w->n_uses != 1)
         return "a weight is shared";
     if (ls->q[i].w->quant || ls->q[j].w->quant) return "a weight is already quantized";
+    if (ls->q[i].bias_final) return "L1's bias is already quantized";
     if (ls->q[i].bias && (ls->q[i].bias->n_uses != 1 || ls->q[i].bias_node != ls->q[i].node))
         return "L1's bias is shared or added by another node";
     if (!wl_is_onnx(a->node, "Conv") && ls->q[i].bias_node && ls->q[i].bias_node != a->node)

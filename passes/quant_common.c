@@ -11,13 +11,11 @@
 /* ---------------- weight layers ---------------- */
 
 /* The bias of a layer: Conv B, Gemm C of [rows] (beta 1), or the constant
- * vector a MatMul's only consumer (an Add) adds. A bias an earlier pass
- * quantized (quant-const) is final: none is returned, so it is neither
- * corrected nor made int32. */
+ * vector a MatMul's only consumer (an Add) adds. */
 static void find_bias(qc_layer *q, int64_t rows) {
     ecc_node *n = q->node;
     ecc_value *b = n->n_inputs > 2 ? n->inputs[2] : NULL;
-    const ecc_tensor *t = b && !b->quant ? wl_const(b) : NULL;
+    const ecc_tensor *t = b ? wl_const(b) : NULL;
     if (wl_is_onnx(n, "Conv") || wl_is_onnx(n, "Gemm")) {
         bool beta1 = !wl_is_onnx(n, "Gemm") || ecc_node_attr_float(n, "beta", 1.0f) == 1.0f;
         if (t && t->dtype == ECC_DTYPE_FLOAT && t->numel == rows && t->rank == 1 && beta1) {
@@ -31,7 +29,7 @@ static void find_bias(qc_layer *q, int64_t rows) {
     ecc_node *add = y->uses[0].node;
     if (!wl_is_onnx(add, "Add") || add->n_inputs != 2) return;
     ecc_value *other = add->inputs[1 - y->uses[0].slot];
-    t = other->quant ? NULL : wl_const(other);
+    t = wl_const(other);
     if (t && t->dtype == ECC_DTYPE_FLOAT && t->rank == 1 && t->numel == rows) {
         q->bias = other;
         q->bias_node = add;
@@ -69,6 +67,7 @@ ecc_status qc_layers_find(ecc_ctx *ctx, ecc_graph *g, const char *pass, const ch
         q->why = layer_problem(L);
         q->skip = q->why != NULL;
         if (!q->skip) find_bias(q, L->rows);
+        q->bias_final = q->bias && q->bias->quant;
     }
     ECC_TRY(wl_check_globs(ctx, &out->pl, "exclude", exclude));
     for (size_t i = 0; i < out->n; i++) {

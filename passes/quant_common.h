@@ -22,6 +22,7 @@ typedef struct qc_layer {
     ecc_value *w, *x;        /* weight, the activation it multiplies */
     ecc_value *bias;         /* Conv B / Gemm C ([rows]) / MatMul's following Add, or NULL */
     ecc_node *bias_node;     /* node reading bias (the layer, or the Add) */
+    bool bias_final;         /* an earlier pass quantized the bias: its values are final */
     const char *name;        /* node name, or the weight's */
     int32_t ch_axis;         /* output-channel axis of the weight */
     int32_t red_axis;        /* reduction axis used for blocks */

@@ -459,7 +459,7 @@ static ecc_status correct_bias(qp *p, size_t li, const ecc_quantizer *qz,
     const wl_layer *L = &p->ls.pl.items[li];
     ecc_value *w = q->w;
     float *fq = NULL, *canon = NULL;
-    if (!q->bias || !p->chan_sum[li] || !p->chan_n[li] || !qz) return ECC_OK;
+    if (!q->bias || q->bias_final || !p->chan_sum[li] || !p->chan_n[li] || !qz) return ECC_OK;
     fq = malloc((size_t)w->init->numel * sizeof *fq + 1);
     ECC_FAIL_IF(!fq, p->ctx, ECC_E_INTERNAL, "out of memory");
     ECC_TRY(qc_fake_quant_weight(p->ctx, qz, vals, fq));

@@ -480,7 +480,8 @@ static void test_quant_const(void **state) {
 }
 
 /* An annotated tensor is final: quant after quant-const neither corrects
- * nor makes int32 the biases quant-const took. */
+ * nor makes int32 the biases quant-const took, and equalize does not rescale
+ * them. */
 static void test_quant_const_is_final(void **state) {
     fixture *f = *state;
     net_calibrated(f);
@@ -503,6 +504,15 @@ static void test_quant_const_is_final(void **state) {
     float x[576], y[160];
     sample_x(f, x);
     run_model(f, x, 4, XD, y, 160);
+    /* equalize would rescale a quantized bias: it leaves the pair alone */
+    f = restart(state);
+    net(f);
+    run_pass(f, "quant-const:min_size=8");
+    float c0[8];
+    memcpy(c0, V("conv.b")->init->data, sizeof c0);
+    run_pass(f, "equalize");
+    assert_true(stat(f, "pairs") == 0);
+    assert_memory_equal(V("conv.b")->init->data, c0, sizeof c0);
 }
 
 static void test_gptq_beats_rtn(void **state) {

@@ -58,6 +58,10 @@ typedef struct ecc_opt_desc {
     const char *choices;       /* ENUM: "a|b|c" */
 } ecc_opt_desc;
 
+/* One ecc_opt_desc of a pass's option table, fields in declaration order. */
+#define ECC_OPT(type, name, help, dflt, lo, hi, choices) \
+    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
+
 /* What a pass needs from the run; checked before any pass runs. */
 #define ECC_NEED_CALIB 0x1u    /* calibration data (--calib) */
 #define ECC_NEED_TRAIN 0x2u    /* a training loop (interpreter with autograd) */

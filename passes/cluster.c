@@ -22,17 +22,14 @@
 #define PASS "cluster"
 #define MAX_K 256
 
-#define OPT(type, name, help, dflt, lo, hi, choices) \
-    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
-
 static const ecc_opt_desc cluster_opts[] = {
-    OPT(ECC_OPT_INT, "bits", "codebook index width: 2^bits shared values per weight", "4", 2, 8,
+    ECC_OPT(ECC_OPT_INT, "bits", "codebook index width: 2^bits shared values per weight", "4", 2, 8,
         NULL),
-    OPT(ECC_OPT_ENUM, "init", "centroid initialisation: linear over [min, max], or k-means++",
+    ECC_OPT(ECC_OPT_ENUM, "init", "centroid initialisation: linear over [min, max], or k-means++",
         "linear", 0, 0, "linear|kmeans++"),
-    OPT(ECC_OPT_INT, "iters", "k-means iterations at most (stops earlier when stable)", "50", 1,
+    ECC_OPT(ECC_OPT_INT, "iters", "k-means iterations at most (stops earlier when stable)", "50", 1,
         1000, NULL),
-    OPT(ECC_OPT_INT, "min_size", "weights with fewer elements are left alone", "1024", 1, 1e15,
+    ECC_OPT(ECC_OPT_INT, "min_size", "weights with fewer elements are left alone", "1024", 1, 1e15,
         NULL),
 };
 

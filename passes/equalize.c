@@ -21,12 +21,9 @@
 
 #define PASS "equalize"
 
-#define OPT(type, name, help, dflt, lo, hi, choices) \
-    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
-
 static const ecc_opt_desc eq_opts[] = {
-    OPT(ECC_OPT_INT, "iterations", "sweeps over all pairs at most", "20", 1, 1000, NULL),
-    OPT(ECC_OPT_STRING, "exclude",
+    ECC_OPT(ECC_OPT_INT, "iterations", "sweeps over all pairs at most", "20", 1, 1000, NULL),
+    ECC_OPT(ECC_OPT_STRING, "exclude",
         "globs over node or weight names, '|' between globs: leave these layers alone", NULL, 0,
         0, NULL),
 };

@@ -37,40 +37,37 @@ static const char *const scope_names[] = {"layer", "global", "auto"};
 
 /* ---------------- options ---------------- */
 
-#define OPT(type, name, help, dflt, lo, hi, choices) \
-    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
-
 static const ecc_opt_desc prune_opts[] = {
-    OPT(ECC_OPT_ENUM, "method",
+    ECC_OPT(ECC_OPT_ENUM, "method",
         "criterion: magnitude |w|, wanda |w|·‖x‖, sparsegpt (OBS reconstruction); "
         "wanda and sparsegpt need --calib", "magnitude", 0, 0, "magnitude|wanda|sparsegpt"),
-    OPT(ECC_OPT_FLOAT, "sparsity", "fraction of weights removed (unstructured)", "0.5", 0, 0.99,
+    ECC_OPT(ECC_OPT_FLOAT, "sparsity", "fraction of weights removed (unstructured)", "0.5", 0, 0.99,
         NULL),
-    OPT(ECC_OPT_STRING, "pattern",
+    ECC_OPT(ECC_OPT_STRING, "pattern",
         "unstructured, or N:M: at most N nonzeros in every M consecutive weights along the "
         "reduction axis (2:4 is what sparse tensor cores run)", "unstructured", 0, 0, NULL),
-    OPT(ECC_OPT_ENUM, "scope",
+    ECC_OPT(ECC_OPT_ENUM, "scope",
         "layer: every layer at sparsity; global: one magnitude ranking over all pruned "
         "weights; auto: per-layer sparsity from measured sensitivity (needs --calib). "
         "Default: global for magnitude, layer for wanda and sparsegpt (their scores are "
         "per layer)", NULL, 0, 0, "layer|global|auto"),
-    OPT(ECC_OPT_STRING, "include",
+    ECC_OPT(ECC_OPT_STRING, "include",
         "globs over node or weight names, '|' between globs: prune only these (named layers "
         "are pruned even when tiny or a head)", NULL, 0, 0, NULL),
-    OPT(ECC_OPT_STRING, "exclude", "globs (as include): never prune these", NULL, 0, 0, NULL),
-    OPT(ECC_OPT_INT, "min_params", "layers with fewer weights stay dense unless included",
+    ECC_OPT(ECC_OPT_STRING, "exclude", "globs (as include): never prune these", NULL, 0, 0, NULL),
+    ECC_OPT(ECC_OPT_INT, "min_params", "layers with fewer weights stay dense unless included",
         "1024", 0, 1e15, NULL),
-    OPT(ECC_OPT_BOOL, "head",
+    ECC_OPT(ECC_OPT_BOOL, "head",
         "also prune classifier heads (layers whose output reaches a graph output without "
         "another weight layer)", "false", 0, 0, NULL),
-    OPT(ECC_OPT_FLOAT, "damp", "sparsegpt: dampening, a fraction of mean diag(H) added to it",
+    ECC_OPT(ECC_OPT_FLOAT, "damp", "sparsegpt: dampening, a fraction of mean diag(H) added to it",
         "0.01", 0, 10, NULL),
-    OPT(ECC_OPT_INT, "block", "sparsegpt: columns per lazy update block", "128", 1, 65536,
+    ECC_OPT(ECC_OPT_INT, "block", "sparsegpt: columns per lazy update block", "128", 1, 65536,
         NULL),
-    OPT(ECC_OPT_BOOL, "sequential",
+    ECC_OPT(ECC_OPT_BOOL, "sequential",
         "sparsegpt: calibrate each layer on the model with the layers before it already "
         "pruned", "true", 0, 0, NULL),
-    OPT(ECC_OPT_BOOL, "bias_correct",
+    ECC_OPT(ECC_OPT_BOOL, "bias_correct",
         "add the mean output shift of the removed weights back into a bias (needs --calib). "
         "Default: true for wanda and sparsegpt, which read calibration data anyway (chosen "
         "on held-out data, bench/prune_val.sh); false for magnitude, which stays data-free",

@@ -1074,26 +1074,23 @@ fail:
 
 /* ---------------- the pass ---------------- */
 
-#define OPT(type, name, help, dflt, lo, hi, choices) \
-    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
-
 static const ecc_opt_desc pc_options[] = {
-    OPT(ECC_OPT_ENUM, "criterion",
+    ECC_OPT(ECC_OPT_ENUM, "criterion",
         "channel importance: l1 or l2 norm of its weights, bn = |BatchNorm gamma|, "
         "activation = mean |output| on --calib data", "l1", 0, 0, "l1|l2|bn|activation"),
-    OPT(ECC_OPT_FLOAT, "ratio", "fraction of channels removed from every prunable group",
+    ECC_OPT(ECC_OPT_FLOAT, "ratio", "fraction of channels removed from every prunable group",
         "0.5", 0, 0.95, NULL),
-    OPT(ECC_OPT_FLOAT, "target_flops",
+    ECC_OPT(ECC_OPT_FLOAT, "target_flops",
         "instead of ratio: keep at most this fraction of the weight layers' FLOPs (uniform "
         "ratio searched)", NULL, 0.01, 1, NULL),
-    OPT(ECC_OPT_INT, "round_to", "kept channel counts are multiples of this (e.g. 8)", "1", 1,
+    ECC_OPT(ECC_OPT_INT, "round_to", "kept channel counts are multiples of this (e.g. 8)", "1", 1,
         4096, NULL),
-    OPT(ECC_OPT_STRING, "include",
+    ECC_OPT(ECC_OPT_STRING, "include",
         "globs over producer node or weight names, '|' between globs: prune only these "
         "groups", NULL, 0, 0, NULL),
-    OPT(ECC_OPT_STRING, "exclude", "globs (as include): never prune these groups", NULL, 0, 0,
+    ECC_OPT(ECC_OPT_STRING, "exclude", "globs (as include): never prune these groups", NULL, 0, 0,
         NULL),
-    OPT(ECC_OPT_BOOL, "bias_correct",
+    ECC_OPT(ECC_OPT_BOOL, "bias_correct",
         "add the mean contribution of removed input channels back into each consumer's bias "
         "(needs --calib)", "false", 0, 0, NULL),
 };

@@ -23,17 +23,14 @@
 
 #define PASS "quant-const"
 
-#define OPT(type, name, help, dflt, lo, hi, choices) \
-    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
-
 static const ecc_opt_desc qk_opts[] = {
-    OPT(ECC_OPT_ENUM, "scheme",
+    ECC_OPT(ECC_OPT_ENUM, "scheme",
         "sym: int8, zero point 0; asym: uint8 with a zero point (finer for one-signed tensors "
         "such as normalization scales)", "sym", 0, 0, "sym|asym"),
-    OPT(ECC_OPT_INT, "min_size",
+    ECC_OPT(ECC_OPT_INT, "min_size",
         "constants with fewer elements stay float32 (the scale and DequantizeLinear node "
         "would cost more than the 3 bytes an element saves)", "64", 2, 1e15, NULL),
-    OPT(ECC_OPT_STRING, "exclude",
+    ECC_OPT(ECC_OPT_STRING, "exclude",
         "globs over constant or reading node names, '|' between globs: keep these in float",
         NULL, 0, 0, NULL),
 };

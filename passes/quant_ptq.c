@@ -45,45 +45,42 @@
 #define PASS "quant"
 #define RUN_BATCH 128
 
-#define OPT(type, name, help, dflt, lo, hi, choices) \
-    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
-
 static const ecc_opt_desc qp_opts[] = {
-    OPT(ECC_OPT_ENUM, "mode",
+    ECC_OPT(ECC_OPT_ENUM, "mode",
         "static: activation ranges calibrated on --calib data; dynamic: activations "
         "quantized at run time (no data needed)", "static", 0, 0, "static|dynamic"),
-    OPT(ECC_OPT_ENUM, "bits", "weight and activation bits", "8", 0, 0, "8"),
-    OPT(ECC_OPT_ENUM, "activations",
+    ECC_OPT(ECC_OPT_ENUM, "bits", "weight and activation bits", "8", 0, 0, "8"),
+    ECC_OPT(ECC_OPT_ENUM, "activations",
         "static activation format: uint8 asymmetric or int8 symmetric", "uint8", 0, 0,
         "uint8|int8"),
-    OPT(ECC_OPT_BOOL, "per_channel", "one weight scale per output channel (else per tensor)",
+    ECC_OPT(ECC_OPT_BOOL, "per_channel", "one weight scale per output channel (else per tensor)",
         "true", 0, 0, NULL),
-    OPT(ECC_OPT_ENUM, "method", "calibration: range of each activation from its observer",
+    ECC_OPT(ECC_OPT_ENUM, "method", "calibration: range of each activation from its observer",
         "minmax", 0, 0, "minmax|percentile|entropy|mse"),
-    OPT(ECC_OPT_FLOAT, "percentile", "method=percentile: percentile kept", "99.99", 50.001,
+    ECC_OPT(ECC_OPT_FLOAT, "percentile", "method=percentile: percentile kept", "99.99", 50.001,
         100, NULL),
-    OPT(ECC_OPT_BOOL, "act_matmul", "also quantize MatMuls of two activations (attention)",
+    ECC_OPT(ECC_OPT_BOOL, "act_matmul", "also quantize MatMuls of two activations (attention)",
         "true", 0, 0, NULL),
-    OPT(ECC_OPT_BOOL, "bias_correction",
+    ECC_OPT(ECC_OPT_BOOL, "bias_correction",
         "shift biases by the mean output error of the quantized weights (needs --calib). "
         "Default: true in mode=static (chosen on held-out data, bench/quant_val.sh), false "
         "in mode=dynamic", NULL, 0, 0, NULL),
-    OPT(ECC_OPT_BOOL, "sensitivity",
+    ECC_OPT(ECC_OPT_BOOL, "sensitivity",
         "measure each unit quantized alone (SQNR of the output, top-1 agreement) and report "
         "it (needs --calib)", "false", 0, 0, NULL),
-    OPT(ECC_OPT_ENUM, "fallback",
+    ECC_OPT(ECC_OPT_ENUM, "fallback",
         "auto: keep the most sensitive units in float until max_drop holds (needs --calib)",
         "none", 0, 0, "none|auto"),
-    OPT(ECC_OPT_FLOAT, "max_drop",
+    ECC_OPT(ECC_OPT_FLOAT, "max_drop",
         "fallback=auto: allowed top-1 disagreement with the float model on the calibration "
         "data, in percentage points", "0.5", 0, 100, NULL),
-    OPT(ECC_OPT_STRING, "exclude",
+    ECC_OPT(ECC_OPT_STRING, "exclude",
         "globs over node or weight names, '|' between globs: keep these in float", NULL, 0, 0,
         NULL),
-    OPT(ECC_OPT_INT, "max_opset",
+    ECC_OPT(ECC_OPT_INT, "max_opset",
         "highest ai.onnx opset the output may use (per-channel weights need 13, dynamic 11)",
         "21", 10, 21, NULL),
-    OPT(ECC_OPT_BOOL, "fold_bn",
+    ECC_OPT(ECC_OPT_BOOL, "fold_bn",
         "first fold BatchNormalization into the Conv/Gemm/MatMul before it (as fold-bn), so "
         "the folded weights are quantized and ONNX Runtime can fuse the QDQ layers",
         "true", 0, 0, NULL),

@@ -30,31 +30,29 @@
 
 #define PASS "quant-weight"
 
-#define OPT(type, name, help, dflt, lo, hi, choices) \
-    {sizeof(ecc_opt_desc), type, name, help, dflt, lo, hi, choices}
-
 static const ecc_opt_desc qw_opts[] = {
-    OPT(ECC_OPT_ENUM, "bits", "weight bits", "4", 0, 0, "4|8"),
-    OPT(ECC_OPT_ENUM, "block",
+    ECC_OPT(ECC_OPT_ENUM, "bits", "weight bits", "4", 0, 0, "4|8"),
+    ECC_OPT(ECC_OPT_ENUM, "block",
         "weights per scale along the reduction axis; channel: one scale per output channel; "
         "tensor: one scale per weight (8 bits: opset 10, the smallest file on narrow layers); "
         "auto: about 32 kept weights per scale (32 when dense, larger on pruned layers)",
         "auto", 0, 0, "auto|32|64|128|channel|tensor"),
-    OPT(ECC_OPT_ENUM, "scheme",
+    ECC_OPT(ECC_OPT_ENUM, "scheme",
         "sym: signed, zero point 0 (INT4/INT8); asym: unsigned with a zero point (UINT4/UINT8)",
         "sym", 0, 0, "sym|asym"),
-    OPT(ECC_OPT_ENUM, "method",
+    ECC_OPT(ECC_OPT_ENUM, "method",
         "rtn: round to nearest; gptq: error-compensating reconstruction from calibration "
         "activations (needs --calib)", "rtn", 0, 0, "rtn|gptq"),
-    OPT(ECC_OPT_BOOL, "act_order", "gptq: visit columns by decreasing Hessian diagonal",
+    ECC_OPT(ECC_OPT_BOOL, "act_order", "gptq: visit columns by decreasing Hessian diagonal",
         "false", 0, 0, NULL),
-    OPT(ECC_OPT_FLOAT, "damp", "gptq: dampening, a fraction of mean diag(H) added to it",
+    ECC_OPT(ECC_OPT_FLOAT, "damp", "gptq: dampening, a fraction of mean diag(H) added to it",
         "0.01", 0, 10, NULL),
-    OPT(ECC_OPT_INT, "lazy_block", "gptq: columns per lazy update batch", "128", 1, 65536, NULL),
-    OPT(ECC_OPT_STRING, "exclude",
+    ECC_OPT(ECC_OPT_INT, "lazy_block", "gptq: columns per lazy update batch", "128", 1, 65536,
+            NULL),
+    ECC_OPT(ECC_OPT_STRING, "exclude",
         "globs over node or weight names, '|' between globs: keep these layers in float", NULL,
         0, 0, NULL),
-    OPT(ECC_OPT_INT, "max_opset",
+    ECC_OPT(ECC_OPT_INT, "max_opset",
         "highest ai.onnx opset the output may use (blocks and 4-bit need 21, per channel 13, "
         "8-bit per tensor 10)",
         "21", 10, 21, NULL),

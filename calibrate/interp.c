@@ -18,6 +18,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,13 +129,19 @@ struct ecc_kernel_ctx {
 
 /* ================= thread pool ================= */
 
+/* Workers and the caller spin a little (ECC_POOL_SPIN polls) before they
+ * sleep on a condition variable: a model runs many short regions back to
+ * back, and a futex wake per region costs as much as a small GEMM. gen and
+ * remaining are written under mu and polled without it. */
+#define ECC_POOL_SPIN 20000
+
 struct ecc_pool {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     pthread_t *th;
     int n;                /* worker threads (threads - 1) */
-    uint64_t gen;
-    int remaining;
+    _Atomic uint64_t gen;
+    _Atomic int remaining;
     bool quit;
     ecc_par_fn fn;
     void *arg;
@@ -152,13 +159,20 @@ static void ecc_chunk(int64_t n, int chunks, int c, int64_t *b, int64_t *e) {
     *e = n * (c + 1) / chunks;
 }
 
+static inline void ecc_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 static void *ecc_pool_main(void *arg_) {
     ecc_worker_arg wa = *(ecc_worker_arg *)arg_;
     free(arg_);
     ecc_pool *p = wa.p;
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
+        for (int i = 0; i < ECC_POOL_SPIN && atomic_load(&p->gen) == seen; i++) ecc_cpu_relax();
+        pthread_mutex_lock(&p->mu);
         while (!p->quit && p->gen == seen) pthread_cond_wait(&p->wake, &p->mu);
         if (p->quit) break;
         seen = p->gen;
@@ -174,6 +188,7 @@ static void *ecc_pool_main(void *arg_) {
         }
         pthread_mutex_lock(&p->mu);
         if (--p->remaining == 0) pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -238,6 +253,7 @@ static void ecc_pool_run(ecc_pool *p, int64_t n, ecc_par_fn fn, void *arg) {
     int64_t b, e;
     ecc_chunk(n, chunks, 0, &b, &e);
     if (b < e) fn(arg, b, e, 0);
+    for (int i = 0; i < ECC_POOL_SPIN && atomic_load(&p->remaining) > 0; i++) ecc_cpu_relax();
     pthread_mutex_lock(&p->mu);
     while (p->remaining > 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
@@ -253,9 +269,7 @@ void ecc_kernel_parallel(ecc_kernel_ctx *k, int64_t n, int64_t work, ecc_par_fn 
         fn(arg, 0, n, 0);
         return;
     }
-    openblas_set_num_threads(1);
     ecc_pool_run(p, n, fn, arg);
-    openblas_set_num_threads(k->it->threads);
 }
 
 /* ================= kernel services ================= */
@@ -1212,6 +1226,7 @@ ecc_status ecc_interp_run(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *inp
                           size_t n_inputs) {
     ecc_status st = ECC_OK;
     bool same = false;
+    int blas_threads = 0;
     ecc_ctx_set_subject(ctx, it->model->path);
     ECC_TRY(ecc_check_inputs(ctx, it, inputs, n_inputs));
     ECC_TRY(ecc_signature(ctx, it, inputs, n_inputs, &same));
@@ -1219,12 +1234,19 @@ ecc_status ecc_interp_run(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *inp
     if (!same || !it->planned || it->stale) ecc_start_recording(it);
     it->stale = false;
     ecc_reset_slots(it, inputs);
-    openblas_set_num_threads(it->threads);
+    /* Kernels split work over the interpreter's own pool and call BLAS on
+     * one thread: OpenBLAS's threads, spinning between calls, would take
+     * the cores the pool needs. Passes that call BLAS outside a run keep
+     * OpenBLAS's own threading. */
+    blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
     for (uint32_t pos = 0; pos < it->n_nodes; pos++) ECC_TRY(ecc_run_node(ctx, it, pos));
     if (it->recording) ECC_TRY(ecc_finish_recording(ctx, it));
     ECC_TRY(ecc_own_passthrough(ctx, it));
+    openblas_set_num_threads(blas_threads);
     return ECC_OK;
 fail:
+    if (blas_threads) openblas_set_num_threads(blas_threads);
     /* A failed run leaves no plan: the next run records again. */
     if (it->recording) ecc_free_record_mem(it);
     it->recording = it->planned = false;

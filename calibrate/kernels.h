@@ -57,7 +57,7 @@ int ecc_kernel_threads(const ecc_kernel_ctx *k);
 /* Runs fn over [0, n) split in contiguous chunks, one per thread (tid in
  * [0, threads)); inline when n < 2, one thread, or `work` (roughly the
  * elements touched) is too small to pay for waking the pool. BLAS runs
- * single-threaded inside the region. */
+ * single-threaded throughout a run (see ecc_interp_run). */
 typedef void (*ecc_par_fn)(void *arg, int64_t begin, int64_t end, int tid);
 void ecc_kernel_parallel(ecc_kernel_ctx *k, int64_t n, int64_t work, ecc_par_fn fn, void *arg);
 /* a * b saturating at INT64_MAX (work estimates from hostile shapes). */
@@ -354,6 +354,12 @@ static inline double ecc_sumsq_f64(const float *x, int64_t n, double mu) {
 int32_t ecc_q_get(const void *data, int32_t dtype, int64_t i);
 /* Lowest/highest representable value of a quantized dtype; false if unsupported. */
 bool ecc_q_range(int32_t dtype, int32_t *lo, int32_t *hi);
+/* C = alpha op(A) op(B) + beta C (row major, BLAS argument order) split over
+ * the interpreter's pool along the longer of C's two sides. Sizes must
+ * already fit BLAS's int. */
+void ecc_k_sgemm(ecc_kernel_ctx *k, bool ta, bool tb, int64_t m, int64_t n, int64_t kk,
+                 float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                 float beta, float *c, int64_t ldc);
 /* Exact integer GEMM through double: C[m,n] = sum_k A[m,k] * B[k,n] (row major). */
 void ecc_k_dgemm(int64_t m, int64_t n, int64_t kk, const double *a, const double *b, double *c);
 

@@ -133,6 +133,28 @@ static void ecc_valid_range(int64_t off, int64_t s, int64_t n, int64_t out, int6
         for (int64_t ow_ = (hi); ow_ < (OW); ow_++) (dst)[ow_] = 0;                      \
     } while (0)
 
+/* Stride 1 with rows as wide as the input's: an im2col plane is the input
+ * plane shifted by `shift` elements, so one copy fills it; what falls
+ * outside the plane, and the columns outside [lo, hi) that the shift took
+ * from neighbouring rows, are zeroed. plane_sz = input rows * OW. */
+#define ECC_IM2COL_SHIFTED(T, dst, base, shift, plane_sz, lo, hi, hlo, hhi, OH, OW)      \
+    do {                                                                                 \
+        int64_t a_ = (hlo) * (OW), b_ = (hhi) * (OW);                                    \
+        int64_t q0_ = a_ > -(shift) ? a_ : -(shift), q1_ = (plane_sz) - (shift);          \
+        if (q0_ > b_) q0_ = b_;                                                          \
+        if (q1_ > b_) q1_ = b_;                                                          \
+        if (q1_ < q0_) q1_ = q0_;                                                        \
+        memset(dst, 0, (size_t)q0_ * sizeof(T));                                         \
+        memcpy((dst) + q0_, (base) + q0_ + (shift), (size_t)(q1_ - q0_) * sizeof(T));    \
+        memset((dst) + q1_, 0, (size_t)((OH) * (OW) - q1_) * sizeof(T));                 \
+        if ((lo) > 0 || (hi) < (OW))                                                     \
+            for (int64_t oh_ = (hlo); oh_ < (hhi); oh_++) {                              \
+                T *r_ = (dst) + oh_ * (OW);                                              \
+                for (int64_t ow_ = 0; ow_ < (lo); ow_++) r_[ow_] = 0;                    \
+                for (int64_t ow_ = (hi); ow_ < (OW); ow_++) r_[ow_] = 0;                 \
+            }                                                                            \
+    } while (0)
+
 /* col[(c, kd, kh, kw), (od, oh, ow)] from one image-group x[c, id, ih, iw]. */
 #define ECC_IM2COL(name, T)                                                              \
     static void name(const ecc_window *g, const T *x, int64_t channels, T *col) {     \
@@ -153,7 +175,14 @@ static void ecc_valid_range(int64_t off, int64_t s, int64_t n, int64_t out, int6
                                 dst += OH * OW;                                          \
                                 continue;                                                \
                             }                                                            \
-                            const T *plane = x + (c * g->in[0] + id) * g->in[1] * g->in[2] + woff; \
+                            const T *base = x + (c * g->in[0] + id) * g->in[1] * g->in[2]; \
+                            if (sh == 1 && sw == 1 && OW == g->in[2]) {                  \
+                                ECC_IM2COL_SHIFTED(T, dst, base, hoff * OW + woff,       \
+                                                   g->in[1] * OW, lo, hi, hlo, hhi, OH, OW); \
+                                dst += OH * OW;                                          \
+                                continue;                                                \
+                            }                                                            \
+                            const T *plane = base + woff;                                \
                             for (int64_t i = 0; i < hlo * OW; i++) dst[i] = 0;           \
                             for (int64_t oh = hlo; oh < hhi; oh++) {                     \
                                 const T *row = plane + (oh * sh + hoff) * g->in[2];      \
@@ -176,6 +205,7 @@ typedef struct ecc_conv_job {
     float *col;          /* per-thread scratch, col_sz each */
     int64_t col_sz;
     bool direct;         /* 1x1, stride 1, no pad: the input is the column matrix */
+    ecc_kernel_ctx *split; /* fewer tasks than threads: tasks run in turn, each GEMM split */
 } ecc_conv_job;
 
 static void ecc_conv_task(void *arg, int64_t begin, int64_t end, int tid) {
@@ -193,9 +223,13 @@ static void ecc_conv_task(void *arg, int64_t begin, int64_t end, int tid) {
             ecc_im2col_f32(g, x, g->cg, col);
             bmat = col;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->mg, (int)g->out_sz,
-                    (int)kdim, 1.0f, w, (int)kdim, bmat, (int)g->out_sz, 0.0f, y,
-                    (int)g->out_sz);
+        if (j->split)
+            ecc_k_sgemm(j->split, false, false, g->mg, g->out_sz, kdim, 1.0f, w, kdim, bmat,
+                        g->out_sz, 0.0f, y, g->out_sz);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->mg, (int)g->out_sz,
+                        (int)kdim, 1.0f, w, (int)kdim, bmat, (int)g->out_sz, 0.0f, y,
+                        (int)g->out_sz);
         if (!j->b) continue;
         for (int64_t m = 0; m < g->mg; m++) {
             float bv = j->b[gr * g->mg + m];
@@ -288,7 +322,7 @@ ECC_KERNEL_PROTO(ecc_k_conv_f32) {
                  "convolution too large for BLAS");
     ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, rank, dims));
     if (ecc_rt_numel(out[0]) == 0) return ECC_OK;
-    ecc_conv_job j = {&g, in[0]->data, in[1]->data, bias, out[0]->data, NULL, 0, false};
+    ecc_conv_job j = {&g, in[0]->data, in[1]->data, bias, out[0]->data, NULL, 0, false, NULL};
     if (g.sp == 2 && g.group == g.c && g.mg == 1 && g.cg == 1 && g.c > 1) {
         ecc_kernel_parallel(k, g.n * g.c, ecc_k_work(ecc_rt_numel(out[0]), g.k_sz), ecc_dw_task,
                             &j);
@@ -311,8 +345,13 @@ ECC_KERNEL_PROTO(ecc_k_conv_f32) {
         j.col_sz = total / par;
         ECC_TRY(ecc_kernel_scratch(k, (size_t)total * sizeof(float), (void **)&j.col));
     }
-    ecc_kernel_parallel(k, tasks, ecc_k_work(ecc_rt_numel(out[0]), g.cg * g.k_sz), ecc_conv_task,
-                        &j);
+    if (tasks < ecc_kernel_threads(k)) {
+        j.split = k;
+        ecc_conv_task(&j, 0, tasks, 0);
+    } else {
+        ecc_kernel_parallel(k, tasks, ecc_k_work(ecc_rt_numel(out[0]), g.cg * g.k_sz),
+                            ecc_conv_task, &j);
+    }
 fail:
     return st;
 }

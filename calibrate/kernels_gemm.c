@@ -69,6 +69,35 @@ static void ecc_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t kk, float 
                 (int)m, (int)n, (int)kk, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
+/* One product, split along C's rows (by_rows) or columns. */
+typedef struct ecc_sgemm_job {
+    bool ta, tb, by_rows;
+    int64_t m, n, kk, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+} ecc_sgemm_job;
+
+static void ecc_sgemm_part(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_sgemm_job *j = arg;
+    if (j->by_rows) /* rows of op(A): rows of A, or columns when transposed */
+        ecc_sgemm(j->ta, j->tb, end - begin, j->n, j->kk, j->alpha,
+                  j->a + begin * (j->ta ? 1 : j->lda), j->lda, j->b, j->ldb, j->beta,
+                  j->c + begin * j->ldc, j->ldc);
+    else /* columns of op(B): columns of B, or rows when transposed */
+        ecc_sgemm(j->ta, j->tb, j->m, end - begin, j->kk, j->alpha, j->a, j->lda,
+                  j->b + begin * (j->tb ? j->ldb : 1), j->ldb, j->beta, j->c + begin, j->ldc);
+}
+
+void ecc_k_sgemm(ecc_kernel_ctx *k, bool ta, bool tb, int64_t m, int64_t n, int64_t kk,
+                 float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                 float beta, float *c, int64_t ldc) {
+    ecc_sgemm_job j = {ta, tb, m >= n, m, n, kk, lda, ldb, ldc, alpha, beta, a, b, c};
+    ecc_kernel_parallel(k, j.by_rows ? m : n, ecc_k_work(ecc_k_work(m, n), kk), ecc_sgemm_part,
+                        &j);
+}
+
 ECC_KERNEL_PROTO(ecc_k_gemm_f32) {
     (void)node;
     ecc_status st = ECC_OK;
@@ -88,8 +117,8 @@ ECC_KERNEL_PROTO(ecc_k_gemm_f32) {
         beta = g.beta;
     }
     int64_t lda = g.ta ? g.m : g.kk, ldb = g.tb ? g.kk : g.n;
-    ecc_sgemm(g.ta, g.tb, g.m, g.n, g.kk, g.alpha, in[0]->data, lda, in[1]->data, ldb, beta,
-              out[0]->data, g.n);
+    ecc_k_sgemm(k, g.ta, g.tb, g.m, g.n, g.kk, g.alpha, in[0]->data, lda, in[1]->data, ldb,
+                beta, out[0]->data, g.n);
 fail:
     return st;
 }
@@ -211,8 +240,8 @@ ECC_KERNEL_PROTO(ecc_k_matmul_f32) {
     if (p.b_shared && ecc_rt_numel(in[0]) == p.batch * p.m * p.kk) {
         /* every batch of A against the same B: one GEMM over all rows */
         ECC_TRY(ecc_blas_dims(k, p.batch * p.m, p.n, p.kk));
-        ecc_sgemm(false, false, p.batch * p.m, p.n, p.kk, 1.0f, in[0]->data, p.kk,
-                  in[1]->data, p.n, 0.0f, out[0]->data, p.n);
+        ecc_k_sgemm(k, false, false, p.batch * p.m, p.n, p.kk, 1.0f, in[0]->data, p.kk,
+                    in[1]->data, p.n, 0.0f, out[0]->data, p.n);
         return ECC_OK;
     }
     ecc_mm_offsets o;
@@ -221,8 +250,11 @@ ECC_KERNEL_PROTO(ecc_k_matmul_f32) {
     int64_t per = ecc_k_work(p.m * p.n, p.kk);
     if (per < (int64_t)1 << 20) /* small matrices: parallel over the batch */
         ecc_kernel_parallel(k, p.batch, ecc_k_work(p.batch, per), ecc_mm_batch, &j);
-    else /* big ones: BLAS threads */
-        ecc_mm_batch(&j, 0, p.batch, 0);
+    else /* big ones: each product split over the pool */
+        for (int64_t i = 0; i < p.batch; i++)
+            ecc_k_sgemm(k, false, false, p.m, p.n, p.kk, 1.0f,
+                        j.a + o.ao[i] * p.m * p.kk, p.kk, j.b + o.bo[i] * p.kk * p.n, p.n,
+                        0.0f, j.c + i * p.m * p.n, p.n);
 fail:
     return st;
 }

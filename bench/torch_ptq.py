@@ -26,11 +26,21 @@ split at least this uneven if both were equally accurate):
 
     paired cnn: agree-with-float ecc 0.9970 fx 0.9918 only-ecc-right 31 only-fx-right 36 mcnemar_p 0.63
 
+--draws K --draw-dir DIR repeats the FX quantization on K disjoint
+calibration sets (training images [k*N, (k+1)*N) for k < K, N = --calib-size),
+writes each set as DIR/calib_<k>.idx (raw IDX, the same uint8 images, for ecc's
+--calib) and prints one line per model and set. With --eval heldout the
+models are scored on training images 50,000-59,999 instead of the test set
+(written as DIR/eval_images.idx and DIR/eval_labels.idx for `ecc eval`):
+
+    draw cnn 3 fx 0.9181
+
 Python is only used by benchmarks and test-data generation; ecc never runs it.
 """
 import argparse
 import math
 import os
+import struct
 import sys
 import time
 import warnings
@@ -137,6 +147,36 @@ def run(name, calib, x_test, y_test, repeat, ecc_logits=None):
         paired(name, ecc_logits, model, quantized, x_test, y_test)
 
 
+def write_idx(path, array):
+    """A uint8 array (images [n, 28, 28] or labels [n]) as an uncompressed IDX file."""
+    with open(path, "wb") as f:
+        f.write(struct.pack(">i", 0x800 + array.ndim))
+        f.write(struct.pack(">%di" % array.ndim, *array.shape))
+        f.write(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def draws(names, k, size, out_dir, x_train, x_test, y_test, heldout):
+    """FX on k disjoint calibration sets; each set also written for ecc."""
+    raw = tf.read_idx(os.path.join(tf.DATA_DIR, "train-images-idx3-ubyte.gz"))
+    if heldout:
+        if k * size > 50000:
+            raise SystemExit("torch_ptq: the calibration sets would reach the held-out images")
+        labels = tf.read_idx(os.path.join(tf.DATA_DIR, "train-labels-idx1-ubyte.gz"))
+        write_idx(os.path.join(out_dir, "eval_images.idx"), raw[50000:60000])
+        write_idx(os.path.join(out_dir, "eval_labels.idx"), labels[50000:60000])
+        _, y_train = tf.load_split("train")
+        x_test, y_test = x_train[50000:60000], y_train[50000:60000]
+    if k * size > raw.shape[0]:
+        raise SystemExit("torch_ptq: %d draws of %d images need more than the %d training images"
+                         % (k, size, raw.shape[0]))
+    for d in range(k):
+        write_idx(os.path.join(out_dir, "calib_%d.idx" % d), raw[d * size:(d + 1) * size])
+    for name in names:
+        for d in range(k):
+            quantized, _ = ptq(name, x_train[d * size:(d + 1) * size].contiguous())
+            print("draw %s %d fx %.4f" % (name, d, evaluate(quantized, x_test, y_test)), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("models", nargs="*", default=["mlp", "cnn", "transformer"])
@@ -146,7 +186,14 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="best ptq_seconds of this many runs")
     ap.add_argument("--ecc-logits", action="append", default=[], metavar="MODEL=FILE.npy",
                     help="ecc's quantized logits on the test images, for a paired comparison")
+    ap.add_argument("--draws", type=int, default=0, metavar="K",
+                    help="quantize on K disjoint calibration sets (needs --draw-dir)")
+    ap.add_argument("--draw-dir", help="where the --draws calibration sets are written")
+    ap.add_argument("--eval", choices=["test", "heldout"], default="test",
+                    help="--draws: score on the test set or on training images 50,000-59,999")
     a = ap.parse_args()
+    if a.draws and not a.draw_dir:
+        raise SystemExit("torch_ptq: --draws needs --draw-dir")
     ecc_logits = dict(kv.split("=", 1) for kv in a.ecc_logits if "=" in kv)
     if len(ecc_logits) != len(a.ecc_logits):
         raise SystemExit("torch_ptq: --ecc-logits takes MODEL=FILE.npy")
@@ -162,6 +209,12 @@ def main():
     for name in a.models:
         if name not in tf.MODELS:
             raise SystemExit("torch_ptq: unknown model '%s' (mlp, cnn, transformer)" % name)
+    if a.draws:
+        os.makedirs(a.draw_dir, exist_ok=True)
+        draws(a.models, a.draws, a.calib_size, a.draw_dir, x_train, x_test[:a.test_size],
+              y_test[:a.test_size], a.eval == "heldout")
+        return
+    for name in a.models:
         run(name, calib, x_test[:a.test_size], y_test[:a.test_size], max(1, a.repeat),
             ecc_logits.get(name))
 

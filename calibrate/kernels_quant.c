@@ -134,6 +134,83 @@ fail:
     return st;
 }
 
+/* One Q or DQ node's elements, split over the pool in pairs of elements
+ * so that no two threads write the same packed 4-bit byte. */
+typedef struct ecc_q_job {
+    const ecc_qmap *m;
+    const float *scale;
+    const void *x, *zp;  /* zp NULL: zero */
+    void *y;
+    int32_t dt, lo, hi;  /* the quantized type and its range */
+    int64_t n;
+} ecc_q_job;
+
+static void ecc_q_span(const ecc_q_job *j, int64_t pb, int64_t pe, int64_t *b, int64_t *e) {
+    *b = 2 * pb;
+    *e = 2 * pe < j->n ? 2 * pe : j->n;
+}
+
+/* round(x / s) + z saturated to [lo, hi], NaN to z. Clamping before
+ * rounding is the same as after (the bounds are integers), and once
+ * |t| <= 2^22, adding and subtracting 1.5 * 2^23 rounds to nearest, ties to
+ * even, in float arithmetic (the default rounding mode; no -ffast-math). */
+static inline int32_t ecc_q_one(float x, float s, int32_t z, int32_t lo, int32_t hi) {
+    const float magic = 12582912.0f;
+    float t = x / s, tlo = (float)(lo - z), thi = (float)(hi - z);
+    t = t != t ? 0.0f : t < tlo ? tlo : t > thi ? thi : t;
+    return (int32_t)((t + magic) - magic) + z;
+}
+
+static void ecc_quantize_task(void *arg, int64_t pb, int64_t pe, int tid) {
+    (void)tid;
+    const ecc_q_job *j = arg;
+    const float *x = j->x;
+    int64_t b, e;
+    ecc_q_span(j, pb, pe, &b, &e);
+    if (j->m->per_tensor && (j->dt == ECC_DTYPE_INT8 || j->dt == ECC_DTYPE_UINT8)) {
+        float s = j->scale[0];
+        int32_t z = j->zp ? ecc_q_get(j->zp, j->dt, 0) : 0;
+        if (j->dt == ECC_DTYPE_INT8)
+            for (int64_t i = b; i < e; i++)
+                ((int8_t *)j->y)[i] = (int8_t)ecc_q_one(x[i], s, z, j->lo, j->hi);
+        else
+            for (int64_t i = b; i < e; i++)
+                ((uint8_t *)j->y)[i] = (uint8_t)ecc_q_one(x[i], s, z, j->lo, j->hi);
+        return;
+    }
+    for (int64_t i = b; i < e; i++) {
+        int64_t q = ecc_qmap_index(j->m, i);
+        int32_t z = j->zp ? ecc_q_get(j->zp, j->dt, q) : 0;
+        ecc_q_set(j->y, j->dt, i, ecc_q_one(x[i], j->scale[q], z, j->lo, j->hi));
+    }
+}
+
+static void ecc_dequantize_task(void *arg, int64_t pb, int64_t pe, int tid) {
+    (void)tid;
+    const ecc_q_job *j = arg;
+    float *y = j->y;
+    int64_t b, e;
+    ecc_q_span(j, pb, pe, &b, &e);
+    if (j->m->per_tensor && (j->dt == ECC_DTYPE_INT8 || j->dt == ECC_DTYPE_UINT8)) {
+        float s = j->scale[0];
+        int64_t z = j->zp ? ecc_q_get(j->zp, j->dt, 0) : 0;
+        if (j->dt == ECC_DTYPE_INT8)
+            for (int64_t i = b; i < e; i++) y[i] = (float)(((const int8_t *)j->x)[i] - z) * s;
+        else
+            for (int64_t i = b; i < e; i++) y[i] = (float)(((const uint8_t *)j->x)[i] - z) * s;
+        return;
+    }
+    for (int64_t i = b; i < e; i++) {
+        int64_t q = ecc_qmap_index(j->m, i);
+        int32_t z = j->zp ? ecc_q_get(j->zp, j->dt, q) : 0;
+        y[i] = (float)((int64_t)ecc_q_get(j->x, j->dt, i) - z) * j->scale[q];
+    }
+}
+
+static void ecc_q_run(ecc_kernel_ctx *k, ecc_q_job *j, ecc_par_fn fn) {
+    ecc_kernel_parallel(k, (j->n + 1) / 2, j->n, fn, j);
+}
+
 ECC_KERNEL_PROTO(ecc_k_quantizelinear_f32) {
     (void)node;
     ecc_status st = ECC_OK;
@@ -148,15 +225,9 @@ ECC_KERNEL_PROTO(ecc_k_quantizelinear_f32) {
     ECC_TRY(ecc_qmap_make(k, x, scale, zp, &m));
     ECC_TRY(ecc_kernel_alloc(k, out[0], dt, x->rank, x->dims));
     memset(out[0]->data, 0, out[0]->nbytes);
-    const float *xs = x->data, *ss = scale->data;
-    int64_t n = ecc_rt_numel(x);
-    for (int64_t i = 0; i < n; i++) {
-        int64_t q = ecc_qmap_index(&m, i);
-        float v = ecc_round_even_f(xs[i] / ss[q]);
-        double r = (isnan(v) ? 0.0 : (double)v) + (zp ? ecc_q_get(zp->data, dt, q) : 0);
-        r = r < lo ? lo : r > hi ? hi : r;
-        ecc_q_set(out[0]->data, dt, i, (int32_t)r);
-    }
+    ecc_q_job j = {&m, scale->data, x->data, zp ? zp->data : NULL, out[0]->data, dt, lo, hi,
+                   ecc_rt_numel(x)};
+    ecc_q_run(k, &j, ecc_quantize_task);
 fail:
     return st;
 }
@@ -181,13 +252,9 @@ ECC_KERNEL_PROTO(ecc_k_dequantizelinear_any) {
                  ecc_dtype_name((int32_t)odt));
     ECC_TRY(ecc_qmap_make(k, x, scale, zp, &m));
     ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, x->rank, x->dims));
-    const float *ss = scale->data;
-    float *y = out[0]->data;
-    for (int64_t i = 0, n = ecc_rt_numel(x); i < n; i++) {
-        int64_t q = ecc_qmap_index(&m, i);
-        int32_t z = zp ? ecc_q_get(zp->data, x->dtype, q) : 0;
-        y[i] = (float)((int64_t)ecc_q_get(x->data, x->dtype, i) - z) * ss[q];
-    }
+    ecc_q_job j = {&m, scale->data, x->data, zp ? zp->data : NULL, out[0]->data, x->dtype, 0, 0,
+                   ecc_rt_numel(x)};
+    ecc_q_run(k, &j, ecc_dequantize_task);
 fail:
     return st;
 }

@@ -694,9 +694,18 @@ static void test_conv_vs_naive(void **state) {
          .d = {1, 1}, .pb = {1, 2}, .pe = {1, 1}, .autopad = "SAME_LOWER"},
         {.sp = 2, .n = 1, .c = 2, .m = 2, .group = 1, .in = {5, 6}, .k = {3, 4}, .s = {2, 1},
          .d = {1, 1}, .autopad = "VALID"},
+        /* stride 1, output as wide as the input (im2col planes are shifted
+         * copies): dilated, asymmetric pads; one image on two threads splits
+         * each GEMM over the pool */
+        {.sp = 2, .n = 1, .c = 4, .m = 8, .group = 1, .in = {9, 8}, .k = {3, 3}, .s = {1, 1},
+         .d = {2, 2}, .pb = {2, 2}, .pe = {2, 2}, .bias = true},
+        {.sp = 2, .n = 1, .c = 4, .m = 8, .group = 1, .in = {9, 8}, .k = {3, 3}, .s = {1, 1},
+         .d = {1, 1}, .pb = {0, 0}, .pe = {2, 2}},
+        {.sp = 2, .n = 2, .c = 4, .m = 8, .group = 1, .in = {9, 8}, .k = {3, 3}, .s = {1, 1},
+         .d = {1, 1}, .pb = {2, 2}, .pe = {0, 0}, .bias = true},
     };
     for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
-        run_conv_case(&extra[i], 1 + (int)(i % 2));
+        for (int threads = 1; threads <= 2; threads++) run_conv_case(&extra[i], threads);
         count++;
     }
     assert_true(count > 50);
@@ -1593,6 +1602,64 @@ static void test_quantize_rounding(void **state) {
     kt_free(t);
 }
 
+/* Per-tensor Q and DQ over a tensor large enough to be split across the
+ * pool (odd length, so a packed int4 pair straddles no split), against a
+ * reference written from the spec: rint (ties to even), + zero point,
+ * saturate, NaN to the zero point. Many exact ties, both infinities. */
+static int32_t q_reference(float x, float s, int32_t z, int32_t lo, int32_t hi) {
+    float v = x / s;
+    if (isnan(v)) return z;
+    double r = (double)rintf(v) + z;
+    return (int32_t)(r < lo ? lo : r > hi ? hi : r);
+}
+
+static void test_quantize_parallel(void **state) {
+    (void)state;
+    enum { N = 40001 };
+    float *x = malloc(N * sizeof *x);
+    for (int i = 0; i < N; i++) x[i] = (float)((i % 1000) - 500) * 0.25f;
+    x[7] = NAN, x[11] = INFINITY, x[13] = -INFINITY, x[17] = 1e30f, x[19] = -0.0f;
+    float s = 0.5f;
+    int8_t zi = 3;
+    uint8_t zu = 128, z4 = 0x0E; /* int4 zero point -2 */
+    int64_t xd[1] = {N};
+    struct { const char *q, *z; int32_t dt, lo, hi, zp; } c[3] = {
+        {"qi", "zi", I8, -128, 127, 3}, {"qu", "zu", U8, 0, 255, 128},
+        {"q4", "z4", ECC_DTYPE_INT4, -8, 7, -2}};
+    for (int threads = 1; threads <= 2; threads++) {
+        kt *t = kt_new(21);
+        t->threads = threads;
+        kt_input(t, "x", F32, 1, xd, x);
+        kt_const(t, "s", F32, 0, NULL, &s);
+        kt_const(t, "zi", I8, 0, NULL, &zi);
+        kt_const(t, "zu", U8, 0, NULL, &zu);
+        kt_const(t, "z4", ECC_DTYPE_INT4, 0, NULL, &z4);
+        for (int k = 0; k < 3; k++) {
+            char in[16], dq[8];
+            snprintf(in, sizeof in, "x,s,%s", c[k].z);
+            kt_node(t, "QuantizeLinear", in, c[k].q);
+            snprintf(in, sizeof in, "%s,s,%s", c[k].q, c[k].z);
+            snprintf(dq, sizeof dq, "d%d", k);
+            kt_node(t, "DequantizeLinear", in, dq);
+        }
+        kt_ok(t);
+        for (int k = 0; k < 3; k++) {
+            const ecc_rt_tensor *q = kt_out(t, (size_t)(2 * k)), *d = kt_out(t, (size_t)(2 * k + 1));
+            assert_int_equal(q->dtype, c[k].dt);
+            for (int i = 0; i < N; i++) {
+                int32_t want = q_reference(x[i], s, c[k].zp, c[k].lo, c[k].hi);
+                int32_t got = ecc_q_get(q->data, c[k].dt, i);
+                if (got != want)
+                    fail_msg("%s[%d]: x=%g got %d want %d (threads %d)", c[k].q, i, (double)x[i],
+                             got, want, threads);
+                assert_true(((const float *)d->data)[i] == (float)(want - c[k].zp) * s);
+            }
+        }
+        kt_free(t);
+    }
+    free(x);
+}
+
 static void test_quantize_axis_block_int4(void **state) {
     (void)state;
     /* per-axis int8 on [2,3], axis 0 */
@@ -1950,6 +2017,7 @@ int main(void) {
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_misc_ops),
         cmocka_unit_test(test_quantize_rounding),
+        cmocka_unit_test(test_quantize_parallel),
         cmocka_unit_test(test_quantize_axis_block_int4),
         cmocka_unit_test(test_dynamic_and_qlinear),
         cmocka_unit_test(test_quantized_conv),

@@ -1635,7 +1635,7 @@ static void test_quantize_parallel(void **state) {
         kt_const(t, "zu", U8, 0, NULL, &zu);
         kt_const(t, "z4", ECC_DTYPE_INT4, 0, NULL, &z4);
         for (int k = 0; k < 3; k++) {
-            char in[16], dq[8];
+            char in[32], dq[16];
             snprintf(in, sizeof in, "x,s,%s", c[k].z);
             kt_node(t, "QuantizeLinear", in, c[k].q);
             snprintf(in, sizeof in, "%s,s,%s", c[k].q, c[k].z);

@@ -129,11 +129,14 @@ struct ecc_kernel_ctx {
 
 /* ================= thread pool ================= */
 
-/* Workers and the caller spin a little (ECC_POOL_SPIN polls) before they
- * sleep on a condition variable: a model runs many short regions back to
- * back, and a futex wake per region costs as much as a small GEMM. gen and
+/* Workers and the caller spin a little (ECC_POOL_SPIN pause instructions,
+ * about 35 us on the 2-core test machine) before they sleep on a condition
+ * variable: a model runs many short regions back to back, and a futex wake
+ * per region costs as much as a small GEMM. Spinning longer wins nothing
+ * when idle and loses badly when another process holds a core (20,000
+ * polls made the CNN's eval 1.6x slower beside a busy loop). gen and
  * remaining are written under mu and polled without it. */
-#define ECC_POOL_SPIN 20000
+#define ECC_POOL_SPIN 1000
 
 struct ecc_pool {
     pthread_mutex_t mu;

@@ -43,6 +43,7 @@ typedef struct ecc_slot {
     bool pinned;          /* graph output or kept: never reused */
     bool is_const;        /* initializer: set once at create */
     void *masked;         /* initializer's masked copy (owned), or NULL */
+    void *folded;         /* output of a node folded at create (owned), or NULL */
     bool is_input;
     bool produced;
 } ecc_slot;
@@ -808,6 +809,88 @@ static int ecc_default_threads(void) {
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
+/* Kernels split work over the interpreter's own pool and call BLAS on one
+ * thread: OpenBLAS's threads, spinning between calls, would take the cores
+ * the pool needs. Passes that call BLAS outside the interpreter keep
+ * OpenBLAS's own threading: this returns the setting to put back. */
+static int ecc_blas_single(void) {
+    int before = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return before;
+}
+
+/* ================= constant folding at create ================= */
+
+static ecc_status ecc_run_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos);
+static void ecc_free_fallback(ecc_interp *it);
+
+/* Ops whose result is not a function of their inputs. */
+static bool ecc_op_random(const char *op) {
+    return strncmp(op, "Random", 6) == 0 || strcmp(op, "Multinomial") == 0 ||
+           strcmp(op, "Bernoulli") == 0 || strcmp(op, "Dropout") == 0;
+}
+
+static bool ecc_inputs_const(const ecc_interp *it, const ecc_inode *in) {
+    for (uint32_t j = 0; j < in->node->n_inputs; j++) {
+        int32_t s = it->io[in->io + j];
+        if (s >= 0 && !it->slots[s].is_const) return false;
+    }
+    return true;
+}
+
+/* Runs node pos once; on success its outputs become constants the slots
+ * own. A failure is forgotten: the node stays and fails again, in its
+ * run, with the run's context. */
+static bool ecc_fold_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos) {
+    const ecc_inode *in = &it->nodes[pos];
+    uint32_t n_in = in->node->n_inputs, n_out = in->node->n_outputs;
+    bool ok = ecc_run_node(ctx, it, pos) == ECC_OK;
+    for (uint32_t j = 0; j < n_out && ok; j++) {
+        int32_t s = it->io[in->io + n_in + j];
+        if (s < 0) continue;
+        ecc_slot *sl = &it->slots[s];
+        sl->folded = malloc(sl->t.nbytes + 1);
+        ok = sl->folded != NULL;
+        if (ok && sl->t.nbytes) memcpy(sl->folded, sl->t.data, sl->t.nbytes);
+    }
+    for (uint32_t j = 0; j < n_out; j++) {
+        int32_t s = it->io[in->io + n_in + j];
+        if (s < 0) continue;
+        ecc_slot *sl = &it->slots[s];
+        if (ok) {
+            sl->t.data = sl->folded;
+            sl->is_const = sl->produced = true;
+            sl->buf = ECC_BUF_EXTERNAL;
+        } else {
+            free(sl->folded);
+            sl->folded = NULL;
+            sl->produced = false;
+            sl->buf = ECC_BUF_NONE;
+            memset(&sl->t, 0, sizeof sl->t);
+        }
+    }
+    ecc_free_fallback(it);
+    if (!ok) ecc_ctx_clear(ctx);
+    return ok;
+}
+
+/* A node whose inputs are all constants (DequantizeLinear of a quantized
+ * weight, a Reshape of an initializer, a Constant) gives the same result
+ * every run: it runs once here and leaves the execution order. Not with an
+ * observer, which expects every node's output in every run. */
+static void ecc_fold_constants(ecc_ctx *ctx, ecc_interp *it) {
+    int blas_threads = ecc_blas_single();
+    size_t kept = 0;
+    for (uint32_t pos = 0; pos < it->n_nodes; pos++) {
+        ecc_inode *in = &it->nodes[pos];
+        bool fold = !ecc_op_random(in->node->op_type) && ecc_inputs_const(it, in) &&
+                    ecc_fold_node(ctx, it, pos);
+        if (!fold) it->nodes[kept++] = *in;
+    }
+    it->n_nodes = kept;
+    openblas_set_num_threads(blas_threads);
+}
+
 ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
                              const ecc_interp_options *opts, ecc_interp **out) {
     ecc_status st = ECC_OK;
@@ -841,6 +924,7 @@ ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
     ECC_TRY(ecc_check_kernels(ctx, it));
     if (it->threads > 1) it->pool = ecc_pool_create(it->threads);
     if (!it->pool) it->threads = 1;
+    if (!it->observe) ecc_fold_constants(ctx, it);
     *out = it;
     return ECC_OK;
 fail:
@@ -885,7 +969,10 @@ void ecc_interp_free(ecc_interp *it) {
     free(it->kept);
     free(it->inputs);
     free(it->outputs);
-    for (size_t i = 0; it->slots && i < it->n_slots; i++) free(it->slots[i].masked);
+    for (size_t i = 0; it->slots && i < it->n_slots; i++) {
+        free(it->slots[i].masked);
+        free(it->slots[i].folded);
+    }
     free(it->slots);
     free(it->slot_of_id);
     free(it);
@@ -1237,12 +1324,7 @@ ecc_status ecc_interp_run(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *inp
     if (!same || !it->planned || it->stale) ecc_start_recording(it);
     it->stale = false;
     ecc_reset_slots(it, inputs);
-    /* Kernels split work over the interpreter's own pool and call BLAS on
-     * one thread: OpenBLAS's threads, spinning between calls, would take
-     * the cores the pool needs. Passes that call BLAS outside a run keep
-     * OpenBLAS's own threading. */
-    blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    blas_threads = ecc_blas_single();
     for (uint32_t pos = 0; pos < it->n_nodes; pos++) ECC_TRY(ecc_run_node(ctx, it, pos));
     if (it->recording) ECC_TRY(ecc_finish_recording(ctx, it));
     ECC_TRY(ecc_own_passthrough(ctx, it));

@@ -43,7 +43,12 @@ typedef struct ecc_interp_options {
  * Initializers are read in place, except a float one with a mask (ecc_mask
  * whose keep has its element count): that one is copied here with the
  * removed weights zeroed, once (the copy is the interpreter's, freed with it;
- * the model is never written; later changes to that weight are not seen). */
+ * the model is never written; later changes to that weight are not seen).
+ * Without an observer, a node whose inputs are all initializers (a
+ * DequantizeLinear of a quantized weight, a Constant, a Reshape of an
+ * initializer) runs once here and its outputs are kept as constants; with
+ * one, every node runs in every run so the observer sees its outputs. A
+ * node that fails here is run, and fails, in each run as before. */
 ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
                              const ecc_interp_options *opts, ecc_interp **out);
 void ecc_interp_free(ecc_interp *it); /* NULL is a no-op */

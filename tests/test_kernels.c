@@ -33,6 +33,8 @@ typedef struct kt {
     size_t n_feeds;
     ecc_interp *it;
     int threads;
+    ecc_observe_fn observe;
+    void *observe_user;
 } kt;
 
 static kt *kt_new(int opset) {
@@ -135,7 +137,8 @@ static void kt_str(kt *t, const char *name, const char *v) {
 
 static ecc_status kt_run(kt *t) {
     if (!t->it) {
-        ecc_interp_options o = {.struct_size = sizeof o, .threads = t->threads};
+        ecc_interp_options o = {.struct_size = sizeof o, .threads = t->threads,
+                                .observe = t->observe, .observe_user = t->observe_user};
         ecc_status st = ecc_interp_create(t->ctx, t->m, &o, &t->it);
         if (st) return st;
     }
@@ -1660,6 +1663,76 @@ static void test_quantize_parallel(void **state) {
     free(x);
 }
 
+/* Nodes that read only initializers run once at create (no observer):
+ * a weight's DequantizeLinear, a Reshape of an initializer. The results
+ * equal those of the same graph run node by node (an observer turns the
+ * folding off and must see the DequantizeLinear's output on each run), over
+ * two runs and on 1 and 2 threads; a node whose folding fails still fails
+ * in its run, naming itself. */
+static int count_dq(void *user, const ecc_node *node, uint32_t slot, const ecc_value *v,
+                    const ecc_rt_tensor *t) {
+    (void)slot, (void)v, (void)t;
+    if (node && strcmp(node->op_type, "DequantizeLinear") == 0) ++*(int *)user;
+    return 0;
+}
+
+static kt *fold_graph(int threads, int *dq_seen) {
+    static const int8_t w[12] = {1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -127};
+    static const float s[3] = {0.5f, 0.25f, 0.125f}, x[8] = {1, 2, 3, 4, -1, 0.5f, 2, -3};
+    static const int64_t shape[2] = {3, 4};
+    int64_t wd[2] = {4, 3}, sd[1] = {3}, xd[2] = {2, 4}, shd[1] = {2};
+    kt *t = kt_new(13);
+    t->threads = threads;
+    if (dq_seen) {
+        t->observe = count_dq;
+        t->observe_user = dq_seen;
+    }
+    kt_input(t, "x", F32, 2, xd, x);
+    kt_const(t, "w", I8, 2, wd, w);
+    kt_const(t, "s", F32, 1, sd, s);
+    kt_const(t, "shape", ECC_DTYPE_INT64, 1, shd, shape);
+    kt_node(t, "DequantizeLinear", "w,s", "wf");
+    kt_int(t, "axis", 1);
+    kt_node(t, "MatMul", "x,wf", "y");
+    kt_node(t, "Reshape", "wf,shape", "r");
+    return t;
+}
+
+static void test_fold_constants(void **state) {
+    (void)state;
+    for (int threads = 1; threads <= 2; threads++) {
+        int dq_seen = 0;
+        kt *plain = fold_graph(threads, &dq_seen), *folded = fold_graph(threads, NULL);
+        for (int run = 0; run < 2; run++) {
+            kt_ok(plain);
+            kt_ok(folded);
+            assert_int_equal(dq_seen, run + 1);
+            for (size_t o = 0; o < 3; o++) { /* wf, y, r */
+                const ecc_rt_tensor *a = kt_out(plain, o), *b = kt_out(folded, o);
+                assert_int_equal(a->nbytes, b->nbytes);
+                assert_memory_equal(a->data, b->data, a->nbytes);
+            }
+        }
+        /* y = x W with W = w * s per column: row 0 = [1 2 3 4] */
+        float y0 = (1 * 1 + 2 * -4 + 3 * 7 + 4 * -10) * 0.5f;
+        assert_true(((const float *)kt_out(folded, 1)->data)[0] == y0);
+        kt_free(plain);
+        kt_free(folded);
+    }
+    /* a scale that fits no granularity: the DequantizeLinear cannot fold,
+     * and its run fails naming it */
+    kt *t = kt_new(13);
+    int8_t w[4] = {1, 2, 3, 4};
+    float s2[2] = {1, 1};
+    int64_t wd[1] = {4}, sd[1] = {2};
+    kt_const(t, "w", I8, 1, wd, w);
+    kt_const(t, "s", F32, 1, sd, s2);
+    kt_node(t, "DequantizeLinear", "w,s", "wf");
+    kt_int(t, "axis", 0);
+    kt_bad(t, "per-axis scale");
+    kt_free(t);
+}
+
 static void test_quantize_axis_block_int4(void **state) {
     (void)state;
     /* per-axis int8 on [2,3], axis 0 */
@@ -2018,6 +2091,7 @@ int main(void) {
         cmocka_unit_test(test_misc_ops),
         cmocka_unit_test(test_quantize_rounding),
         cmocka_unit_test(test_quantize_parallel),
+        cmocka_unit_test(test_fold_constants),
         cmocka_unit_test(test_quantize_axis_block_int4),
         cmocka_unit_test(test_dynamic_and_qlinear),
         cmocka_unit_test(test_quantized_conv),

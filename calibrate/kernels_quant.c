@@ -150,6 +150,12 @@ static void ecc_q_span(const ecc_q_job *j, int64_t pb, int64_t pe, int64_t *b, i
     *e = 2 * pe < j->n ? 2 * pe : j->n;
 }
 
+/* One scale, bytes on the quantized side: the loops without per-element
+ * dispatch. */
+static bool ecc_q_plain(const ecc_q_job *j) {
+    return j->m->per_tensor && (j->dt == ECC_DTYPE_INT8 || j->dt == ECC_DTYPE_UINT8);
+}
+
 /* round(x / s) + z saturated to [lo, hi], NaN to z. Clamping before
  * rounding is the same as after (the bounds are integers), and once
  * |t| <= 2^22, adding and subtracting 1.5 * 2^23 rounds to nearest, ties to
@@ -167,7 +173,7 @@ static void ecc_quantize_task(void *arg, int64_t pb, int64_t pe, int tid) {
     const float *x = j->x;
     int64_t b, e;
     ecc_q_span(j, pb, pe, &b, &e);
-    if (j->m->per_tensor && (j->dt == ECC_DTYPE_INT8 || j->dt == ECC_DTYPE_UINT8)) {
+    if (ecc_q_plain(j)) {
         float s = j->scale[0];
         int32_t z = j->zp ? ecc_q_get(j->zp, j->dt, 0) : 0;
         if (j->dt == ECC_DTYPE_INT8)
@@ -191,7 +197,7 @@ static void ecc_dequantize_task(void *arg, int64_t pb, int64_t pe, int tid) {
     float *y = j->y;
     int64_t b, e;
     ecc_q_span(j, pb, pe, &b, &e);
-    if (j->m->per_tensor && (j->dt == ECC_DTYPE_INT8 || j->dt == ECC_DTYPE_UINT8)) {
+    if (ecc_q_plain(j)) {
         float s = j->scale[0];
         int64_t z = j->zp ? ecc_q_get(j->zp, j->dt, 0) : 0;
         if (j->dt == ECC_DTYPE_INT8)

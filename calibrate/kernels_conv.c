@@ -422,6 +422,7 @@ typedef struct ecc_convt_job {
     const float *x, *w, *b;
     float *y, *col;
     int64_t col_sz;
+    ecc_kernel_ctx *split; /* fewer images than threads: images in turn, each GEMM split */
 } ecc_convt_job;
 
 /* y[m, o...] += col[(m, kd, kh, kw), (id, ih, iw)] */
@@ -460,9 +461,13 @@ static void ecc_convt_task(void *arg, int64_t begin, int64_t end, int tid) {
         for (int64_t gr = 0; gr < g->group; gr++) {
             const float *x = j->x + (n * g->c + gr * g->cg) * g->in_sz;
             const float *w = j->w + gr * g->cg * rows;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)g->in_sz,
-                        (int)g->cg, 1.0f, w, (int)rows, x, (int)g->in_sz, 0.0f, col,
-                        (int)g->in_sz);
+            if (j->split)
+                ecc_k_sgemm(j->split, true, false, rows, g->in_sz, g->cg, 1.0f, w, rows, x,
+                            g->in_sz, 0.0f, col, g->in_sz);
+            else
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)g->in_sz,
+                            (int)g->cg, 1.0f, w, (int)rows, x, (int)g->in_sz, 0.0f, col,
+                            (int)g->in_sz);
             ecc_col2im_f32(g, col, yn + gr * g->mg * g->out_sz);
         }
     }
@@ -481,14 +486,19 @@ ECC_KERNEL_PROTO(ecc_k_convtranspose_f32) {
                  "convolution too large for BLAS");
     ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, rank, dims));
     if (ecc_rt_numel(out[0]) == 0) return ECC_OK;
-    ecc_convt_job j = {&g, in[0]->data, in[1]->data, bias, out[0]->data, NULL, 0};
+    ecc_convt_job j = {&g, in[0]->data, in[1]->data, bias, out[0]->data, NULL, 0, NULL};
     int64_t par = g.n < ecc_kernel_threads(k) ? g.n : ecc_kernel_threads(k), total = 0;
     par = par ? par : 1;
     ECC_TRY(ecc_col_elems(k, g.mg * g.k_sz, g.in_sz, par, &total));
     j.col_sz = total / par;
     ECC_TRY(ecc_kernel_scratch(k, (size_t)total * sizeof(float), (void **)&j.col));
-    ecc_kernel_parallel(k, g.n, ecc_k_work(ecc_rt_numel(in[0]), g.mg * g.k_sz), ecc_convt_task,
-                        &j);
+    if (g.n < ecc_kernel_threads(k)) {
+        j.split = k;
+        ecc_convt_task(&j, 0, g.n, 0);
+    } else {
+        ecc_kernel_parallel(k, g.n, ecc_k_work(ecc_rt_numel(in[0]), g.mg * g.k_sz),
+                            ecc_convt_task, &j);
+    }
 fail:
     return st;
 }

@@ -5,6 +5,7 @@
  * element access other families share. Rounding is to nearest, ties to
  * even; results saturate to the type's range. */
 #include "kernels.h"
+#include "quant_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -156,17 +157,6 @@ static bool ecc_q_plain(const ecc_q_job *j) {
     return j->m->per_tensor && (j->dt == ECC_DTYPE_INT8 || j->dt == ECC_DTYPE_UINT8);
 }
 
-/* round(x / s) + z saturated to [lo, hi], NaN to z. Clamping before
- * rounding is the same as after (the bounds are integers), and once
- * |t| <= 2^22, adding and subtracting 1.5 * 2^23 rounds to nearest, ties to
- * even, in float arithmetic (the default rounding mode; no -ffast-math). */
-static inline int32_t ecc_q_one(float x, float s, int32_t z, int32_t lo, int32_t hi) {
-    const float magic = 12582912.0f;
-    float t = x / s, tlo = (float)(lo - z), thi = (float)(hi - z);
-    t = t != t ? 0.0f : t < tlo ? tlo : t > thi ? thi : t;
-    return (int32_t)((t + magic) - magic) + z;
-}
-
 static void ecc_quantize_task(void *arg, int64_t pb, int64_t pe, int tid) {
     (void)tid;
     const ecc_q_job *j = arg;
@@ -178,16 +168,16 @@ static void ecc_quantize_task(void *arg, int64_t pb, int64_t pe, int tid) {
         int32_t z = j->zp ? ecc_q_get(j->zp, j->dt, 0) : 0;
         if (j->dt == ECC_DTYPE_INT8)
             for (int64_t i = b; i < e; i++)
-                ((int8_t *)j->y)[i] = (int8_t)ecc_q_one(x[i], s, z, j->lo, j->hi);
+                ((int8_t *)j->y)[i] = (int8_t)ecc_qone(x[i], s, z, j->lo, j->hi);
         else
             for (int64_t i = b; i < e; i++)
-                ((uint8_t *)j->y)[i] = (uint8_t)ecc_q_one(x[i], s, z, j->lo, j->hi);
+                ((uint8_t *)j->y)[i] = (uint8_t)ecc_qone(x[i], s, z, j->lo, j->hi);
         return;
     }
     for (int64_t i = b; i < e; i++) {
         int64_t q = ecc_qmap_index(j->m, i);
         int32_t z = j->zp ? ecc_q_get(j->zp, j->dt, q) : 0;
-        ecc_q_set(j->y, j->dt, i, ecc_q_one(x[i], j->scale[q], z, j->lo, j->hi));
+        ecc_q_set(j->y, j->dt, i, ecc_qone(x[i], j->scale[q], z, j->lo, j->hi));
     }
 }
 

@@ -355,8 +355,9 @@ int32_t ecc_q_get(const void *data, int32_t dtype, int64_t i);
 /* Lowest/highest representable value of a quantized dtype; false if unsupported. */
 bool ecc_q_range(int32_t dtype, int32_t *lo, int32_t *hi);
 /* C = alpha op(A) op(B) + beta C (row major, BLAS argument order) split over
- * the interpreter's pool along the longer of C's two sides. Sizes must
- * already fit BLAS's int. */
+ * the interpreter's pool along the longer of C's two sides; k NULL: on the
+ * calling thread (inside a parallel region). Sizes must already fit BLAS's
+ * int. */
 void ecc_k_sgemm(ecc_kernel_ctx *k, bool ta, bool tb, int64_t m, int64_t n, int64_t kk,
                  float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                  float beta, float *c, int64_t ldc);

@@ -6,7 +6,6 @@
  * the pools (kernel_window.h) and checks every attribute. */
 #include "kernel_window.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -198,6 +197,19 @@ ECC_IM2COL(ecc_im2col_f64, double)
 
 /* ================= Conv float32 ================= */
 
+/* Conv and ConvTranspose tasks (images, or image-groups) over the pool, each
+ * task's GEMMs on its own thread; with fewer tasks than threads the tasks
+ * run in turn and *split tells them to split each GEMM over the pool. */
+static void ecc_conv_tasks(ecc_kernel_ctx *k, int64_t tasks, int64_t work, ecc_par_fn fn,
+                           void *job, ecc_kernel_ctx **split) {
+    if (tasks < ecc_kernel_threads(k)) {
+        *split = k;
+        fn(job, 0, tasks, 0);
+    } else {
+        ecc_kernel_parallel(k, tasks, work, fn, job);
+    }
+}
+
 typedef struct ecc_conv_job {
     const ecc_window *g;
     const float *x, *w, *b;
@@ -205,7 +217,7 @@ typedef struct ecc_conv_job {
     float *col;          /* per-thread scratch, col_sz each */
     int64_t col_sz;
     bool direct;         /* 1x1, stride 1, no pad: the input is the column matrix */
-    ecc_kernel_ctx *split; /* fewer tasks than threads: tasks run in turn, each GEMM split */
+    ecc_kernel_ctx *split; /* set by ecc_conv_tasks: GEMMs split over the pool */
 } ecc_conv_job;
 
 static void ecc_conv_task(void *arg, int64_t begin, int64_t end, int tid) {
@@ -223,13 +235,8 @@ static void ecc_conv_task(void *arg, int64_t begin, int64_t end, int tid) {
             ecc_im2col_f32(g, x, g->cg, col);
             bmat = col;
         }
-        if (j->split)
-            ecc_k_sgemm(j->split, false, false, g->mg, g->out_sz, kdim, 1.0f, w, kdim, bmat,
-                        g->out_sz, 0.0f, y, g->out_sz);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->mg, (int)g->out_sz,
-                        (int)kdim, 1.0f, w, (int)kdim, bmat, (int)g->out_sz, 0.0f, y,
-                        (int)g->out_sz);
+        ecc_k_sgemm(j->split, false, false, g->mg, g->out_sz, kdim, 1.0f, w, kdim, bmat,
+                    g->out_sz, 0.0f, y, g->out_sz);
         if (!j->b) continue;
         for (int64_t m = 0; m < g->mg; m++) {
             float bv = j->b[gr * g->mg + m];
@@ -345,13 +352,8 @@ ECC_KERNEL_PROTO(ecc_k_conv_f32) {
         j.col_sz = total / par;
         ECC_TRY(ecc_kernel_scratch(k, (size_t)total * sizeof(float), (void **)&j.col));
     }
-    if (tasks < ecc_kernel_threads(k)) {
-        j.split = k;
-        ecc_conv_task(&j, 0, tasks, 0);
-    } else {
-        ecc_kernel_parallel(k, tasks, ecc_k_work(ecc_rt_numel(out[0]), g.cg * g.k_sz),
-                            ecc_conv_task, &j);
-    }
+    ecc_conv_tasks(k, tasks, ecc_k_work(ecc_rt_numel(out[0]), g.cg * g.k_sz), ecc_conv_task, &j,
+                   &j.split);
 fail:
     return st;
 }
@@ -422,7 +424,7 @@ typedef struct ecc_convt_job {
     const float *x, *w, *b;
     float *y, *col;
     int64_t col_sz;
-    ecc_kernel_ctx *split; /* fewer images than threads: images in turn, each GEMM split */
+    ecc_kernel_ctx *split; /* set by ecc_conv_tasks: GEMMs split over the pool */
 } ecc_convt_job;
 
 /* y[m, o...] += col[(m, kd, kh, kw), (id, ih, iw)] */
@@ -461,13 +463,8 @@ static void ecc_convt_task(void *arg, int64_t begin, int64_t end, int tid) {
         for (int64_t gr = 0; gr < g->group; gr++) {
             const float *x = j->x + (n * g->c + gr * g->cg) * g->in_sz;
             const float *w = j->w + gr * g->cg * rows;
-            if (j->split)
-                ecc_k_sgemm(j->split, true, false, rows, g->in_sz, g->cg, 1.0f, w, rows, x,
-                            g->in_sz, 0.0f, col, g->in_sz);
-            else
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)g->in_sz,
-                            (int)g->cg, 1.0f, w, (int)rows, x, (int)g->in_sz, 0.0f, col,
-                            (int)g->in_sz);
+            ecc_k_sgemm(j->split, true, false, rows, g->in_sz, g->cg, 1.0f, w, rows, x,
+                        g->in_sz, 0.0f, col, g->in_sz);
             ecc_col2im_f32(g, col, yn + gr * g->mg * g->out_sz);
         }
     }
@@ -492,13 +489,8 @@ ECC_KERNEL_PROTO(ecc_k_convtranspose_f32) {
     ECC_TRY(ecc_col_elems(k, g.mg * g.k_sz, g.in_sz, par, &total));
     j.col_sz = total / par;
     ECC_TRY(ecc_kernel_scratch(k, (size_t)total * sizeof(float), (void **)&j.col));
-    if (g.n < ecc_kernel_threads(k)) {
-        j.split = k;
-        ecc_convt_task(&j, 0, g.n, 0);
-    } else {
-        ecc_kernel_parallel(k, g.n, ecc_k_work(ecc_rt_numel(in[0]), g.mg * g.k_sz),
-                            ecc_convt_task, &j);
-    }
+    ecc_conv_tasks(k, g.n, ecc_k_work(ecc_rt_numel(in[0]), g.mg * g.k_sz), ecc_convt_task, &j,
+                   &j.split);
 fail:
     return st;
 }

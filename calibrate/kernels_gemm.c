@@ -93,6 +93,10 @@ static void ecc_sgemm_part(void *arg, int64_t begin, int64_t end, int tid) {
 void ecc_k_sgemm(ecc_kernel_ctx *k, bool ta, bool tb, int64_t m, int64_t n, int64_t kk,
                  float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                  float beta, float *c, int64_t ldc) {
+    if (!k) {
+        ecc_sgemm(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
     ecc_sgemm_job j = {ta, tb, m >= n, m, n, kk, lda, ldb, ldc, alpha, beta, a, b, c};
     ecc_kernel_parallel(k, j.by_rows ? m : n, ecc_k_work(ecc_k_work(m, n), kk), ecc_sgemm_part,
                         &j);

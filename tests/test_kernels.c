@@ -431,44 +431,58 @@ static void test_pow(void **state) {
 
 /* ---------------- GEMM / MatMul ---------------- */
 
+/* Gemm against a direct sum for every transpose and C shape; the small
+ * size on one thread, and two sizes big enough to be split over two
+ * threads: by rows (M > N) and by columns (N > M), which offsets A or B
+ * differently when it is transposed. */
 static void test_gemm(void **state) {
     (void)state;
-    for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++)
-            for (int cshape = 0; cshape < 4; cshape++) {
-                int64_t M = 3, K = 5, N = 4;
-                float a[15], b[20], c[12], want[12];
-                fill(a, 15);
-                fill(b, 20);
-                fill(c, 12);
-                int64_t da[2] = {ta ? K : M, ta ? M : K}, dbm[2] = {tb ? N : K, tb ? K : N};
-                int64_t dcs[4][2] = {{1, 1}, {N, 0}, {M, 1}, {M, N}};
-                int32_t cr = cshape == 1 ? 1 : 2;
-                kt *t = kt_new(13);
-                kt_input(t, "a", F32, 2, da, a);
-                kt_const(t, "b", F32, 2, dbm, b);
-                kt_const(t, "c", F32, cr, dcs[cshape], c);
-                kt_node(t, "Gemm", "a,b,c", "y");
-                kt_int(t, "transA", ta);
-                kt_int(t, "transB", tb);
-                kt_float(t, "alpha", 0.5f);
-                kt_float(t, "beta", 2.0f);
-                kt_ok(t);
-                for (int64_t i = 0; i < M; i++)
-                    for (int64_t j = 0; j < N; j++) {
-                        double s = 0;
-                        for (int64_t l = 0; l < K; l++)
-                            s += (double)(ta ? a[l * M + i] : a[i * K + l]) *
-                                 (tb ? b[j * K + l] : b[l * N + j]);
-                        float cv = cshape == 0   ? c[0]
-                                   : cshape == 1 ? c[j]
-                                   : cshape == 2 ? c[i]
-                                                 : c[i * N + j];
-                        want[i * N + j] = (float)(0.5 * s + 2.0 * cv);
-                    }
-                expect_f32(kt_out(t, 0), want, 12, 1e-5f);
-                kt_free(t);
-            }
+    static const int64_t sizes[3][4] = {{3, 5, 4, 1}, {64, 20, 16, 2}, {8, 40, 96, 2}};
+    for (int sz = 0; sz < 3; sz++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int cshape = 0; cshape < 4; cshape++) {
+                    int64_t M = sizes[sz][0], K = sizes[sz][1], N = sizes[sz][2];
+                    float *a = malloc((size_t)(M * K) * sizeof *a);
+                    float *b = malloc((size_t)(K * N) * sizeof *b);
+                    float *c = malloc((size_t)(M * N) * sizeof *c);
+                    float *want = malloc((size_t)(M * N) * sizeof *want);
+                    fill(a, M * K);
+                    fill(b, K * N);
+                    fill(c, M * N);
+                    int64_t da[2] = {ta ? K : M, ta ? M : K}, dbm[2] = {tb ? N : K, tb ? K : N};
+                    int64_t dcs[4][2] = {{1, 1}, {N, 0}, {M, 1}, {M, N}};
+                    int32_t cr = cshape == 1 ? 1 : 2;
+                    kt *t = kt_new(13);
+                    t->threads = (int)sizes[sz][3];
+                    kt_input(t, "a", F32, 2, da, a);
+                    kt_const(t, "b", F32, 2, dbm, b);
+                    kt_const(t, "c", F32, cr, dcs[cshape], c);
+                    kt_node(t, "Gemm", "a,b,c", "y");
+                    kt_int(t, "transA", ta);
+                    kt_int(t, "transB", tb);
+                    kt_float(t, "alpha", 0.5f);
+                    kt_float(t, "beta", 2.0f);
+                    kt_ok(t);
+                    for (int64_t i = 0; i < M; i++)
+                        for (int64_t j = 0; j < N; j++) {
+                            double s = 0;
+                            for (int64_t l = 0; l < K; l++)
+                                s += (double)(ta ? a[l * M + i] : a[i * K + l]) *
+                                     (tb ? b[j * K + l] : b[l * N + j]);
+                            float cv = cshape == 0   ? c[0]
+                                       : cshape == 1 ? c[j]
+                                       : cshape == 2 ? c[i]
+                                                     : c[i * N + j];
+                            want[i * N + j] = (float)(0.5 * s + 2.0 * cv);
+                        }
+                    expect_f32(kt_out(t, 0), want, M * N, 1e-5f);
+                    kt_free(t);
+                    free(a);
+                    free(b);
+                    free(c);
+                    free(want);
+                }
     kt *t = kt_new(13);
     float a[6] = {0};
     int64_t d23[2] = {2, 3};
@@ -511,6 +525,34 @@ static void test_matmul(void **state) {
         expect_f32(kt_out(t, 0), want, 60, 1e-5f);
         kt_free(t);
     }
+    /* batched products big enough to split each one over the pool (rows,
+     * then columns), B broadcast over A's batch: [2,1,M,K] x [3,K,N] */
+    static const int64_t big[2][3] = {{128, 96, 100}, {40, 96, 300}};
+    for (int bi = 0; bi < 2; bi++)
+        for (int threads = 1; threads <= 2; threads++) {
+            int64_t M = big[bi][0], K = big[bi][1], N = big[bi][2];
+            float *ba = malloc((size_t)(2 * M * K) * sizeof *ba);
+            float *bb = malloc((size_t)(3 * K * N) * sizeof *bb);
+            float *bw = malloc((size_t)(6 * M * N) * sizeof *bw);
+            fill(ba, 2 * M * K);
+            fill(bb, 3 * K * N);
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 3; j++)
+                    naive_matmul(ba + i * M * K, bb + j * K * N, bw + (i * 3 + j) * M * N, M, K,
+                                 N);
+            kt *t = kt_new(13);
+            t->threads = threads;
+            int64_t da[4] = {2, 1, M, K}, db[3] = {3, K, N};
+            kt_input(t, "a", F32, 4, da, ba);
+            kt_input(t, "b", F32, 3, db, bb);
+            kt_node(t, "MatMul", "a,b", "y");
+            kt_ok(t);
+            expect_f32(kt_out(t, 0), bw, 6 * M * N, 1e-4f);
+            kt_free(t);
+            free(ba);
+            free(bb);
+            free(bw);
+        }
     /* 1-D promotions */
     struct {
         int32_t ra, rb;

@@ -199,6 +199,7 @@ typedef struct ecc_mm_job {
     const ecc_mm_offsets *o;
     const float *a, *b;
     float *c;
+    ecc_kernel_ctx *split; /* non-NULL: matrices in turn, each product split over the pool */
 } ecc_mm_job;
 
 /* C = A B for matrices so small that a BLAS call costs more than the work;
@@ -226,7 +227,8 @@ static void ecc_mm_batch(void *arg, int64_t begin, int64_t end, int tid) {
         const float *a = j->a + j->o->ao[i] * p->m * p->kk, *b = j->b + j->o->bo[i] * p->kk * p->n;
         float *c = j->c + i * p->m * p->n;
         if (small) ecc_small_gemm(p->m, p->n, p->kk, a, b, c);
-        else ecc_sgemm(false, false, p->m, p->n, p->kk, 1.0f, a, p->kk, b, p->n, 0.0f, c, p->n);
+        else ecc_k_sgemm(j->split, false, false, p->m, p->n, p->kk, 1.0f, a, p->kk, b, p->n,
+                         0.0f, c, p->n);
     }
 }
 
@@ -250,15 +252,14 @@ ECC_KERNEL_PROTO(ecc_k_matmul_f32) {
     }
     ecc_mm_offsets o;
     ECC_TRY(ecc_mm_offsets_make(k, &p, &o));
-    ecc_mm_job j = {&p, &o, in[0]->data, in[1]->data, out[0]->data};
+    ecc_mm_job j = {&p, &o, in[0]->data, in[1]->data, out[0]->data, NULL};
     int64_t per = ecc_k_work(p.m * p.n, p.kk);
     if (per < (int64_t)1 << 20) /* small matrices: parallel over the batch */
         ecc_kernel_parallel(k, p.batch, ecc_k_work(p.batch, per), ecc_mm_batch, &j);
-    else /* big ones: each product split over the pool */
-        for (int64_t i = 0; i < p.batch; i++)
-            ecc_k_sgemm(k, false, false, p.m, p.n, p.kk, 1.0f,
-                        j.a + o.ao[i] * p.m * p.kk, p.kk, j.b + o.bo[i] * p.kk * p.n, p.n,
-                        0.0f, j.c + i * p.m * p.n, p.n);
+    else { /* big ones: each product split over the pool */
+        j.split = k;
+        ecc_mm_batch(&j, 0, p.batch, 0);
+    }
 fail:
     return st;
 }

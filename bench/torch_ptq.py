@@ -158,17 +158,16 @@ def write_idx(path, array):
 def draws(names, k, size, out_dir, x_train, x_test, y_test, heldout):
     """FX on k disjoint calibration sets; each set also written for ecc."""
     raw = tf.read_idx(os.path.join(tf.DATA_DIR, "train-images-idx3-ubyte.gz"))
+    if k * size > (50000 if heldout else raw.shape[0]):
+        raise SystemExit("torch_ptq: %d draws of %d images need more training images than %s"
+                         % (k, size, "the 50,000 before the held-out ones" if heldout
+                            else "there are"))
     if heldout:
-        if k * size > 50000:
-            raise SystemExit("torch_ptq: the calibration sets would reach the held-out images")
         labels = tf.read_idx(os.path.join(tf.DATA_DIR, "train-labels-idx1-ubyte.gz"))
         write_idx(os.path.join(out_dir, "eval_images.idx"), raw[50000:60000])
         write_idx(os.path.join(out_dir, "eval_labels.idx"), labels[50000:60000])
-        _, y_train = tf.load_split("train")
-        x_test, y_test = x_train[50000:60000], y_train[50000:60000]
-    if k * size > raw.shape[0]:
-        raise SystemExit("torch_ptq: %d draws of %d images need more than the %d training images"
-                         % (k, size, raw.shape[0]))
+        x_test = x_train[50000:60000]
+        y_test = torch.from_numpy(labels[50000:60000].astype(np.int64))
     for d in range(k):
         write_idx(os.path.join(out_dir, "calib_%d.idx" % d), raw[d * size:(d + 1) * size])
     for name in names:

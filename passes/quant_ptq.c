@@ -335,14 +335,20 @@ static void chan_accumulate(qp *p, size_t li, const ecc_rt_tensor *t) {
     bool conv = wl_is_onnx(q->node, "Conv");
     int64_t c = conv ? (t->rank > 1 ? t->dims[1] : 1) : (t->rank ? t->dims[t->rank - 1] : 1);
     int64_t want = conv ? wl_const(q->w)->dims[1] * L->groups : L->k;
-    if (c != want) return;
+    if (c <= 0 || c != want) return;
     int64_t inner = 1, numel = 1;
     for (int32_t d = 0; d < t->rank; d++) numel *= t->dims[d];
     if (conv)
         for (int32_t d = 2; d < t->rank; d++) inner *= t->dims[d];
     const float *x = t->data;
     double *s = p->chan_sum[li];
-    for (int64_t i = 0; i < numel; i++) s[conv ? (i / inner) % c : i % c] += x[i];
+    /* row by row, channel by channel: each sum adds in element order */
+    for (int64_t r = 0; r < numel / (c * inner); r++)
+        for (int64_t ch = 0; ch < c; ch++, x += inner) {
+            double acc = s[ch];
+            for (int64_t j = 0; j < inner; j++) acc += x[j];
+            s[ch] = acc;
+        }
     p->chan_n[li] += numel / c;
 }
 
@@ -596,19 +602,25 @@ typedef struct qp_sim {
     int64_t rows;
 } qp_sim;
 
-/* ecc_qfake, accumulating the tensor's signal and noise energy. */
+/* ecc_qfake, accumulating the tensor's signal and noise energy (four
+ * interleaved partial sums: the energies only feed the reported SQNR). */
 static void fake_measured(qp *p, uint32_t id, float *x, int64_t n, float sc, int32_t zp,
                           int32_t lo, int32_t hi) {
-    double sig = 0, noise = 0;
-    for (int64_t i = 0; i < n; i++) {
-        float q = (float)(ecc_qone(x[i], sc, zp, lo, hi) - zp) * sc;
-        double d = (double)x[i] - q;
-        sig += (double)x[i] * x[i];
-        noise += d * d;
-        x[i] = q;
+    enum { LANES = 4 };
+    double sig[LANES] = {0}, noise[LANES] = {0};
+    for (int64_t i = 0; i < n; i += LANES)
+        for (int64_t k = 0; k < LANES && i + k < n; k++) {
+            float v = x[i + k];
+            float q = (float)(ecc_qone(v, sc, zp, lo, hi) - zp) * sc;
+            double d = (double)v - q;
+            sig[k] += (double)v * v;
+            noise[k] += d * d;
+            x[i + k] = q;
+        }
+    for (int k = 0; k < LANES; k++) {
+        p->act_sig[id] += sig[k];
+        p->act_noise[id] += noise[k];
     }
-    p->act_sig[id] += sig;
-    p->act_noise[id] += noise;
 }
 
 static int sim_observe(void *user, const ecc_node *node, uint32_t slot, const ecc_value *v,

@@ -253,6 +253,20 @@ static void test_observers(void **state) {
     ecc_observer_range(o, &lo, &hi);
     assert_true(hi >= 0.9 && hi <= 50.0);
     ecc_observer_free(o);
+    /* minmax skips NaN and ±inf; the extremes may sit in any lane or the tail */
+    o = observer(f, ECC_OBS_MINMAX, 0);
+    float odd[19] = {1, NAN, 2, INFINITY, 3, -INFINITY, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                     -3.5f, 42.0f};
+    ecc_observer_update(o, odd, 19);
+    ecc_observer_update(o, odd + 2, 5); /* a call shorter than the lanes */
+    ecc_observer_range(o, &lo, &hi);
+    assert_true(lo == -3.5 && hi == 42.0);
+    assert_int_equal(ecc_observer_count(o), 16 + 3);
+    float small[3] = {-7, NAN, 100};
+    ecc_observer_update(o, small, 3);
+    ecc_observer_range(o, &lo, &hi);
+    assert_true(lo == -7.0 && hi == 100.0);
+    ecc_observer_free(o);
     assert_int_equal(ecc_obs_method_find("entropy"), ECC_OBS_ENTROPY);
     assert_int_equal(ecc_obs_method_find("kl"), -1);
     ecc_observer_options bad = {sizeof bad, ECC_OBS_PERCENTILE, 20.0, 8, false};

@@ -134,6 +134,33 @@ fail:
     return st;
 }
 
+/* ---------------- first outputs ---------------- */
+
+ecc_status calib_out_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int64_t first,
+                           int64_t n) {
+    calib_out *o = user;
+    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
+    if (!y || y->dtype != ECC_DTYPE_FLOAT || y->rank < 1 || y->dims[0] < n) return ECC_OK;
+    int64_t numel = 1;
+    for (int32_t d = 0; d < y->rank; d++) numel *= y->dims[d];
+    int64_t cols = numel / y->dims[0];
+    if (!o->y) {
+        o->cols = cols;
+        o->y = calloc((size_t)(o->samples * cols) + 1, sizeof *o->y);
+        if (!o->y) return ECC_OOM(ctx);
+    }
+    if (cols != o->cols || first + n > o->samples) return ECC_OK;
+    memcpy(o->y + first * cols, y->data, (size_t)(n * cols) * sizeof(float));
+    if (first + n > o->rows) o->rows = first + n;
+    return ECC_OK;
+}
+
+void calib_out_free(calib_out *o) {
+    free(o->y);
+    o->y = NULL;
+    o->rows = o->cols = 0;
+}
+
 /* ---------------- layer statistics ---------------- */
 
 /* Conv geometry for the im2col of one layer (1-D or 2-D). */

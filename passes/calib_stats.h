@@ -46,6 +46,20 @@ ecc_status calib_data_run(ecc_ctx *ctx, ecc_model *model, const calib_data *d,
                           int64_t batch, ecc_observe_fn observe, void *observe_user,
                           calib_batch_fn after_batch, void *batch_user);
 
+/* The first output of runs over calibration data, one row per sample
+ * ([rows, cols] floats): a float model's reference and a changed model's
+ * output, compared by qc_fidelity. Set samples (the data's) before the run. */
+typedef struct calib_out {
+    int64_t samples;
+    float *y;                /* samples × cols, allocated at the first batch */
+    int64_t rows, cols;
+} calib_out;
+/* after_batch for calib_data_run (user: a calib_out) keeping the first
+ * output; an output that is not float32 [N, …] is not kept (y stays NULL). */
+ecc_status calib_out_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int64_t first,
+                           int64_t n);
+void calib_out_free(calib_out *o);
+
 /* Collects stats (sq, mean, and h when full) of the layers with skip 0 and
  * want[i] (want may be NULL: all). Existing stats are replaced. */
 ecc_status calib_collect_stats(ecc_ctx *ctx, ecc_model *model, const calib_data *d,

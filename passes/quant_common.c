@@ -275,6 +275,17 @@ double qc_sqnr_db(const float *ref, const float *x, int64_t n) {
     return 10.0 * log10(sig / noise);
 }
 
+void qc_fidelity(const calib_out *ref, const calib_out *out, double *sqnr_db, double *agree) {
+    int64_t rows = out->rows < ref->rows ? out->rows : ref->rows, same = 0;
+    *sqnr_db = *agree = NAN;
+    if (!ref->y || !out->y || ref->cols != out->cols || rows <= 0) return;
+    *sqnr_db = qc_sqnr_db(ref->y, out->y, rows * ref->cols);
+    for (int64_t r = 0; r < rows; r++)
+        same += calib_argmax(ref->y + r * ref->cols, ref->cols) ==
+                calib_argmax(out->y + r * ref->cols, ref->cols);
+    *agree = (double)same / (double)rows;
+}
+
 /* The statistic "<prefix><name>.<what>". */
 static void stat_key(const ecc_host_api *host, ecc_pass_run *run, const char *prefix,
                      const char *name, const char *what, double v) {

@@ -83,6 +83,11 @@ ecc_status qc_fake_quant_weight(ecc_ctx *ctx, const ecc_quantizer *q, const ecc_
 /* 10 log10(Σ ref² / Σ (ref - x)²); +inf when identical. */
 double qc_sqnr_db(const float *ref, const float *x, int64_t n);
 
+/* SQNR (dB) of out's rows against ref's (their common rows) and the
+ * fraction of rows whose largest element is at the same place (top-1
+ * agreement); NAN, NAN without rows. */
+void qc_fidelity(const calib_out *ref, const calib_out *out, double *sqnr_db, double *agree);
+
 /* Per weight statistics "tensor.<name>.<what>" (bits, symmetric, block (0 per
  * channel, -1 per tensor), scale_min/max, sqnr_db, bytes_before/after) and a
  * log line; adds to the totals. t: the float values w->quant is measured

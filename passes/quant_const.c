@@ -14,7 +14,15 @@
  * It annotates (an ecc_quantizer per tensor, lowered like a weight's); later
  * passes treat an annotated tensor as final, so it runs after `quant` and
  * `quant-weight` (whose bias correction and int32 biases it would
- * otherwise pre-empt). */
+ * otherwise pre-empt).
+ *
+ * scale=auto gives a constant of rank ≥ 2 one scale per slice along the axis
+ * that stores it most accurately (a positional table per position, an
+ * embedding table per row), when each slice keeps at least 32 elements and
+ * the squared error falls by at least 1 dB; per-axis DequantizeLinear needs
+ * opset 13. With --calib data the pass also runs the model with the stored
+ * constants and reports its first output against the float constants'
+ * (SQNR, top-1 agreement). */
 #include "quant_common.h"
 
 #include <math.h>
@@ -22,6 +30,9 @@
 #include <string.h>
 
 #define PASS "quant-const"
+#define MIN_PER_SCALE 32    /* scale=auto: elements per scale at least */
+#define MIN_GAIN 0.7943     /* scale=auto: per-axis error at most this × per-tensor (1 dB) */
+#define RUN_BATCH 128
 
 static const ecc_opt_desc qk_opts[] = {
     ECC_OPT(ECC_OPT_ENUM, "scheme",
@@ -30,6 +41,11 @@ static const ecc_opt_desc qk_opts[] = {
     ECC_OPT(ECC_OPT_INT, "min_size",
         "constants with fewer elements stay float32 (the scale and DequantizeLinear node "
         "would cost more than the 3 bytes an element saves)", "64", 2, 1e15, NULL),
+    ECC_OPT(ECC_OPT_ENUM, "scale",
+        "tensor: one scale per constant (opset 10); auto: one scale per slice along the axis "
+        "that stores a constant of rank >= 2 most accurately, when every slice keeps at least "
+        "32 elements and the error falls by 1 dB or more (opset 13), else one per tensor",
+        "tensor", 0, 0, "tensor|auto"),
     ECC_OPT(ECC_OPT_STRING, "exclude",
         "globs over constant or reading node names, '|' between globs: keep these in float",
         NULL, 0, 0, NULL),
@@ -66,6 +82,7 @@ static bool is_data_use(const ecc_use *u) {
 typedef struct qk_config {
     ecc_qformat fmt;
     int64_t min_size;
+    bool axis_auto;
     const char *exclude;
 } qk_config;
 
@@ -74,6 +91,8 @@ static void qk_config_read(const ecc_host_api *host, ecc_pass_run *run, qk_confi
     bool sym = !scheme || strcmp(scheme, "asym") != 0;
     c->fmt = (ecc_qformat){8, sym, sym};
     c->min_size = host->opt_int(run, "min_size");
+    const char *scale = host->opt_string(run, "scale");
+    c->axis_auto = scale && strcmp(scale, "auto") == 0;
     c->exclude = host->opt_string(run, "exclude");
 }
 
@@ -133,13 +152,53 @@ static bool glob_matches_none(const char *glob, void *arg) {
     return true;
 }
 
+/* Squared error of v stored through a quantizer of granularity gran (axis). */
+static ecc_status stored_error(ecc_ctx *ctx, const ecc_value *v, const ecc_qformat *f, int gran,
+                               int32_t axis, float *buf, double *err) {
+    ecc_quantizer *qz = NULL;
+    ecc_status st = qc_weight_quantizer(ctx, v, f, gran, axis, 0, false, "const", &qz);
+    if (st == ECC_OK) st = qc_fake_quant_weight(ctx, qz, v->init, buf);
+    ecc_quantizer_free(qz);
+    if (st) return st;
+    const float *x = v->init->data;
+    double e = 0;
+    for (int64_t i = 0; i < v->init->numel; i++) e += ((double)buf[i] - x[i]) * (buf[i] - x[i]);
+    *err = e;
+    return ECC_OK;
+}
+
+/* scale=auto: the axis whose per-slice scales store v best (*axis -1: per tensor). */
+static ecc_status best_axis(ecc_ctx *ctx, const qk_config *c, const ecc_value *v,
+                            int32_t *axis) {
+    ecc_status st = ECC_OK;
+    const ecc_tensor *t = v->init;
+    double per_tensor, best, e;
+    *axis = -1;
+    if (!c->axis_auto || t->rank < 2) return ECC_OK;
+    float *buf = malloc((size_t)t->numel * sizeof *buf + 1);
+    ECC_FAIL_IF(!buf, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_TRY(stored_error(ctx, v, &c->fmt, ECC_QUANT_TENSOR, 0, buf, &per_tensor));
+    best = per_tensor * MIN_GAIN;
+    for (int32_t a = 0; a < t->rank; a++) {
+        if (t->dims[a] < 2 || t->numel / t->dims[a] < MIN_PER_SCALE) continue;
+        ECC_TRY(stored_error(ctx, v, &c->fmt, ECC_QUANT_CHANNEL, a, buf, &e));
+        if (e < best) best = e, *axis = a;
+    }
+fail:
+    free(buf);
+    return st;
+}
+
 static ecc_status quantize_const(const ecc_host_api *host, ecc_pass_run *run,
                                  const qk_config *c, ecc_value *v, qc_totals *tot) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
+    int32_t axis;
     ECC_TRY(wl_materialize(run->ctx, v));
-    ECC_TRY(qc_weight_quantizer(run->ctx, v, &c->fmt, ECC_QUANT_TENSOR, 0, 0, false, "const",
-                                &qz));
+    ECC_TRY(best_axis(run->ctx, c, v, &axis));
+    ECC_TRY(qc_weight_quantizer(run->ctx, v, &c->fmt,
+                                axis < 0 ? ECC_QUANT_TENSOR : ECC_QUANT_CHANNEL,
+                                axis < 0 ? 0 : axis, 0, false, "const", &qz));
     ecc_value_set_quantizer(v, qz);
     qz = NULL;
     ECC_TRY(qc_report_weight(host, run, v, v->init, tot));
@@ -148,14 +207,87 @@ fail:
     return st;
 }
 
+/* ---------------- fidelity (with --calib) ---------------- */
+
+/* Binds v to its stored (fake-quantized) values, *other taking its float
+ * tensor; or (to_stored false) back to *other, which then takes the stored. */
+static ecc_status swap_one(ecc_ctx *ctx, ecc_value *v, ecc_tensor **other, bool to_stored) {
+    ecc_status st = ECC_OK;
+    ecc_tensor *next = NULL, *keep = ecc_tensor_ref(v->init);
+    if (to_stored) {
+        ECC_TRY(ecc_tensor_clone(ctx, v->init, &next));
+        ECC_TRY(qc_fake_quant_weight(ctx, v->quant, v->init, next->data));
+    } else {
+        next = ecc_tensor_ref(*other);
+    }
+    ECC_TRY(ecc_graph_set_initializer(ctx, v->graph, v, next));
+    ecc_tensor_unref(*other);
+    *other = keep;
+    keep = NULL;
+fail:
+    ecc_tensor_unref(next);
+    ecc_tensor_unref(keep);
+    return st;
+}
+
+static ecc_status swap_stored(ecc_ctx *ctx, const ecc_ptrvec *done, ecc_tensor **orig,
+                              bool to_stored) {
+    ecc_status st = ECC_OK;
+    for (size_t i = 0; i < done->n && st == ECC_OK; i++)
+        if (to_stored || orig[i]) st = swap_one(ctx, done->items[i], &orig[i], to_stored);
+    return st;
+}
+
+/* Runs the calibration data with the float and with the stored constants
+ * and reports the first output's SQNR and top-1 agreement. */
+static ecc_status measure(const ecc_host_api *host, ecc_pass_run *run, const ecc_ptrvec *done) {
+    ecc_status st = ECC_OK;
+    ecc_ctx *ctx = run->ctx;
+    calib_data *d = NULL;
+    ecc_tensor **orig = calloc(done->n + 1, sizeof *orig);
+    bool swapped = false;
+    calib_out ref = {0}, out = {0};
+    double sqnr, agree;
+    ECC_FAIL_IF(!orig, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_size(run), &d));
+    ref.samples = out.samples = d->samples;
+    ECC_TRY(calib_data_run(ctx, run->model, d, RUN_BATCH, NULL, NULL, calib_out_batch, &ref));
+    ECC_FAIL_IF(!ref.y, ctx, ECC_E_INPUT,
+                PASS ": the model's first output is not float32 [N, …]: fidelity cannot be "
+                "measured");
+    swapped = true;
+    ECC_TRY(swap_stored(ctx, done, orig, true));
+    ECC_TRY(calib_data_run(ctx, run->model, d, RUN_BATCH, NULL, NULL, calib_out_batch, &out));
+    qc_fidelity(&ref, &out, &sqnr, &agree);
+    host->stat(run, "calib.output_sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
+    host->stat(run, "calib.top1_agreement", agree);
+    ecc_log(ctx, 0, "  " PASS ": on %lld calibration samples the model's first output has SQNR "
+            "%.1f dB and top-1 agreement %.4f with the float constants'", (long long)ref.rows,
+            sqnr, agree);
+fail:
+    if (swapped) {
+        ecc_status back = swap_stored(ctx, done, orig, false);
+        if (st == ECC_OK) st = back;
+    }
+    for (size_t i = 0; orig && i < done->n; i++) ecc_tensor_unref(orig[i]);
+    free(orig);
+    calib_out_free(&ref);
+    calib_out_free(&out);
+    calib_data_free(d);
+    return st;
+}
+
 static ecc_status qk_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ecc_status st = ECC_OK;
     qk_config c;
     qk_config_read(host, run, &c);
     qk_scan s = {.c = &c};
+    ecc_ptrvec done = {0};
     qc_totals tot = {0};
     int64_t kept_float = 0;
-    ECC_TRY(qc_check_opset(run->ctx, PASS, run->model, 10, 21, "DequantizeLinear"));
+    ECC_TRY(qc_check_opset(run->ctx, PASS, run->model, c.axis_auto ? 13 : 10, 21,
+                           c.axis_auto ? "per-axis DequantizeLinear (scale=auto)"
+                                       : "DequantizeLinear"));
     ECC_TRY(ecc_model_each_graph(run->ctx, run->model, collect, &s));
     ECC_FAIL_IF(c.exclude && wl_glob_each(c.exclude, glob_matches_none, &s), run->ctx,
                 ECC_E_USAGE, PASS ": exclude='%s' matches no constant of %lld or more elements "
@@ -170,6 +302,7 @@ static ecc_status qk_pass(const ecc_host_api *host, ecc_pass_run *run) {
             continue;
         }
         ECC_TRY(quantize_const(host, run, &c, v, &tot));
+        ECC_FAIL_IF(!ecc_ptrvec_push(&done, v), run->ctx, ECC_E_INTERNAL, "out of memory");
     }
     qc_report_totals(host, run, "constants", &tot);
     host->stat(run, "constants.float", (double)kept_float);
@@ -177,7 +310,9 @@ static ecc_status qk_pass(const ecc_host_api *host, ecc_pass_run *run) {
             "of %lld or more elements stay float32 (-v says why)", (long long)tot.tensors,
             (long long)tot.bytes_before, (long long)tot.bytes_after, (long long)kept_float,
             (long long)c.min_size);
+    if (calib_env_path(run) && done.n) ECC_TRY(measure(host, run, &done));
 fail:
+    ecc_ptrvec_free(&done);
     ecc_ptrvec_free(&s.cands);
     return st;
 }

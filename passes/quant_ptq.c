@@ -180,8 +180,7 @@ typedef struct qp {
     ecc_observer **obs;      /* per value id (natural roots of the full plan), or NULL */
     ecc_quantizer **aq;      /* per value id: calibrated quantizer of roots */
     calib_data *data;
-    float *ref;              /* float model's first output on the data [samples, cols] */
-    int64_t ref_rows, ref_cols;
+    calib_out ref;           /* float model's first output on the data */
     double **chan_sum;       /* per layer: Σ x per input channel (bias correction) */
     int64_t *chan_n;
     double *act_sig, *act_noise; /* per value id: Σ x², Σ (x - q(x))² of the last simulation */
@@ -366,26 +365,6 @@ static int calib_observe(void *user, const ecc_node *node, uint32_t slot, const 
     return 0;
 }
 
-/* Float reference outputs (first output) during the first calibration pass. */
-static ecc_status record_ref(ecc_ctx *ctx, void *user, const ecc_interp *it, int64_t first,
-                             int64_t n) {
-    qp *p = user;
-    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
-    if (!y || y->dtype != ECC_DTYPE_FLOAT || y->rank < 1 || y->dims[0] < n) return ECC_OK;
-    int64_t numel = 1;
-    for (int32_t d = 0; d < y->rank; d++) numel *= y->dims[d];
-    int64_t cols = numel / y->dims[0];
-    if (!p->ref) {
-        p->ref_cols = cols;
-        p->ref = calloc((size_t)(p->data->samples * cols) + 1, sizeof *p->ref);
-        if (!p->ref) return ECC_OOM(ctx);
-    }
-    if (cols != p->ref_cols) return ECC_OK;
-    memcpy(p->ref + first * cols, y->data, (size_t)(n * cols) * sizeof(float));
-    if (first + n > p->ref_rows) p->ref_rows = first + n;
-    return ECC_OK;
-}
-
 static ecc_status observers_create(qp *p) {
     ecc_status st = ECC_OK;
     ecc_observer_options oo = {sizeof oo, p->c.method, p->c.percentile, p->c.act.bits,
@@ -426,7 +405,9 @@ static ecc_status calibrate(qp *p) {
     plan(p);
     ECC_TRY(observers_create(p));
     if (p->c.bias_correction) ECC_TRY(chan_alloc(p));
-    ECC_TRY(calib_data_run(p->ctx, p->m, p->data, RUN_BATCH, calib_observe, p, record_ref, p));
+    p->ref.samples = p->data->samples;
+    ECC_TRY(calib_data_run(p->ctx, p->m, p->data, RUN_BATCH, calib_observe, p, calib_out_batch,
+                           &p->ref));
     if (!ecc_obs_method_two_pass(p->c.method)) return ECC_OK;
     for (uint32_t i = 0; i < p->n_ids; i++) ecc_observer_next_pass(p->obs[i]);
     double **keep = p->chan_sum;
@@ -596,12 +577,6 @@ static bool act_params(const qp *p, int32_t id, float *s, int32_t *zp, int32_t *
     return true;
 }
 
-typedef struct qp_sim {
-    qp *p;
-    float *out;              /* first output [samples, cols] */
-    int64_t rows;
-} qp_sim;
-
 /* ecc_qfake, accumulating the tensor's signal and noise energy (four
  * interleaved partial sums: the energies only feed the reported SQNR). */
 static void fake_measured(qp *p, uint32_t id, float *x, int64_t n, float sc, int32_t zp,
@@ -626,29 +601,17 @@ static void fake_measured(qp *p, uint32_t id, float *x, int64_t n, float sc, int
 static int sim_observe(void *user, const ecc_node *node, uint32_t slot, const ecc_value *v,
                        const ecc_rt_tensor *t) {
     (void)slot;
-    qp_sim *s = user;
-    ecc_value *val = value_of(s->p, v);
+    qp *p = user;
+    ecc_value *val = value_of(p, v);
     float sc;
     int32_t zp, lo, hi;
     if (!node || !val || t->dtype != ECC_DTYPE_FLOAT || wl_is_onnx(node, "Constant"))
         return 0; /* graph inputs are fake-quantized in the data copy */
-    if (!act_params(s->p, (int32_t)val->id, &sc, &zp, &lo, &hi)) return 0;
+    if (!act_params(p, (int32_t)val->id, &sc, &zp, &lo, &hi)) return 0;
     int64_t n = 1;
     for (int32_t d = 0; d < t->rank; d++) n *= t->dims[d];
-    fake_measured(s->p, val->id, t->data, n, sc, zp, lo, hi);
+    fake_measured(p, val->id, t->data, n, sc, zp, lo, hi);
     return 0;
-}
-
-static ecc_status sim_record(ecc_ctx *ctx, void *user, const ecc_interp *it, int64_t first,
-                             int64_t n) {
-    (void)ctx;
-    qp_sim *s = user;
-    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
-    if (!y || y->dtype != ECC_DTYPE_FLOAT || !s->p->ref) return ECC_OK;
-    memcpy(s->out + first * s->p->ref_cols, y->data,
-           (size_t)(n * s->p->ref_cols) * sizeof(float));
-    if (first + n > s->rows) s->rows = first + n;
-    return ECC_OK;
 }
 
 /* Graph input i of g in the interpreter's order (initializers skipped). */
@@ -696,33 +659,27 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     qp_saved *saved = calloc(2 * p->n_units + 1, sizeof *saved);
     size_t n_saved = 0;
     calib_data copy = {0};
-    qp_sim s = {p, NULL, 0};
+    calib_out out = {.samples = p->data->samples};
     *sqnr = NAN;
     *agree = NAN;
     ECC_FAIL_IF(!saved, p->ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_FAIL_IF(!p->ref, p->ctx, ECC_E_INPUT,
+    ECC_FAIL_IF(!p->ref.y, p->ctx, ECC_E_INPUT,
                 PASS ": the model's first output is not float32 [N, …]: fidelity cannot be "
                 "measured");
-    s.out = calloc((size_t)(p->ref_rows * p->ref_cols) + 1, sizeof *s.out);
-    ECC_FAIL_IF(!s.out, p->ctx, ECC_E_INTERNAL, "out of memory");
     plan(p);
     memset(p->act_sig, 0, p->n_ids * sizeof *p->act_sig);
     memset(p->act_noise, 0, p->n_ids * sizeof *p->act_noise);
     ECC_TRY(biases_correct(p, saved, &n_saved));
     ECC_TRY(weights_fake(p, saved, &n_saved));
     ECC_TRY(sim_inputs(p, &copy));
-    ECC_TRY(calib_data_run(p->ctx, p->m, &copy, RUN_BATCH, sim_observe, &s, sim_record, &s));
-    int64_t rows = s.rows < p->ref_rows ? s.rows : p->ref_rows, same = 0;
-    *sqnr = qc_sqnr_db(p->ref, s.out, rows * p->ref_cols);
-    for (int64_t r = 0; r < rows; r++)
-        same += calib_argmax(p->ref + r * p->ref_cols, p->ref_cols) ==
-                calib_argmax(s.out + r * p->ref_cols, p->ref_cols);
-    *agree = rows ? (double)same / (double)rows : NAN;
+    ECC_TRY(calib_data_run(p->ctx, p->m, &copy, RUN_BATCH, sim_observe, p, calib_out_batch,
+                           &out));
+    qc_fidelity(&p->ref, &out, sqnr, agree);
 fail:
     saved_restore(saved, n_saved);
     free(saved);
     sim_inputs_free(&copy);
-    free(s.out);
+    calib_out_free(&out);
     return st;
 }
 
@@ -901,7 +858,7 @@ static void qp_free(qp *p) {
     free(p->root);
     free(p->by_id);
     free(p->units);
-    free(p->ref);
+    calib_out_free(&p->ref);
     calib_data_free(p->data);
     qc_layers_free(&p->ls);
 }
@@ -922,7 +879,7 @@ static ecc_status measure(qp *p) {
     p->host->stat(p->run, "calib.top1_agreement", agree);
     ecc_log(p->ctx, 0, "  %s: on %lld calibration samples the quantized model's first output "
             "has SQNR %.1f dB and top-1 agreement %.4f with the float model",
-            PASS, (long long)p->ref_rows, sqnr, agree);
+            PASS, (long long)p->ref.rows, sqnr, agree);
 fail:
     free(mask);
     return st;

@@ -37,6 +37,7 @@ refuse 1 "fallback with dynamic" "quant:mode=dynamic:fallback=auto" "mode=static
 refuse 1 "exclude glob matching nothing" "quant:mode=dynamic:exclude=zz*" "matches no layer"
 refuse 1 "quant-const exclude glob matching nothing" "quant-const:exclude=zz*" "matches no constant"
 refuse 1 "quant-const min_size=1" "quant-const:min_size=1" "min_size"
+refuse 1 "quant-const unknown scale" "quant-const:scale=row" "tensor|auto"
 refuse 2 "wrong-shape calibration samples" "quant" "do not fit" --calib testdata/expected/cnn_logits_64.npy
 [ -z "$(ls -A "$T/o")" ] && ok || bad "refused runs left files: $(ls "$T/o")"
 expect 2 "opset9 softmax" -- "$ECC" compress testdata/edge/opset9.onnx -o "$T/o/y.onnx" --passes quant-weight
@@ -139,6 +140,21 @@ echo "int8 per tensor + quant-const transformer: $q bytes ($(awk "BEGIN { printf
 awk "BEGIN { exit !($q <= 0.27 * $flt) }" && ok || bad "quant-const transformer: $q > 0.27x $flt"
 a0=$(acc testdata/transformer.onnx); a1=$(acc "$T/qc_tr.onnx")
 awk "BEGIN { exit !($a1 >= $a0 - 0.05) }" && ok || bad "quant-const transformer accuracy $a1 vs $a0"
+# scale=auto: the positional table gets one scale per position (16 scales), the
+# vectors stay per tensor; with --calib the output's fidelity is reported and
+# beats one scale per table
+expect 0 "quant-const scale=auto transformer" -- "$ECC" compress testdata/transformer.onnx \
+    -o "$T/qca.onnx" --passes quant-const:scale=auto --calib $CAL --report "$T/qca.json" -q
+expect 0 "quant-const per tensor transformer" -- "$ECC" compress testdata/transformer.onnx \
+    -o "$T/qct.onnx" --passes quant-const --calib $CAL --report "$T/qct.json" -q
+sq_tensor=$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1]));
+    console.log(r.passes[0].stats["calib.output_sqnr_db"])' "$T/qct.json")
+holds "$T/qca.json" "const s = r.passes[0].stats; s['tensor.pos.block'] === 0 &&
+    s['tensor.ln.weight.block'] === -1 && s['calib.top1_agreement'] === 1 &&
+    s['tensor.pos.bytes_after'] === 1024 + 16 * 4 &&
+    s['calib.output_sqnr_db'] > $sq_tensor + 1" && ok ||
+    bad "quant-const scale=auto report (per tensor: $sq_tensor dB): $(cat "$T/qca.json")"
+runs "$T/qca.onnx" "quant-const scale=auto transformer"
 for p in "quant-weight:bits=8:block=channel,quant-const" "fold-bn,quant,quant-const:scheme=asym" \
          "quant:mode=dynamic,quant-const:min_size=8"; do
     for m in cnn transformer; do

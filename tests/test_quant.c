@@ -493,6 +493,61 @@ static void test_quant_const(void **state) {
     assert_non_null(strstr(ecc_ctx_message(f->ctx), "nothing*"));
 }
 
+/* scale=auto: a table whose rows differ in magnitude (×1 … ×128) gets one
+ * scale per row, a table of even rows and a vector stay per tensor; lowered,
+ * the model computes what the annotations say, with per-axis
+ * DequantizeLinear; with calibration data the first output's fidelity is
+ * reported (y2 reads row 5 of both tables). */
+static void test_quant_const_scale_auto(void **state) {
+    fixture *f = *state;
+    int64_t td[2] = {32, 40}, one = 1, idx = 5;
+    net_calibrated(f);
+    float *r = init_f32(f, "rows", 2, td, -1, 1)->init->data;
+    for (int64_t i = 0; i < 32 * 40; i++) r[i] *= (float)(1 << (i / 40 % 8));
+    init_f32(f, "even", 2, td, -1, 1);
+    init_i64(f, "idx", 1, &one, &idx);
+    add(f, "Gather", "rows idx", "g_rows");
+    add(f, "Gather", "even idx", "g_even");
+    add(f, "Add", "y g_rows", "y1");
+    add(f, "Add", "y1 g_even", "y2");
+    V("y")->flags &= ~ECC_VALUE_OUTPUT;
+    V("y2")->flags |= ECC_VALUE_OUTPUT;
+    f->m->graph->outputs.items[0] = V("y2");
+    run_pass(f, "quant-const:min_size=16:scale=auto");
+    const ecc_quantizer *q = V("rows")->quant;
+    assert_int_equal(q->granularity, ECC_QUANT_CHANNEL);
+    assert_int_equal(q->axis, 0);
+    assert_int_equal(q->scale->numel, 32);
+    assert_int_equal(V("even")->quant->granularity, ECC_QUANT_TENSOR);
+    assert_int_equal(V("mm.b")->quant->granularity, ECC_QUANT_TENSOR); /* rank 1 */
+    double auto_rows = stat(f, "tensor.rows.sqnr_db"), sq = stat(f, "calib.output_sqnr_db");
+    assert_true(isfinite(sq) && sq > 20 && sq < 200);
+    assert_true(stat(f, "calib.top1_agreement") >= 0.9);
+    float x[576], ref[160], got[160];
+    sample_x(f, x);
+    const char *qs[] = {"rows", "even", "mm.b", "fc.b"};
+    int64_t n = fake_quant_output(f, qs, 4, x, ref);
+    lower(f);
+    ecc_node *dq = V("g_rows")->producer->inputs[0]->producer;
+    assert_string_equal(dq->op_type, "DequantizeLinear");
+    assert_int_equal(ecc_node_attr_int(dq, "axis", -1), 0);
+    assert_int_equal(run_model(f, x, 4, XD, got, 160), n);
+    assert_memory_equal(got, ref, (size_t)n * sizeof(float));
+    /* per tensor (the default) stores the uneven table worse */
+    f = restart(state);
+    net(f);
+    r = init_f32(f, "rows", 2, td, -1, 1)->init->data;
+    for (int64_t i = 0; i < 32 * 40; i++) r[i] *= (float)(1 << (i / 40 % 8));
+    add(f, "Gather", "rows idx", "g_rows");
+    init_i64(f, "idx", 1, &one, &idx);
+    add(f, "Add", "y g_rows", "y1");
+    output(f, "y1");
+    run_pass(f, "quant-const:min_size=16");
+    assert_int_equal(V("rows")->quant->granularity, ECC_QUANT_TENSOR);
+    assert_true(stat(f, "tensor.rows.sqnr_db") < auto_rows - 5); /* 7.8 dB in theory */
+    assert_false(has_stat(f, "calib.output_sqnr_db")); /* no data, no fidelity line */
+}
+
 /* An annotated tensor is final: quant after quant-const neither corrects
  * nor makes int32 the biases quant-const took, and equalize does not rescale
  * them. */
@@ -795,6 +850,7 @@ int main(void) {
         T(test_quant_weight_channel8),
         T(test_quant_weight_tensor),
         T(test_quant_const),
+        T(test_quant_const_scale_auto),
         T(test_quant_const_is_final),
         T(test_gptq_beats_rtn),
         T(test_quant_static),

@@ -167,6 +167,7 @@ static const char *conv_check(const bn_fold *f) {
     if (why) return why;
     if (w->init->rank < 3 || w->init->dims[0] != f->c)
         return "Conv weight is not [channels, C/group, k...] for this BatchNormalization";
+    if (b && (b->quant || b->mask)) return "Conv bias carries a quantization annotation";
     if (b && (weight_problem(b) || !is_f32_vector(b, f->c)))
         return "Conv bias is not a float32 [channels] initializer";
     return NULL;
@@ -209,6 +210,7 @@ static const char *gemm_check(const bn_fold *f) {
     int64_t trans_b = ecc_node_attr_int(f->prod, "transB", 0);
     if (w->init->rank != 2 || w->init->dims[trans_b ? 0 : 1] != f->c)
         return "Gemm weight B does not have the BatchNormalization's channels as N";
+    if (cv && cv->quant) return "Gemm bias C carries a quantization annotation";
     if (cv && !gemm_c_ok(cv, f->c)) return "Gemm bias C is not a float32 scalar, [N] or [1, N]";
     return NULL;
 }
@@ -308,6 +310,10 @@ static const char *bn_problem(const ecc_node *bn) {
     for (uint32_t i = 1; i < 5; i++)
         if (!is_f32_vector(bn->inputs[i], gamma->dims[0]))
             return "scale, B, mean and var are not float32 constants of one length";
+    for (uint32_t i = 1; i < 5; i++)
+        if (bn->inputs[i]->quant)
+            return "a parameter carries a quantization annotation (final; run fold-bn before "
+                   "quant-const)";
     const ecc_value *x = bn->inputs[0];
     if (!x->producer) return "its input is not produced by a node";
     if (x->n_uses != 1 || (x->flags & ECC_VALUE_OUTPUT))

@@ -573,6 +573,29 @@ static void test_quant_const_is_final(void **state) {
     float x[576], y[160];
     sample_x(f, x);
     run_model(f, x, 4, XD, y, 160);
+    /* fold-bn would fold annotated BatchNormalization parameters or write an
+     * annotated Conv bias: it leaves the BN in place and says why */
+    int64_t cw[4] = {8, 8, 3, 3}, c8 = 8;
+    for (int k = 0; k < 2; k++) {
+        f = restart(state);
+        input(f, "x", 4, XD);
+        init_f32(f, "conv.w", 4, cw, -0.5f, 0.5f);
+        init_f32(f, "conv.b", 1, &c8, -0.1f, 0.1f);
+        add(f, "Conv", "x conv.w conv.b", "c");
+        init_f32(f, "bn.s", 1, &c8, 0.5f, 1.5f);
+        init_f32(f, "bn.b", 1, &c8, -0.2f, 0.2f);
+        init_f32(f, "bn.m", 1, &c8, -0.5f, 0.5f);
+        init_f32(f, "bn.v", 1, &c8, 0.5f, 2.0f);
+        add(f, "BatchNormalization", "c bn.s bn.b bn.m bn.v", "y");
+        output(f, "y");
+        run_pass(f, k ? "quant-const:min_size=8:exclude=bn*"
+                      : "quant-const:min_size=8:exclude=conv.b");
+        assert_non_null(V(k ? "conv.b" : "bn.s")->quant);
+        run_pass(f, "fold-bn");
+        assert_true(stat(f, "folded") == 0 && stat(f, "skipped") == 1);
+        assert_int_equal(count_op(f->m->graph, "BatchNormalization"), 1);
+        assert_non_null(V(k ? "conv.b" : "bn.s")->quant);
+    }
     /* equalize would rescale a quantized bias: it leaves the pair alone */
     f = restart(state);
     net(f);

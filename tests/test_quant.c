@@ -428,6 +428,18 @@ static void test_quant_weight_tensor(void **state) {
     }
 }
 
+/* out = BatchNormalization(in) with parameters bn.s, bn.b, bn.m, bn.v of d
+ * elements. */
+static void add_bn(fixture *f, const char *in, const char *out, int64_t d) {
+    char ins[128];
+    init_f32(f, "bn.s", 1, &d, 0.5f, 1.5f);
+    init_f32(f, "bn.b", 1, &d, -0.2f, 0.2f);
+    init_f32(f, "bn.m", 1, &d, -0.5f, 0.5f);
+    init_f32(f, "bn.v", 1, &d, 0.5f, 2.0f);
+    snprintf(ins, sizeof ins, "%s bn.s bn.b bn.m bn.v", in);
+    add(f, "BatchNormalization", ins, out);
+}
+
 /* net plus the constants quant-const looks at: x → … → y, then
  * z = BatchNormalization(y + tab, bn.s, bn.b, bn.m, bn.v) / div, tab from a
  * Constant node; the variance bn.v and the divisor div are not data and
@@ -442,11 +454,7 @@ static void const_net(fixture *f) {
     assert_int_equal(ecc_node_set_attr(f->ctx, c, &a), ECC_OK);
     ecc_tensor_unref(t);
     add(f, "Add", "y tab", "yt");
-    init_f32(f, "bn.s", 1, &d, 0.5f, 1.5f);
-    init_f32(f, "bn.b", 1, &d, -0.2f, 0.2f);
-    init_f32(f, "bn.m", 1, &d, -0.5f, 0.5f);
-    init_f32(f, "bn.v", 1, &d, 0.5f, 2.0f);
-    add(f, "BatchNormalization", "yt bn.s bn.b bn.m bn.v", "bn");
+    add_bn(f, "yt", "bn", d);
     init_f32(f, "div", 1, &d, 1.0f, 2.0f);
     add(f, "Div", "bn div", "z");
     output(f, "z");
@@ -582,11 +590,7 @@ static void test_quant_const_is_final(void **state) {
         init_f32(f, "conv.w", 4, cw, -0.5f, 0.5f);
         init_f32(f, "conv.b", 1, &c8, -0.1f, 0.1f);
         add(f, "Conv", "x conv.w conv.b", "c");
-        init_f32(f, "bn.s", 1, &c8, 0.5f, 1.5f);
-        init_f32(f, "bn.b", 1, &c8, -0.2f, 0.2f);
-        init_f32(f, "bn.m", 1, &c8, -0.5f, 0.5f);
-        init_f32(f, "bn.v", 1, &c8, 0.5f, 2.0f);
-        add(f, "BatchNormalization", "c bn.s bn.b bn.m bn.v", "y");
+        add_bn(f, "c", "y", c8);
         output(f, "y");
         run_pass(f, k ? "quant-const:min_size=8:exclude=bn*"
                       : "quant-const:min_size=8:exclude=conv.b");

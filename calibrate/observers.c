@@ -84,39 +84,27 @@ void ecc_observer_free(ecc_observer *o) {
     free(o);
 }
 
-/* Min and max of the finite values, in eight interleaved lanes (so the
- * compiler can keep them in vector registers; the result does not depend on
- * the order). */
+/* Min and max of the finite values, in eight independent lanes (the
+ * compares of one lane do not wait for the others'; the result does not
+ * depend on the order). */
 static void update_minmax(ecc_observer *o, const float *x, int64_t n) {
     enum { LANES = 8 };
     float mn[LANES], mx[LANES];
-    int32_t finite[LANES] = {0};
-    int64_t c = 0, i = 0;
+    int64_t finite[LANES] = {0}, i = 0;
     for (int k = 0; k < LANES; k++) mn[k] = (float)o->mn, mx[k] = (float)o->mx;
-    for (; i + LANES <= n; i += LANES) {
-        for (int k = 0; k < LANES; k++) {
-            float v = x[i + k];
-            int32_t f = v - v == 0.0f; /* false for NaN and ±inf */
-            mn[k] = f && v < mn[k] ? v : mn[k];
-            mx[k] = f && v > mx[k] ? v : mx[k];
-            finite[k] += f;
-        }
-        if (finite[0] > (1 << 30)) /* keep the counts far from overflow */
-            for (int k = 0; k < LANES; k++) c += finite[k], finite[k] = 0;
-    }
     for (; i < n; i++) {
+        int k = (int)(i % LANES);
         float v = x[i];
-        int32_t f = v - v == 0.0f;
-        mn[0] = f && v < mn[0] ? v : mn[0];
-        mx[0] = f && v > mx[0] ? v : mx[0];
-        finite[0] += f;
+        bool f = v - v == 0.0f; /* false for NaN and ±inf */
+        mn[k] = f && v < mn[k] ? v : mn[k];
+        mx[k] = f && v > mx[k] ? v : mx[k];
+        finite[k] += f;
     }
     for (int k = 0; k < LANES; k++) {
         o->mn = fmin(o->mn, mn[k]);
         o->mx = fmax(o->mx, mx[k]);
-        c += finite[k];
+        o->count += finite[k];
     }
-    o->count += c;
 }
 
 static void update_hist(ecc_observer *o, const float *x, int64_t n) {

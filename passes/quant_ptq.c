@@ -577,25 +577,19 @@ static bool act_params(const qp *p, int32_t id, float *s, int32_t *zp, int32_t *
     return true;
 }
 
-/* ecc_qfake, accumulating the tensor's signal and noise energy (four
- * interleaved partial sums: the energies only feed the reported SQNR). */
+/* ecc_qfake, accumulating the tensor's signal and noise energy. */
 static void fake_measured(qp *p, uint32_t id, float *x, int64_t n, float sc, int32_t zp,
                           int32_t lo, int32_t hi) {
-    enum { LANES = 4 };
-    double sig[LANES] = {0}, noise[LANES] = {0};
-    for (int64_t i = 0; i < n; i += LANES)
-        for (int64_t k = 0; k < LANES && i + k < n; k++) {
-            float v = x[i + k];
-            float q = (float)(ecc_qone(v, sc, zp, lo, hi) - zp) * sc;
-            double d = (double)v - q;
-            sig[k] += (double)v * v;
-            noise[k] += d * d;
-            x[i + k] = q;
-        }
-    for (int k = 0; k < LANES; k++) {
-        p->act_sig[id] += sig[k];
-        p->act_noise[id] += noise[k];
+    double sig = 0, noise = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float q = (float)(ecc_qone(x[i], sc, zp, lo, hi) - zp) * sc;
+        double d = (double)x[i] - q;
+        sig += (double)x[i] * x[i];
+        noise += d * d;
+        x[i] = q;
     }
+    p->act_sig[id] += sig;
+    p->act_noise[id] += noise;
 }
 
 static int sim_observe(void *user, const ecc_node *node, uint32_t slot, const ecc_value *v,

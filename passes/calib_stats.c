@@ -370,7 +370,7 @@ ecc_status calib_collect_stats(ecc_ctx *ctx, ecc_model *model, const calib_data 
     }
     j.buf = malloc((size_t)(CALIB_CHUNK * kmax) * sizeof *j.buf);
     ECC_FAIL_IF(!j.buf, ctx, ECC_E_INTERNAL, "out of memory");
-    st = calib_data_run(ctx, model, d, 128, collect_observe, &j, NULL, NULL);
+    st = calib_data_run(ctx, model, d, CALIB_BATCH, collect_observe, &j, NULL, NULL);
     if (j.st != ECC_OK) st = j.st;
     ECC_TRY(st);
     for (size_t i = 0; i < ls->n; i++)

@@ -35,6 +35,10 @@ ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *pat
                            int64_t limit, calib_data **out);
 void calib_data_free(calib_data *d); /* NULL is a no-op */
 
+/* Samples per interpreter run of the calibration passes (a model with a
+ * fixed batch dimension uses its own). */
+#define CALIB_BATCH 128
+
 /* Called after each batch with the interpreter (results readable). */
 typedef ecc_status (*calib_batch_fn)(ecc_ctx *ctx, void *user, const ecc_interp *it,
                                      int64_t first, int64_t n);

@@ -688,7 +688,7 @@ static ecc_status collect_activations(pc_state *s, ecc_model *m, const calib_dat
             a.sum[i] = calloc(len, sizeof **a.sum);
             ECC_FAIL_IF(!a.abs[i] || !a.sum[i], s->ctx, ECC_E_INTERNAL, "out of memory");
         }
-    ECC_TRY(calib_data_run(s->ctx, m, d, 128, act_observe, &a, NULL, NULL));
+    ECC_TRY(calib_data_run(s->ctx, m, d, CALIB_BATCH, act_observe, &a, NULL, NULL));
     for (size_t i = 0; i < s->n_acts; i++) {
         if (!a.sum[i] || !a.count[i]) continue;
         int64_t len = layout_size(s, s->acts[i].layout);

@@ -32,7 +32,6 @@
 #define PASS "quant-const"
 #define MIN_PER_SCALE 32    /* scale=auto: elements per scale at least */
 #define MIN_GAIN 0.7943     /* scale=auto: per-axis error at most this × per-tensor (1 dB) */
-#define RUN_BATCH 128
 
 static const ecc_opt_desc qk_opts[] = {
     ECC_OPT(ECC_OPT_ENUM, "scheme",
@@ -251,13 +250,13 @@ static ecc_status measure(const ecc_host_api *host, ecc_pass_run *run, const ecc
     ECC_FAIL_IF(!orig, ctx, ECC_E_INTERNAL, "out of memory");
     ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_size(run), &d));
     ref.samples = out.samples = d->samples;
-    ECC_TRY(calib_data_run(ctx, run->model, d, RUN_BATCH, NULL, NULL, calib_out_batch, &ref));
+    ECC_TRY(calib_data_run(ctx, run->model, d, CALIB_BATCH, NULL, NULL, calib_out_batch, &ref));
     ECC_FAIL_IF(!ref.y, ctx, ECC_E_INPUT,
                 PASS ": the model's first output is not float32 [N, …]: fidelity cannot be "
                 "measured");
     swapped = true;
     ECC_TRY(swap_stored(ctx, done, orig, true));
-    ECC_TRY(calib_data_run(ctx, run->model, d, RUN_BATCH, NULL, NULL, calib_out_batch, &out));
+    ECC_TRY(calib_data_run(ctx, run->model, d, CALIB_BATCH, NULL, NULL, calib_out_batch, &out));
     qc_fidelity(&ref, &out, &sqnr, &agree);
     host->stat(run, "calib.output_sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
     host->stat(run, "calib.top1_agreement", agree);

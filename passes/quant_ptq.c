@@ -43,7 +43,6 @@
 #include <string.h>
 
 #define PASS "quant"
-#define RUN_BATCH 128
 
 static const ecc_opt_desc qp_opts[] = {
     ECC_OPT(ECC_OPT_ENUM, "mode",
@@ -406,13 +405,13 @@ static ecc_status calibrate(qp *p) {
     ECC_TRY(observers_create(p));
     if (p->c.bias_correction) ECC_TRY(chan_alloc(p));
     p->ref.samples = p->data->samples;
-    ECC_TRY(calib_data_run(p->ctx, p->m, p->data, RUN_BATCH, calib_observe, p, calib_out_batch,
+    ECC_TRY(calib_data_run(p->ctx, p->m, p->data, CALIB_BATCH, calib_observe, p, calib_out_batch,
                            &p->ref));
     if (!ecc_obs_method_two_pass(p->c.method)) return ECC_OK;
     for (uint32_t i = 0; i < p->n_ids; i++) ecc_observer_next_pass(p->obs[i]);
     double **keep = p->chan_sum;
     p->chan_sum = NULL; /* channel means are complete after pass 0 */
-    st = calib_data_run(p->ctx, p->m, p->data, RUN_BATCH, calib_observe, p, NULL, NULL);
+    st = calib_data_run(p->ctx, p->m, p->data, CALIB_BATCH, calib_observe, p, NULL, NULL);
     p->chan_sum = keep;
 fail:
     return st;
@@ -666,7 +665,7 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     ECC_TRY(biases_correct(p, saved, &n_saved));
     ECC_TRY(weights_fake(p, saved, &n_saved));
     ECC_TRY(sim_inputs(p, &copy));
-    ECC_TRY(calib_data_run(p->ctx, p->m, &copy, RUN_BATCH, sim_observe, p, calib_out_batch,
+    ECC_TRY(calib_data_run(p->ctx, p->m, &copy, CALIB_BATCH, sim_observe, p, calib_out_batch,
                            &out));
     qc_fidelity(&p->ref, &out, sqnr, agree);
 fail:

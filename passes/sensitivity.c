@@ -104,11 +104,11 @@ static prune_sens_cell cell_of(const sens_run *s) {
 /* The dense outputs of the first output, all samples. */
 static ecc_status record_dense(ecc_ctx *ctx, ecc_model *m, const calib_data *d, sens_run *s) {
     ecc_status st = ECC_OK;
-    ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, size_batch, s));
+    ECC_TRY(calib_data_run(ctx, m, d, CALIB_BATCH, NULL, NULL, size_batch, s));
     ECC_FAIL_IF(s->per <= 0, ctx, ECC_E_INPUT, "sensitivity: the model produced no output");
     s->ref = malloc((size_t)(d->samples * s->per) * sizeof *s->ref);
     ECC_FAIL_IF(!s->ref, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, record_batch, s));
+    ECC_TRY(calib_data_run(ctx, m, d, CALIB_BATCH, NULL, NULL, record_batch, s));
 fail:
     return st;
 }
@@ -133,7 +133,7 @@ static ecc_status measure_one(ecc_ctx *ctx, ecc_model *m, const calib_data *d, w
     if (c->bias_correct) ECC_TRY(prune_bias_correct_in_place(ctx, L, canon, work, keep, &bias));
     s->se = s->ref_sq = 0;
     s->agree = s->rows = s->correct = s->labelled = 0;
-    ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, sens_batch, s));
+    ECC_TRY(calib_data_run(ctx, m, d, CALIB_BATCH, NULL, NULL, sens_batch, s));
     *out = cell_of(s);
     out->bias_corrected = bias.at != NULL;
 fail:
@@ -176,7 +176,7 @@ ecc_status prune_sensitivity_measure(ecc_ctx *ctx, ecc_model *m, const calib_dat
     s.per = 0; /* re-derived (with classes) by the first measured batch */
     *dense_acc = NAN;
     if (labels) {
-        ECC_TRY(calib_data_run(ctx, m, d, 128, NULL, NULL, sens_batch, &s));
+        ECC_TRY(calib_data_run(ctx, m, d, CALIB_BATCH, NULL, NULL, sens_batch, &s));
         *dense_acc = cell_of(&s).accuracy;
     }
     for (size_t i = 0; i < ls->n; i++) {

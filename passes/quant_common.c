@@ -275,6 +275,25 @@ double qc_sqnr_db(const float *ref, const float *x, int64_t n) {
     return 10.0 * log10(sig / noise);
 }
 
+ecc_status qc_save_values(ecc_ctx *ctx, ecc_value *v, qc_saved *saved, size_t *n) {
+    ecc_status st = ECC_OK;
+    ECC_TRY(ecc_tensor_make_unique(ctx, &v->init));
+    float *orig = malloc((size_t)v->init->numel * sizeof *orig + 1);
+    ECC_FAIL_IF(!orig, ctx, ECC_E_INTERNAL, "out of memory");
+    memcpy(orig, v->init->data, (size_t)v->init->numel * sizeof *orig);
+    saved[(*n)++] = (qc_saved){v, orig};
+fail:
+    return st;
+}
+
+void qc_saved_restore(qc_saved *saved, size_t n) {
+    for (size_t k = n; k-- > 0;) {
+        memcpy(saved[k].v->init->data, saved[k].orig,
+               (size_t)saved[k].v->init->numel * sizeof(float));
+        free(saved[k].orig);
+    }
+}
+
 void qc_fidelity(const calib_out *ref, const calib_out *out, double *sqnr_db, double *agree) {
     int64_t rows = out->rows < ref->rows ? out->rows : ref->rows, same = 0;
     *sqnr_db = *agree = NAN;

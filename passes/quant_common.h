@@ -78,6 +78,17 @@ ecc_status qc_weight_masked(ecc_ctx *ctx, const ecc_value *w, ecc_tensor **out);
 ecc_status qc_fake_quant_weight(ecc_ctx *ctx, const ecc_quantizer *q, const ecc_tensor *w,
                                 float *out);
 
+/* A float initializer changed in place for a measurement run, and its
+ * original data. qc_save_values makes v's tensor its own (copy on write)
+ * and keeps a copy of its data in saved[(*n)++]; qc_saved_restore puts the
+ * data back, last first, and frees the copies. */
+typedef struct qc_saved {
+    ecc_value *v;
+    float *orig;
+} qc_saved;
+ecc_status qc_save_values(ecc_ctx *ctx, ecc_value *v, qc_saved *saved, size_t *n);
+void qc_saved_restore(qc_saved *saved, size_t n);
+
 /* ---------------- measures and reporting ---------------- */
 
 /* 10 log10(Σ ref² / Σ (ref - x)²); +inf when identical. */

@@ -208,54 +208,28 @@ fail:
 
 /* ---------------- fidelity (with --calib) ---------------- */
 
-/* Binds v to its stored (fake-quantized) values, *other taking its float
- * tensor; or (to_stored false) back to *other, which then takes the stored. */
-static ecc_status swap_one(ecc_ctx *ctx, ecc_value *v, ecc_tensor **other, bool to_stored) {
-    ecc_status st = ECC_OK;
-    ecc_tensor *next = NULL, *keep = ecc_tensor_ref(v->init);
-    if (to_stored) {
-        ECC_TRY(ecc_tensor_clone(ctx, v->init, &next));
-        ECC_TRY(qc_fake_quant_weight(ctx, v->quant, v->init, next->data));
-    } else {
-        next = ecc_tensor_ref(*other);
-    }
-    ECC_TRY(ecc_graph_set_initializer(ctx, v->graph, v, next));
-    ecc_tensor_unref(*other);
-    *other = keep;
-    keep = NULL;
-fail:
-    ecc_tensor_unref(next);
-    ecc_tensor_unref(keep);
-    return st;
-}
-
-static ecc_status swap_stored(ecc_ctx *ctx, const ecc_ptrvec *done, ecc_tensor **orig,
-                              bool to_stored) {
-    ecc_status st = ECC_OK;
-    for (size_t i = 0; i < done->n && st == ECC_OK; i++)
-        if (to_stored || orig[i]) st = swap_one(ctx, done->items[i], &orig[i], to_stored);
-    return st;
-}
-
 /* Runs the calibration data with the float and with the stored constants
  * and reports the first output's SQNR and top-1 agreement. */
 static ecc_status measure(const ecc_host_api *host, ecc_pass_run *run, const ecc_ptrvec *done) {
     ecc_status st = ECC_OK;
     ecc_ctx *ctx = run->ctx;
     calib_data *d = NULL;
-    ecc_tensor **orig = calloc(done->n + 1, sizeof *orig);
-    bool swapped = false;
+    qc_saved *saved = calloc(done->n + 1, sizeof *saved);
+    size_t n_saved = 0;
     calib_out ref = {0}, out = {0};
     double sqnr, agree;
-    ECC_FAIL_IF(!orig, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_FAIL_IF(!saved, ctx, ECC_E_INTERNAL, "out of memory");
     ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_size(run), &d));
     ref.samples = out.samples = d->samples;
     ECC_TRY(calib_data_run(ctx, run->model, d, CALIB_BATCH, NULL, NULL, calib_out_batch, &ref));
     ECC_FAIL_IF(!ref.y, ctx, ECC_E_INPUT,
                 PASS ": the model's first output is not float32 [N, …]: fidelity cannot be "
                 "measured");
-    swapped = true;
-    ECC_TRY(swap_stored(ctx, done, orig, true));
+    for (size_t i = 0; i < done->n; i++) { /* the stored values, in place */
+        ecc_value *v = done->items[i];
+        ECC_TRY(qc_save_values(ctx, v, saved, &n_saved));
+        ECC_TRY(qc_fake_quant_weight(ctx, v->quant, v->init, v->init->data));
+    }
     ECC_TRY(calib_data_run(ctx, run->model, d, CALIB_BATCH, NULL, NULL, calib_out_batch, &out));
     qc_fidelity(&ref, &out, &sqnr, &agree);
     host->stat(run, "calib.output_sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
@@ -264,12 +238,8 @@ static ecc_status measure(const ecc_host_api *host, ecc_pass_run *run, const ecc
             "%.1f dB and top-1 agreement %.4f with the float constants'", (long long)ref.rows,
             sqnr, agree);
 fail:
-    if (swapped) {
-        ecc_status back = swap_stored(ctx, done, orig, false);
-        if (st == ECC_OK) st = back;
-    }
-    for (size_t i = 0; orig && i < done->n; i++) ecc_tensor_unref(orig[i]);
-    free(orig);
+    if (saved) qc_saved_restore(saved, n_saved);
+    free(saved);
     calib_out_free(&ref);
     calib_out_free(&out);
     calib_data_free(d);

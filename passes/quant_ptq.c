@@ -471,24 +471,6 @@ fail:
 
 /* ---------------- simulation ---------------- */
 
-/* A float tensor changed in place for a simulation, and its original data. */
-typedef struct qp_saved {
-    ecc_value *w;
-    float *orig;
-} qp_saved;
-
-/* Keeps a copy of v's data in saved[*n_saved] before it is changed in place. */
-static ecc_status save_init(qp *p, ecc_value *v, qp_saved *saved, size_t *n_saved) {
-    ecc_status st = ECC_OK;
-    ECC_TRY(ecc_tensor_make_unique(p->ctx, &v->init));
-    float *orig = malloc((size_t)v->init->numel * sizeof *orig + 1);
-    ECC_FAIL_IF(!orig, p->ctx, ECC_E_INTERNAL, "out of memory");
-    memcpy(orig, v->init->data, (size_t)v->init->numel * sizeof *orig);
-    saved[(*n_saved)++] = (qp_saved){v, orig};
-fail:
-    return st;
-}
-
 /* The weight quantizer of layer li, as annotation and simulation both build it. */
 static ecc_status layer_quantizer(qp *p, size_t li, ecc_quantizer **qz) {
     const qc_layer *q = &p->ls.q[li];
@@ -513,7 +495,7 @@ static int unit_first_layer(const qp *p, size_t u) {
 /* With bias_correction, corrects the bias of every active layer in place
  * (originals kept in saved), from the float weights: call before
  * weights_fake. */
-static ecc_status biases_correct(qp *p, qp_saved *saved, size_t *n_saved) {
+static ecc_status biases_correct(qp *p, qc_saved *saved, size_t *n_saved) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
     ecc_tensor *vals = NULL;
@@ -522,7 +504,7 @@ static ecc_status biases_correct(qp *p, qp_saved *saved, size_t *n_saved) {
         if (li < 0 || !p->ls.q[li].bias) continue;
         ECC_TRY(layer_quantizer(p, (size_t)li, &qz));
         ECC_TRY(qc_weight_masked(p->ctx, p->ls.q[li].w, &vals));
-        ECC_TRY(save_init(p, p->ls.q[li].bias, saved, n_saved));
+        ECC_TRY(qc_save_values(p->ctx, p->ls.q[li].bias, saved, n_saved));
         ECC_TRY(correct_bias(p, (size_t)li, qz, vals));
         ecc_quantizer_free(qz);
         ecc_tensor_unref(vals);
@@ -536,7 +518,7 @@ fail:
 }
 
 /* Fake-quantizes the weights of active units in place; originals kept in saved. */
-static ecc_status weights_fake(qp *p, qp_saved *saved, size_t *n_saved) {
+static ecc_status weights_fake(qp *p, qc_saved *saved, size_t *n_saved) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
     for (size_t u = 0; u < p->n_units; u++) {
@@ -544,7 +526,7 @@ static ecc_status weights_fake(qp *p, qp_saved *saved, size_t *n_saved) {
         if (li < 0) continue;
         ecc_value *w = p->ls.q[li].w;
         ECC_TRY(layer_quantizer(p, (size_t)li, &qz));
-        ECC_TRY(save_init(p, w, saved, n_saved));
+        ECC_TRY(qc_save_values(p->ctx, w, saved, n_saved));
         ECC_TRY(qc_fake_quant_weight(p->ctx, qz, w->init, w->init->data));
         ecc_quantizer_free(qz);
         qz = NULL;
@@ -552,15 +534,6 @@ static ecc_status weights_fake(qp *p, qp_saved *saved, size_t *n_saved) {
 fail:
     ecc_quantizer_free(qz);
     return st;
-}
-
-/* Puts back what biases_correct and weights_fake changed (last first). */
-static void saved_restore(qp_saved *saved, size_t n) {
-    for (size_t k = n; k-- > 0;) {
-        memcpy(saved[k].w->init->data, saved[k].orig,
-               (size_t)saved[k].w->init->numel * sizeof(float));
-        free(saved[k].orig);
-    }
 }
 
 /* Scale, zero point and range of the quantizer value id uses. */
@@ -649,7 +622,7 @@ static void sim_inputs_free(calib_data *copy) {
  * agreement (0..1) with the float model. */
 static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     ecc_status st = ECC_OK;
-    qp_saved *saved = calloc(2 * p->n_units + 1, sizeof *saved);
+    qc_saved *saved = calloc(2 * p->n_units + 1, sizeof *saved);
     size_t n_saved = 0;
     calib_data copy = {0};
     calib_out out = {.samples = p->data->samples};
@@ -669,7 +642,7 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
                            &out));
     qc_fidelity(&p->ref, &out, sqnr, agree);
 fail:
-    saved_restore(saved, n_saved);
+    qc_saved_restore(saved, n_saved);
     free(saved);
     sim_inputs_free(&copy);
     calib_out_free(&out);

@@ -31,7 +31,7 @@
 
 #define PASS "quant-const"
 #define MIN_PER_SCALE 32    /* scale=auto: elements per scale at least */
-#define MIN_GAIN 0.7943     /* scale=auto: per-axis error at most this × per-tensor (1 dB) */
+#define MIN_GAIN_DB 1.0     /* scale=auto: per-axis SQNR above per-tensor by more than this */
 
 static const ecc_opt_desc qk_opts[] = {
     ECC_OPT(ECC_OPT_ENUM, "scheme",
@@ -151,39 +151,45 @@ static bool glob_matches_none(const char *glob, void *arg) {
     return true;
 }
 
-/* Squared error of v stored through a quantizer of granularity gran (axis). */
-static ecc_status stored_error(ecc_ctx *ctx, const ecc_value *v, const ecc_qformat *f, int gran,
-                               int32_t axis, float *buf, double *err) {
-    ecc_quantizer *qz = NULL;
-    ecc_status st = qc_weight_quantizer(ctx, v, f, gran, axis, 0, false, "const", &qz);
-    if (st == ECC_OK) st = qc_fake_quant_weight(ctx, qz, v->init, buf);
-    ecc_quantizer_free(qz);
-    if (st) return st;
-    const float *x = v->init->data;
-    double e = 0;
-    for (int64_t i = 0; i < v->init->numel; i++) e += ((double)buf[i] - x[i]) * (buf[i] - x[i]);
-    *err = e;
-    return ECC_OK;
+/* SQNR (dB) of v stored through the quantizer of granularity gran (axis),
+ * which *qz receives. */
+static ecc_status try_quantizer(ecc_ctx *ctx, const qk_config *c, const ecc_value *v, int gran,
+                                int32_t axis, float *buf, ecc_quantizer **qz, double *sqnr) {
+    ecc_status st = qc_weight_quantizer(ctx, v, &c->fmt, gran, axis, 0, false, "const", qz);
+    if (st == ECC_OK) st = qc_fake_quant_weight(ctx, *qz, v->init, buf);
+    if (st == ECC_OK) *sqnr = qc_sqnr_db(v->init->data, buf, v->init->numel);
+    return st;
 }
 
-/* scale=auto: the axis whose per-slice scales store v best (*axis -1: per tensor). */
-static ecc_status best_axis(ecc_ctx *ctx, const qk_config *c, const ecc_value *v,
-                            int32_t *axis) {
+/* v's quantizer: one scale per tensor, or with scale=auto one per slice
+ * along the axis that stores v best, when that gains MIN_GAIN_DB. */
+static ecc_status stored_quantizer(ecc_ctx *ctx, const qk_config *c, const ecc_value *v,
+                                   ecc_quantizer **out) {
     ecc_status st = ECC_OK;
     const ecc_tensor *t = v->init;
-    double per_tensor, best, e;
-    *axis = -1;
-    if (!c->axis_auto || t->rank < 2) return ECC_OK;
+    ecc_quantizer *cand = NULL;
+    double best, sqnr;
+    *out = NULL;
+    if (!c->axis_auto || t->rank < 2)
+        return qc_weight_quantizer(ctx, v, &c->fmt, ECC_QUANT_TENSOR, 0, 0, false, "const", out);
     float *buf = malloc((size_t)t->numel * sizeof *buf + 1);
     ECC_FAIL_IF(!buf, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(stored_error(ctx, v, &c->fmt, ECC_QUANT_TENSOR, 0, buf, &per_tensor));
-    best = per_tensor * MIN_GAIN;
+    ECC_TRY(try_quantizer(ctx, c, v, ECC_QUANT_TENSOR, 0, buf, out, &best));
+    best += MIN_GAIN_DB;
     for (int32_t a = 0; a < t->rank; a++) {
         if (t->dims[a] < 2 || t->numel / t->dims[a] < MIN_PER_SCALE) continue;
-        ECC_TRY(stored_error(ctx, v, &c->fmt, ECC_QUANT_CHANNEL, a, buf, &e));
-        if (e < best) best = e, *axis = a;
+        ECC_TRY(try_quantizer(ctx, c, v, ECC_QUANT_CHANNEL, a, buf, &cand, &sqnr));
+        if (sqnr > best) {
+            best = sqnr;
+            ecc_quantizer_free(*out);
+            *out = cand;
+            cand = NULL;
+        }
+        ecc_quantizer_free(cand);
+        cand = NULL;
     }
 fail:
+    ecc_quantizer_free(cand);
     free(buf);
     return st;
 }
@@ -192,12 +198,8 @@ static ecc_status quantize_const(const ecc_host_api *host, ecc_pass_run *run,
                                  const qk_config *c, ecc_value *v, qc_totals *tot) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
-    int32_t axis;
     ECC_TRY(wl_materialize(run->ctx, v));
-    ECC_TRY(best_axis(run->ctx, c, v, &axis));
-    ECC_TRY(qc_weight_quantizer(run->ctx, v, &c->fmt,
-                                axis < 0 ? ECC_QUANT_TENSOR : ECC_QUANT_CHANNEL,
-                                axis < 0 ? 0 : axis, 0, false, "const", &qz));
+    ECC_TRY(stored_quantizer(run->ctx, c, v, &qz));
     ecc_value_set_quantizer(v, qz);
     qz = NULL;
     ECC_TRY(qc_report_weight(host, run, v, v->init, tot));

@@ -18,7 +18,7 @@
 
 typedef struct sens_run {
     const int64_t *labels;
-    float *ref;              /* dense outputs, samples × per, or NULL while recording */
+    float *ref;              /* dense outputs, samples × per */
     int64_t per;             /* elements of the first output per sample */
     int64_t rows_per;        /* argmax rows per sample (last axis = classes) */
     int64_t classes;
@@ -40,8 +40,8 @@ static ecc_status batch_output(ecc_ctx *ctx, const ecc_interp *it, int64_t n,
 static ecc_status sens_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int64_t first,
                              int64_t n) {
     sens_run *s = user;
-    const ecc_rt_tensor *y;
-    int64_t per;
+    const ecc_rt_tensor *y = NULL;
+    int64_t per = 0;
     ecc_status st = batch_output(ctx, it, n, &y, &per);
     if (st) return st;
     if (s->per == 0) {
@@ -71,28 +71,6 @@ static ecc_status sens_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int
     return ECC_OK;
 }
 
-static ecc_status record_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int64_t first,
-                               int64_t n) {
-    sens_run *s = user;
-    const ecc_rt_tensor *y;
-    int64_t per;
-    ecc_status st = batch_output(ctx, it, n, &y, &per);
-    if (st || !s->ref) return st; /* !ref: sizing run */
-    memcpy(s->ref + first * per, y->data, (size_t)(n * per) * sizeof(float));
-    s->per = per;
-    return ECC_OK;
-}
-
-static ecc_status size_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int64_t first,
-                             int64_t n) {
-    (void)ctx, (void)first;
-    sens_run *s = user;
-    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
-    if (y && y->rank >= 1 && y->dims[0] >= n && s->per == 0)
-        s->per = (int64_t)(y->nbytes / sizeof(float)) / y->dims[0];
-    return ECC_OK;
-}
-
 static prune_sens_cell cell_of(const sens_run *s) {
     prune_sens_cell c;
     c.error = s->ref_sq > 0 ? s->se / s->ref_sq : s->se;
@@ -101,16 +79,22 @@ static prune_sens_cell cell_of(const sens_run *s) {
     return c;
 }
 
-/* The dense outputs of the first output, all samples. */
+/* The dense outputs of the first output, all samples (one run). */
 static ecc_status record_dense(ecc_ctx *ctx, ecc_model *m, const calib_data *d, sens_run *s) {
-    ecc_status st = ECC_OK;
-    ECC_TRY(calib_data_run(ctx, m, d, CALIB_BATCH, NULL, NULL, size_batch, s));
-    ECC_FAIL_IF(s->per <= 0, ctx, ECC_E_INPUT, "sensitivity: the model produced no output");
-    s->ref = malloc((size_t)(d->samples * s->per) * sizeof *s->ref);
-    ECC_FAIL_IF(!s->ref, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(calib_data_run(ctx, m, d, CALIB_BATCH, NULL, NULL, record_batch, s));
-fail:
-    return st;
+    calib_out dense = {.samples = d->samples};
+    ecc_status st = calib_data_run(ctx, m, d, CALIB_BATCH, NULL, NULL, calib_out_batch, &dense);
+    if (st == ECC_OK && !dense.y)
+        st = ecc_ctx_error(ctx, ECC_E_INPUT, "sensitivity: the first model output is not a "
+                           "float32 tensor with the batch as its first axis");
+    else if (st == ECC_OK && dense.cols <= 0)
+        st = ecc_ctx_error(ctx, ECC_E_INPUT, "sensitivity: the model produced no output");
+    if (st) {
+        calib_out_free(&dense);
+        return st;
+    }
+    s->ref = dense.y; /* owned by s now */
+    s->per = dense.cols;
+    return ECC_OK;
 }
 
 /* Runs d with layer L pruned at target (weights restored by the caller, the

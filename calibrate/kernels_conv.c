@@ -5,6 +5,7 @@
  * doubles through dgemm. The geometry (output size, padding) is shared with
  * the pools (kernel_window.h) and checks every attribute. */
 #include "kernel_window.h"
+#include "kernels_conv_direct.h"
 
 #include <math.h>
 #include <string.h>
@@ -246,6 +247,74 @@ static void ecc_conv_task(void *arg, int64_t begin, int64_t end, int tid) {
     }
 }
 
+/* The direct path (kernels_conv_direct.c): per task (image-group) a padded
+ * plane on the task's thread; with fewer tasks than threads, each task's
+ * plane once, then its output rows over the pool. */
+typedef struct ecc_dconv_job {
+    const ecc_window *g;
+    const float *x, *b, *packed;
+    float *y, *planes;
+    int64_t plane_sz;
+    int64_t task;            /* the task whose rows ecc_dconv_rows_task splits */
+} ecc_dconv_job;
+
+static void ecc_dconv_one(const ecc_dconv_job *j, int64_t t, const float *plane, int64_t begin,
+                          int64_t end) {
+    const ecc_window *g = j->g;
+    int64_t n = t / g->group, gr = t % g->group;
+    ecc_conv_direct_run(g, plane, j->packed + ecc_conv_direct_group_offset(g, gr),
+                        j->b ? j->b + gr * g->mg : NULL, j->y + (n * g->m + gr * g->mg) * g->out_sz,
+                        begin, end);
+}
+
+static void ecc_dconv_pad(const ecc_dconv_job *j, int64_t t, float *plane) {
+    const ecc_window *g = j->g;
+    ecc_conv_direct_pad(g, j->x + ((t / g->group) * g->c + (t % g->group) * g->cg) * g->in_sz,
+                        plane);
+}
+
+static void ecc_dconv_task(void *arg, int64_t begin, int64_t end, int tid) {
+    ecc_dconv_job *j = arg;
+    float *plane = j->planes + tid * j->plane_sz;
+    for (int64_t t = begin; t < end; t++) {
+        ecc_dconv_pad(j, t, plane);
+        ecc_dconv_one(j, t, plane, 0, ecc_conv_direct_rows(j->g));
+    }
+}
+
+static void ecc_dconv_rows_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    ecc_dconv_job *j = arg;
+    ecc_dconv_one(j, j->task, j->planes, begin, end);
+}
+
+static ecc_status ecc_conv_direct(ecc_kernel_ctx *k, const ecc_window *g, const float *x,
+                                  const float *w, const float *b, float *y) {
+    ecc_status st = ECC_OK;
+    int64_t tasks = g->n * g->group, threads = ecc_kernel_threads(k);
+    bool split = tasks < threads; /* each task's rows over the pool */
+    int64_t par = split ? 1 : threads, packed = 0, plane = 0, total = 0;
+    ECC_KFAIL_IF(!ecc_conv_direct_sizes(g, &packed, &plane) || !ecc_mul_i64(plane, par, &total) ||
+                 !ecc_add_i64(total, packed + 16, &total) || total > ECC_KERNEL_MAX_BYTES / 8,
+                 k, "the convolution's padded input (%lld channels) is too large",
+                 (long long)g->cg);
+    float *buf;
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)total * sizeof *buf, (void **)&buf));
+    ecc_conv_direct_pack(g, w, buf);
+    ecc_dconv_job j = {g, x, b, buf, y, buf + (packed + 15) / 16 * 16, plane, 0};
+    int64_t work = ecc_k_work(g->n * g->m * g->out_sz, g->cg * g->k_sz);
+    if (!split) {
+        ecc_kernel_parallel(k, tasks, work, ecc_dconv_task, &j);
+        return ECC_OK;
+    }
+    for (j.task = 0; j.task < tasks; j.task++) {
+        ecc_dconv_pad(&j, j.task, j.planes);
+        ecc_kernel_parallel(k, ecc_conv_direct_rows(g), work / tasks, ecc_dconv_rows_task, &j);
+    }
+fail:
+    return st;
+}
+
 /* Depthwise 2-D (group == C == M): direct loops, interior without checks. */
 static void ecc_dw_plane(const ecc_window *g, const float *x, const float *w, float bias,
                          float *y) {
@@ -341,6 +410,8 @@ ECC_KERNEL_PROTO(ecc_k_conv_f32) {
             y[i] = bias ? ((const float *)bias)[(i / g.out_sz) % g.m] : 0.0f;
         return ECC_OK;
     }
+    if (ecc_conv_direct_applies(&g))
+        return ecc_conv_direct(k, &g, in[0]->data, in[1]->data, bias, out[0]->data);
     j.direct = g.k_sz == 1;
     for (int i = 0; i < 3 && j.direct; i++)
         j.direct = g.s[i] == 1 && g.pb[i] == 0 && g.pe[i] == 0;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "kernels.h"
+#include "kernels_conv_direct.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -701,8 +702,8 @@ static void run_conv_case(const conv_case *cc, int threads) {
     free(want);
 }
 
-static void test_conv_vs_naive(void **state) {
-    (void)state;
+/* Every case on one Conv path: returns how many ran. */
+static int conv_sweep(void) {
     int count = 0;
     /* 2-D sweep over stride, pad, dilation, group */
     for (int s = 1; s <= 3; s++)
@@ -748,12 +749,42 @@ static void test_conv_vs_naive(void **state) {
          .d = {1, 1}, .pb = {0, 0}, .pe = {2, 2}},
         {.sp = 2, .n = 2, .c = 4, .m = 8, .group = 1, .in = {9, 8}, .k = {3, 3}, .s = {1, 1},
          .d = {1, 1}, .pb = {2, 2}, .pe = {0, 0}, .bias = true},
+        /* the direct path's blocks and tiles: 40 output channels (a partial
+         * last block at every vector width), rows of 20 and 29 columns (whole
+         * tiles and a tail), two groups of 20; the CNN's stride-2 layer on
+         * one image (its rows split over the threads) */
+        {.sp = 2, .n = 2, .c = 3, .m = 40, .group = 1, .in = {6, 20}, .k = {3, 3}, .s = {1, 1},
+         .d = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},
+        {.sp = 2, .n = 1, .c = 6, .m = 40, .group = 2, .in = {5, 31}, .k = {2, 3}, .s = {1, 1},
+         .d = {2, 1}, .pb = {1, 0}, .pe = {0, 0}, .bias = true},
+        {.sp = 2, .n = 1, .c = 16, .m = 32, .group = 1, .in = {28, 28}, .k = {3, 3}, .s = {2, 2},
+         .d = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},
+        {.sp = 1, .n = 3, .c = 5, .m = 17, .group = 1, .in = {40}, .k = {5}, .s = {1}, .d = {1},
+         .pb = {2}, .pe = {2}},
+        {.sp = 2, .n = 2, .c = 8, .m = 12, .group = 1, .in = {7, 7}, .k = {1, 1}, .s = {2, 2},
+         .d = {1, 1}, .bias = true}, /* 1x1 with a stride: not the pointwise GEMM */
     };
     for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
         for (int threads = 1; threads <= 2; threads++) run_conv_case(&extra[i], threads);
         count++;
     }
-    assert_true(count > 50);
+    return count;
+}
+
+/* The sweep on im2col + sgemm and on each direct variant the CPU runs. */
+static void test_conv_vs_naive(void **state) {
+    (void)state;
+    const char *paths[] = {"off", "base", "avx2", "avx512"};
+    int ran = 0;
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        if (!ecc_conv_direct_select(paths[i])) continue;
+        assert_string_equal(ecc_conv_direct_variant(), paths[i]);
+        assert_true(conv_sweep() > 50);
+        ran++;
+    }
+    assert_true(ecc_conv_direct_select("auto"));
+    assert_false(ecc_conv_direct_select("sse9"));
+    assert_true(ran >= 2); /* im2col and the baseline vectors everywhere */
 }
 
 /* ConvTranspose against a scatter-add reference: x [N,C,H,W], w [C,M/g,K,K],

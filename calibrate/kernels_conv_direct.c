@@ -1,0 +1,224 @@
+/* kernels_conv_direct.c — direct float convolution for Conv (1-D and 2-D;
+ * any kernel, stride, dilation and pads; per group). Each image-group is
+ * copied into a zero-padded plane, the weights are packed in blocks of
+ * output channels, and a register tile of one block × P output columns
+ * accumulates over (input channel, kh, kw): one weight load per block
+ * vector, one broadcast per column, then fused multiply-adds. Every output
+ * sums its terms in that order from the bias, whatever the threads.
+ *
+ * The vectors are GCC vector extensions; the tile is compiled once per
+ * instruction set (AVX-512, AVX2 with FMA, the x86-64 baseline) and the
+ * variant is chosen from the CPU at the first use. On the testdata CNN's
+ * 3x3 convolutions this is 2-4x faster than im2col + OpenBLAS sgemm
+ * (bench/interp_throughput.sh). */
+#include "kernels_conv_direct.h"
+
+#include <pthread.h>
+#include <string.h>
+
+/* a += w * x as one fused multiply-add where the instruction set has it
+ * (ISO C mode would otherwise keep the multiply and the add apart) */
+#pragma GCC optimize("fp-contract=fast")
+
+typedef float ecc_v4 __attribute__((vector_size(16)));
+typedef float ecc_v8 __attribute__((vector_size(32)));
+typedef float ecc_v16 __attribute__((vector_size(64)));
+
+/* What a tile needs of the geometry (floats, strides in elements). */
+typedef struct ecc_dc_geom {
+    int64_t c, chan, wp, kh, kw, sw, dh, dw, plane, ow;
+} ecc_dc_geom;
+
+/* x: the padded plane at the tile's first input row and column; w: the
+ * block's packed weights; bias: the block's first channel (or NULL); mv:
+ * channels of the block that exist; y: output of the block's first channel
+ * at the tile's first column. */
+typedef void (*ecc_dc_tile_fn)(const ecc_dc_geom *t, const float *x, const void *w,
+                               const float *bias, int64_t mv, float *y);
+
+/* A tile of 2 vectors of output channels × P columns. */
+#define ECC_DC_TILE(name, VT, P, ATTR)                                                   \
+    ATTR static void name(const ecc_dc_geom *t, const float *x, const void *wv,          \
+                          const float *bias, int64_t mv, float *y) {                     \
+        enum { L = sizeof(VT) / sizeof(float) };                                         \
+        const VT *w = wv;                                                                \
+        VT a0[P], a1[P], b0 = {0}, b1 = {0};                                             \
+        for (int64_t v = 0; bias && v < mv; v++) {                                       \
+            if (v < L) b0[v] = bias[v];                                                  \
+            else b1[v - L] = bias[v];                                                    \
+        }                                                                                \
+        _Pragma("GCC unroll 16") for (int p = 0; p < P; p++) a0[p] = b0, a1[p] = b1;     \
+        for (int64_t c = 0; c < t->c; c++)                                               \
+            for (int64_t kh = 0; kh < t->kh; kh++) {                                     \
+                const float *row = x + c * t->chan + kh * t->dh * t->wp;                 \
+                for (int64_t kw = 0; kw < t->kw; kw++, w += 2) {                         \
+                    const VT w0 = w[0], w1 = w[1];                                       \
+                    const float *r = row + kw * t->dw;                                   \
+                    _Pragma("GCC unroll 16") for (int p = 0; p < P; p++) {               \
+                        float xv = r[p * t->sw];                                         \
+                        a0[p] += w0 * xv;                                                \
+                        a1[p] += w1 * xv;                                                \
+                    }                                                                    \
+                }                                                                        \
+            }                                                                            \
+        float out[P][2 * L] __attribute__((aligned(64)));                               \
+        _Pragma("GCC unroll 16") for (int p = 0; p < P; p++) {                           \
+            memcpy(out[p], &a0[p], sizeof(VT));                                          \
+            memcpy(out[p] + L, &a1[p], sizeof(VT));                                      \
+        }                                                                                \
+        for (int64_t v = 0; v < mv; v++)                                                 \
+            for (int p = 0; p < P; p++) y[v * t->plane + p] = out[p][v];                 \
+    }
+
+typedef struct ecc_dc_variant {
+    const char *name;
+    int64_t block, p;        /* output channels per tile; columns per wide tile */
+    ecc_dc_tile_fn wide, one; /* P columns; one column (the row's tail) */
+    const char *cpu;         /* feature __builtin_cpu_supports must report, or NULL */
+    const char *cpu2;
+} ecc_dc_variant;
+
+#if defined(__x86_64__) || defined(__i386__)
+#define ECC_DC_AVX512 __attribute__((target("avx512f")))
+#define ECC_DC_AVX2 __attribute__((target("avx2,fma")))
+ECC_DC_TILE(ecc_dc_avx512_wide, ecc_v16, 7, ECC_DC_AVX512)
+ECC_DC_TILE(ecc_dc_avx512_one, ecc_v16, 1, ECC_DC_AVX512)
+ECC_DC_TILE(ecc_dc_avx2_wide, ecc_v8, 6, ECC_DC_AVX2)
+ECC_DC_TILE(ecc_dc_avx2_one, ecc_v8, 1, ECC_DC_AVX2)
+#endif
+ECC_DC_TILE(ecc_dc_base_wide, ecc_v4, 4, )
+ECC_DC_TILE(ecc_dc_base_one, ecc_v4, 1, )
+
+/* Best first; "off" last. */
+static const ecc_dc_variant ecc_dc_variants[] = {
+#if defined(__x86_64__) || defined(__i386__)
+    {"avx512", 32, 7, ecc_dc_avx512_wide, ecc_dc_avx512_one, "avx512f", NULL},
+    {"avx2", 16, 6, ecc_dc_avx2_wide, ecc_dc_avx2_one, "avx2", "fma"},
+#endif
+    {"base", 8, 4, ecc_dc_base_wide, ecc_dc_base_one, NULL, NULL},
+    {"off", 0, 0, NULL, NULL, NULL, NULL},
+};
+#define ECC_DC_N (sizeof ecc_dc_variants / sizeof ecc_dc_variants[0])
+
+static bool ecc_dc_cpu_runs(const ecc_dc_variant *v) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (v->cpu && strcmp(v->cpu, "avx512f") == 0 && !__builtin_cpu_supports("avx512f"))
+        return false;
+    if (v->cpu && strcmp(v->cpu, "avx2") == 0 && !__builtin_cpu_supports("avx2")) return false;
+    if (v->cpu2 && strcmp(v->cpu2, "fma") == 0 && !__builtin_cpu_supports("fma")) return false;
+#endif
+    (void)v;
+    return true;
+}
+
+static const ecc_dc_variant *ecc_dc_current;
+static pthread_once_t ecc_dc_once = PTHREAD_ONCE_INIT;
+
+static void ecc_dc_choose(void) {
+    for (size_t i = 0; i < ECC_DC_N; i++)
+        if (ecc_dc_cpu_runs(&ecc_dc_variants[i])) {
+            ecc_dc_current = &ecc_dc_variants[i];
+            return;
+        }
+}
+
+static const ecc_dc_variant *ecc_dc_get(void) {
+    pthread_once(&ecc_dc_once, ecc_dc_choose);
+    return ecc_dc_current;
+}
+
+const char *ecc_conv_direct_variant(void) { return ecc_dc_get()->name; }
+
+bool ecc_conv_direct_select(const char *name) {
+    ecc_dc_get();
+    if (strcmp(name, "auto") == 0) {
+        ecc_dc_choose();
+        return true;
+    }
+    for (size_t i = 0; i < ECC_DC_N; i++)
+        if (strcmp(ecc_dc_variants[i].name, name) == 0) {
+            if (!ecc_dc_cpu_runs(&ecc_dc_variants[i])) return false;
+            ecc_dc_current = &ecc_dc_variants[i];
+            return true;
+        }
+    return false;
+}
+
+/* ---------------- geometry ---------------- */
+
+static int64_t ecc_dc_hp(const ecc_window *g) { return g->in[1] + g->pb[1] + g->pe[1]; }
+static int64_t ecc_dc_wp(const ecc_window *g) { return g->in[2] + g->pb[2] + g->pe[2]; }
+static int64_t ecc_dc_blocks(const ecc_window *g) {
+    int64_t b = ecc_dc_get()->block;
+    return (g->mg + b - 1) / b;
+}
+
+bool ecc_conv_direct_applies(const ecc_window *g) {
+    if (!ecc_dc_get()->wide || g->sp > 2) return false;
+    bool pointwise = g->k_sz == 1; /* 1x1 without stride or pad: one GEMM, no copy */
+    for (int i = 0; i < 3 && pointwise; i++)
+        pointwise = g->s[i] == 1 && g->pb[i] == 0 && g->pe[i] == 0;
+    return !pointwise && g->cg > 0 && g->mg > 0 && g->out[1] > 0 && g->out[2] > 0;
+}
+
+bool ecc_conv_direct_sizes(const ecc_window *g, int64_t *packed, int64_t *plane) {
+    int64_t n;
+    if (!ecc_mul_i64(g->cg, g->k_sz, &n) || !ecc_mul_i64(n, ecc_dc_get()->block, &n) ||
+        !ecc_mul_i64(n, ecc_dc_blocks(g), &n) || !ecc_mul_i64(n, g->group, packed))
+        return false;
+    return ecc_mul_i64(g->cg, ecc_dc_hp(g), &n) && ecc_mul_i64(n, ecc_dc_wp(g), plane);
+}
+
+int64_t ecc_conv_direct_group_offset(const ecc_window *g, int64_t gr) {
+    return gr * ecc_dc_blocks(g) * ecc_dc_get()->block * g->cg * g->k_sz;
+}
+
+void ecc_conv_direct_pack(const ecc_window *g, const float *w, float *packed) {
+    int64_t b = ecc_dc_get()->block, nb = ecc_dc_blocks(g), kdim = g->cg * g->k_sz;
+    for (int64_t gr = 0; gr < g->group; gr++)
+        for (int64_t blk = 0; blk < nb; blk++) {
+            float *dst = packed + (gr * nb + blk) * kdim * b;
+            for (int64_t v = 0; v < b; v++) {
+                int64_t m = blk * b + v;
+                const float *src = w + (gr * g->mg + m) * kdim;
+                for (int64_t i = 0; i < kdim; i++) dst[i * b + v] = m < g->mg ? src[i] : 0.0f;
+            }
+        }
+}
+
+void ecc_conv_direct_pad(const ecc_window *g, const float *x, float *plane) {
+    int64_t hp = ecc_dc_hp(g), wp = ecc_dc_wp(g), h = g->in[1], w = g->in[2];
+    for (int64_t c = 0; c < g->cg; c++) {
+        float *dst = plane + c * hp * wp;
+        memset(dst, 0, (size_t)(g->pb[1] * wp) * sizeof *dst);
+        for (int64_t i = 0; i < h; i++) {
+            float *r = dst + (g->pb[1] + i) * wp;
+            memset(r, 0, (size_t)g->pb[2] * sizeof *r);
+            memcpy(r + g->pb[2], x + (c * h + i) * w, (size_t)w * sizeof *r);
+            memset(r + g->pb[2] + w, 0, (size_t)g->pe[2] * sizeof *r);
+        }
+        memset(dst + (g->pb[1] + h) * wp, 0, (size_t)(g->pe[1] * wp) * sizeof *dst);
+    }
+}
+
+int64_t ecc_conv_direct_rows(const ecc_window *g) { return ecc_dc_blocks(g) * g->out[1]; }
+
+void ecc_conv_direct_run(const ecc_window *g, const float *plane, const float *packed,
+                         const float *bias, float *y, int64_t row_begin, int64_t row_end) {
+    const ecc_dc_variant *v = ecc_dc_get();
+    int64_t oh_n = g->out[1], ow_n = g->out[2], wp = ecc_dc_wp(g), kdim = g->cg * g->k_sz;
+    ecc_dc_geom t = {g->cg, ecc_dc_hp(g) * wp, wp, g->k[1], g->k[2], g->s[2], g->d[1], g->d[2],
+                     oh_n * ow_n, ow_n};
+    for (int64_t row = row_begin; row < row_end; row++) {
+        int64_t blk = row / oh_n, oh = row % oh_n, m0 = blk * v->block;
+        int64_t mv = g->mg - m0 < v->block ? g->mg - m0 : v->block;
+        const float *w = packed + blk * kdim * v->block;
+        const float *b = bias ? bias + m0 : NULL;
+        const float *x = plane + oh * g->s[1] * wp;
+        float *yr = y + m0 * t.plane + oh * ow_n;
+        int64_t ow = 0;
+        for (; ow + v->p <= ow_n; ow += v->p) v->wide(&t, x + ow * t.sw, w, b, mv, yr + ow);
+        for (; ow < ow_n; ow++) v->one(&t, x + ow * t.sw, w, b, mv, yr + ow);
+    }
+}

@@ -70,9 +70,15 @@ static void ecc_pool_run(ecc_kernel_ctx *k, const ecc_rt_tensor *y, ecc_pool_job
                         task, j);
 }
 
-/* Taps t in [0, k) with start + t*d inside [lo_bound, hi_bound). */
+/* Taps t in [0, k) with start + t*d inside [lo_bound, hi_bound). A window
+ * wholly inside (most of them) needs no division. */
 static inline void ecc_taps(int64_t start, int64_t d, int64_t k, int64_t lo_bound,
                             int64_t hi_bound, int64_t *lo, int64_t *hi) {
+    if (start >= lo_bound && start + (k - 1) * d < hi_bound) {
+        *lo = 0;
+        *hi = k;
+        return;
+    }
     int64_t a = start >= lo_bound ? 0 : (lo_bound - start + d - 1) / d;
     int64_t b = hi_bound - start <= 0 ? 0 : (hi_bound - start + d - 1) / d;
     *lo = a < k ? a : k;

@@ -1,9 +1,11 @@
 /* kernels_conv.c — convolutions: Conv (1-D to 3-D; groups, dilations,
- * pads, auto_pad, strides) as im2col + cblas_sgemm with a direct depthwise
- * path and a no-copy 1x1 path, parallel over (image, group); ConvTranspose
- * as GEMM + col2im; ConvInteger and QLinearConv exactly, on integer-valued
- * doubles through dgemm. The geometry (output size, padding) is shared with
- * the pools (kernel_window.h) and checks every attribute. */
+ * pads, auto_pad, strides): 1-D and 2-D by the vectorized direct path of
+ * kernels_conv_direct.c, 3-D as im2col + cblas_sgemm, with a direct
+ * depthwise path and a no-copy 1x1 GEMM, parallel over (image, group);
+ * ConvTranspose as GEMM + col2im; ConvInteger and QLinearConv exactly, on
+ * integer-valued doubles through dgemm. The geometry (output size,
+ * padding) is shared with the pools (kernel_window.h) and checks every
+ * attribute. */
 #include "kernel_window.h"
 #include "kernels_conv_direct.h"
 

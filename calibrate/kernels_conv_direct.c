@@ -74,8 +74,7 @@ typedef struct ecc_dc_variant {
     const char *name;
     int64_t block, p;        /* output channels per tile; columns per wide tile */
     ecc_dc_tile_fn wide, one; /* P columns; one column (the row's tail) */
-    const char *cpu;         /* feature __builtin_cpu_supports must report, or NULL */
-    const char *cpu2;
+    bool (*cpu_runs)(void);  /* NULL: every CPU */
 } ecc_dc_variant;
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -85,6 +84,15 @@ ECC_DC_TILE(ecc_dc_avx512_wide, ecc_v16, 7, ECC_DC_AVX512)
 ECC_DC_TILE(ecc_dc_avx512_one, ecc_v16, 1, ECC_DC_AVX512)
 ECC_DC_TILE(ecc_dc_avx2_wide, ecc_v8, 6, ECC_DC_AVX2)
 ECC_DC_TILE(ecc_dc_avx2_one, ecc_v8, 1, ECC_DC_AVX2)
+
+static bool ecc_dc_has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+static bool ecc_dc_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
 #endif
 ECC_DC_TILE(ecc_dc_base_wide, ecc_v4, 4, )
 ECC_DC_TILE(ecc_dc_base_one, ecc_v4, 1, )
@@ -92,25 +100,15 @@ ECC_DC_TILE(ecc_dc_base_one, ecc_v4, 1, )
 /* Best first; "off" last. */
 static const ecc_dc_variant ecc_dc_variants[] = {
 #if defined(__x86_64__) || defined(__i386__)
-    {"avx512", 32, 7, ecc_dc_avx512_wide, ecc_dc_avx512_one, "avx512f", NULL},
-    {"avx2", 16, 6, ecc_dc_avx2_wide, ecc_dc_avx2_one, "avx2", "fma"},
+    {"avx512", 32, 7, ecc_dc_avx512_wide, ecc_dc_avx512_one, ecc_dc_has_avx512},
+    {"avx2", 16, 6, ecc_dc_avx2_wide, ecc_dc_avx2_one, ecc_dc_has_avx2},
 #endif
-    {"base", 8, 4, ecc_dc_base_wide, ecc_dc_base_one, NULL, NULL},
-    {"off", 0, 0, NULL, NULL, NULL, NULL},
+    {"base", 8, 4, ecc_dc_base_wide, ecc_dc_base_one, NULL},
+    {"off", 0, 0, NULL, NULL, NULL},
 };
 #define ECC_DC_N (sizeof ecc_dc_variants / sizeof ecc_dc_variants[0])
 
-static bool ecc_dc_cpu_runs(const ecc_dc_variant *v) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (v->cpu && strcmp(v->cpu, "avx512f") == 0 && !__builtin_cpu_supports("avx512f"))
-        return false;
-    if (v->cpu && strcmp(v->cpu, "avx2") == 0 && !__builtin_cpu_supports("avx2")) return false;
-    if (v->cpu2 && strcmp(v->cpu2, "fma") == 0 && !__builtin_cpu_supports("fma")) return false;
-#endif
-    (void)v;
-    return true;
-}
+static bool ecc_dc_cpu_runs(const ecc_dc_variant *v) { return !v->cpu_runs || v->cpu_runs(); }
 
 static const ecc_dc_variant *ecc_dc_current;
 static pthread_once_t ecc_dc_once = PTHREAD_ONCE_INIT;

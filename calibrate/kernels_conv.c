@@ -249,53 +249,55 @@ static void ecc_conv_task(void *arg, int64_t begin, int64_t end, int tid) {
     }
 }
 
-/* The direct path (kernels_conv_direct.c): per task (image-group) a padded
- * plane on the task's thread; with fewer tasks than threads, each task's
- * plane once, then its output rows over the pool. */
+/* The direct path (kernels_conv_direct.c): each task (image-group) pads its
+ * plane on its thread and runs its output rows; with fewer tasks than
+ * threads (ecc_conv_tasks) the tasks run in turn, each one's rows over the
+ * pool. */
 typedef struct ecc_dconv_job {
     const ecc_window *g;
     const float *x, *b, *packed;
-    float *y, *planes;
-    int64_t plane_sz;
-    int64_t task;            /* the task whose rows ecc_dconv_rows_task splits */
+    float *y, *planes;       /* planes: per-thread scratch, plane_sz each */
+    int64_t plane_sz, row_work;
+    int64_t task;            /* split: the task whose rows the pool is running */
+    ecc_kernel_ctx *split;   /* set by ecc_conv_tasks: each task's rows over the pool */
 } ecc_dconv_job;
 
-static void ecc_dconv_one(const ecc_dconv_job *j, int64_t t, const float *plane, int64_t begin,
-                          int64_t end) {
+static void ecc_dconv_rows(const ecc_dconv_job *j, int64_t t, const float *plane, int64_t begin,
+                           int64_t end) {
     const ecc_window *g = j->g;
     int64_t n = t / g->group, gr = t % g->group;
-    ecc_conv_direct_run(g, plane, j->packed + ecc_conv_direct_group_offset(g, gr),
-                        j->b ? j->b + gr * g->mg : NULL, j->y + (n * g->m + gr * g->mg) * g->out_sz,
+    ecc_conv_direct_run(g, gr, plane, j->packed, j->b, j->y + (n * g->m + gr * g->mg) * g->out_sz,
                         begin, end);
-}
-
-static void ecc_dconv_pad(const ecc_dconv_job *j, int64_t t, float *plane) {
-    const ecc_window *g = j->g;
-    ecc_conv_direct_pad(g, j->x + ((t / g->group) * g->c + (t % g->group) * g->cg) * g->in_sz,
-                        plane);
-}
-
-static void ecc_dconv_task(void *arg, int64_t begin, int64_t end, int tid) {
-    ecc_dconv_job *j = arg;
-    float *plane = j->planes + tid * j->plane_sz;
-    for (int64_t t = begin; t < end; t++) {
-        ecc_dconv_pad(j, t, plane);
-        ecc_dconv_one(j, t, plane, 0, ecc_conv_direct_rows(j->g));
-    }
 }
 
 static void ecc_dconv_rows_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
+    const ecc_dconv_job *j = arg;
+    ecc_dconv_rows(j, j->task, j->planes, begin, end);
+}
+
+static void ecc_dconv_task(void *arg, int64_t begin, int64_t end, int tid) {
     ecc_dconv_job *j = arg;
-    ecc_dconv_one(j, j->task, j->planes, begin, end);
+    const ecc_window *g = j->g;
+    float *plane = j->planes + tid * j->plane_sz;
+    int64_t rows = ecc_conv_direct_rows(g);
+    for (int64_t t = begin; t < end; t++) {
+        ecc_conv_direct_pad(g, j->x + ((t / g->group) * g->c + (t % g->group) * g->cg) * g->in_sz,
+                            plane);
+        if (!j->split) {
+            ecc_dconv_rows(j, t, plane, 0, rows);
+            continue;
+        }
+        j->task = t; /* split: tasks run in turn on this thread */
+        ecc_kernel_parallel(j->split, rows, j->row_work, ecc_dconv_rows_task, j);
+    }
 }
 
 static ecc_status ecc_conv_direct(ecc_kernel_ctx *k, const ecc_window *g, const float *x,
                                   const float *w, const float *b, float *y) {
     ecc_status st = ECC_OK;
     int64_t tasks = g->n * g->group, threads = ecc_kernel_threads(k);
-    bool split = tasks < threads; /* each task's rows over the pool */
-    int64_t par = split ? 1 : threads, packed = 0, plane = 0, total = 0;
+    int64_t par = tasks < threads ? tasks : threads, packed = 0, plane = 0, total = 0;
     ECC_KFAIL_IF(!ecc_conv_direct_sizes(g, &packed, &plane) || !ecc_mul_i64(plane, par, &total) ||
                  !ecc_add_i64(total, packed + 16, &total) || total > ECC_KERNEL_MAX_BYTES / 8,
                  k, "the convolution's padded input (%lld channels) is too large",
@@ -303,16 +305,10 @@ static ecc_status ecc_conv_direct(ecc_kernel_ctx *k, const ecc_window *g, const 
     float *buf;
     ECC_TRY(ecc_kernel_scratch(k, (size_t)total * sizeof *buf, (void **)&buf));
     ecc_conv_direct_pack(g, w, buf);
-    ecc_dconv_job j = {g, x, b, buf, y, buf + (packed + 15) / 16 * 16, plane, 0};
     int64_t work = ecc_k_work(g->n * g->m * g->out_sz, g->cg * g->k_sz);
-    if (!split) {
-        ecc_kernel_parallel(k, tasks, work, ecc_dconv_task, &j);
-        return ECC_OK;
-    }
-    for (j.task = 0; j.task < tasks; j.task++) {
-        ecc_dconv_pad(&j, j.task, j.planes);
-        ecc_kernel_parallel(k, ecc_conv_direct_rows(g), work / tasks, ecc_dconv_rows_task, &j);
-    }
+    ecc_dconv_job j = {g, x, b, buf, y, buf + (packed + 15) / 16 * 16, plane, work / tasks, 0,
+                       NULL};
+    ecc_conv_tasks(k, tasks, work, ecc_dconv_task, &j, &j.split);
 fail:
     return st;
 }

@@ -168,10 +168,6 @@ bool ecc_conv_direct_sizes(const ecc_window *g, int64_t *packed, int64_t *plane)
     return ecc_mul_i64(g->cg, ecc_dc_hp(g), &n) && ecc_mul_i64(n, ecc_dc_wp(g), plane);
 }
 
-int64_t ecc_conv_direct_group_offset(const ecc_window *g, int64_t gr) {
-    return gr * ecc_dc_blocks(g) * ecc_dc_get()->block * g->cg * g->k_sz;
-}
-
 void ecc_conv_direct_pack(const ecc_window *g, const float *w, float *packed) {
     int64_t b = ecc_dc_get()->block, nb = ecc_dc_blocks(g), kdim = g->cg * g->k_sz;
     for (int64_t gr = 0; gr < g->group; gr++)
@@ -202,10 +198,13 @@ void ecc_conv_direct_pad(const ecc_window *g, const float *x, float *plane) {
 
 int64_t ecc_conv_direct_rows(const ecc_window *g) { return ecc_dc_blocks(g) * g->out[1]; }
 
-void ecc_conv_direct_run(const ecc_window *g, const float *plane, const float *packed,
-                         const float *bias, float *y, int64_t row_begin, int64_t row_end) {
+void ecc_conv_direct_run(const ecc_window *g, int64_t gr, const float *plane,
+                         const float *packed, const float *bias, float *y, int64_t row_begin,
+                         int64_t row_end) {
     const ecc_dc_variant *v = ecc_dc_get();
     int64_t oh_n = g->out[1], ow_n = g->out[2], wp = ecc_dc_wp(g), kdim = g->cg * g->k_sz;
+    packed += gr * ecc_dc_blocks(g) * v->block * kdim;
+    bias = bias ? bias + gr * g->mg : NULL;
     ecc_dc_geom t = {g->cg, ecc_dc_hp(g) * wp, wp, g->k[1], g->k[2], g->s[2], g->d[1], g->d[2],
                      oh_n * ow_n, ow_n};
     for (int64_t row = row_begin; row < row_end; row++) {

@@ -27,14 +27,13 @@ bool ecc_conv_direct_sizes(const ecc_window *g, int64_t *packed, int64_t *plane)
 void ecc_conv_direct_pack(const ecc_window *g, const float *w, float *packed);
 /* One image-group x [C/group, H, W] into its zero-padded plane. */
 void ecc_conv_direct_pad(const ecc_window *g, const float *x, float *plane);
-/* Rows of one image-group's output y [M/group, OH, OW]: a row is one
- * output row of one block of output channels; there are
- * ecc_conv_direct_rows(g) of them. packed and bias point at the group's
- * first block and channel (bias may be NULL). */
+/* Rows of one image-group's output y [M/group, OH, OW] in group gr: a row
+ * is one output row of one block of output channels; there are
+ * ecc_conv_direct_rows(g) of them. packed and bias (which may be NULL) are
+ * the whole layer's. */
 int64_t ecc_conv_direct_rows(const ecc_window *g);
-void ecc_conv_direct_run(const ecc_window *g, const float *plane, const float *packed,
-                         const float *bias, float *y, int64_t row_begin, int64_t row_end);
-/* Offset (floats) of group gr's weights in the packed buffer. */
-int64_t ecc_conv_direct_group_offset(const ecc_window *g, int64_t gr);
+void ecc_conv_direct_run(const ecc_window *g, int64_t gr, const float *plane,
+                         const float *packed, const float *bias, float *y, int64_t row_begin,
+                         int64_t row_end);
 
 #endif

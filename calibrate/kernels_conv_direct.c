@@ -26,7 +26,7 @@ typedef float ecc_v16 __attribute__((vector_size(64)));
 
 /* What a tile needs of the geometry (floats, strides in elements). */
 typedef struct ecc_dc_geom {
-    int64_t c, chan, wp, kh, kw, sw, dh, dw, plane, ow;
+    int64_t c, chan, wp, kh, kw, sw, dh, dw, plane;
 } ecc_dc_geom;
 
 /* x: the padded plane at the tile's first input row and column; w: the
@@ -175,8 +175,8 @@ void ecc_conv_direct_pack(const ecc_window *g, const float *w, float *packed) {
             float *dst = packed + (gr * nb + blk) * kdim * b;
             for (int64_t v = 0; v < b; v++) {
                 int64_t m = blk * b + v;
-                const float *src = w + (gr * g->mg + m) * kdim;
-                for (int64_t i = 0; i < kdim; i++) dst[i * b + v] = m < g->mg ? src[i] : 0.0f;
+                const float *src = m < g->mg ? w + (gr * g->mg + m) * kdim : NULL;
+                for (int64_t i = 0; i < kdim; i++) dst[i * b + v] = src ? src[i] : 0.0f;
             }
         }
 }
@@ -206,7 +206,7 @@ void ecc_conv_direct_run(const ecc_window *g, int64_t gr, const float *plane,
     packed += gr * ecc_dc_blocks(g) * v->block * kdim;
     bias = bias ? bias + gr * g->mg : NULL;
     ecc_dc_geom t = {g->cg, ecc_dc_hp(g) * wp, wp, g->k[1], g->k[2], g->s[2], g->d[1], g->d[2],
-                     oh_n * ow_n, ow_n};
+                     oh_n * ow_n};
     for (int64_t row = row_begin; row < row_end; row++) {
         int64_t blk = row / oh_n, oh = row % oh_n, m0 = blk * v->block;
         int64_t mv = g->mg - m0 < v->block ? g->mg - m0 : v->block;

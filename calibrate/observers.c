@@ -84,26 +84,34 @@ void ecc_observer_free(ecc_observer *o) {
     free(o);
 }
 
-/* Min and max of the finite values, in eight independent lanes (the
- * compares of one lane do not wait for the others'; the result does not
- * depend on the order). */
+/* One value into one lane: NaN and ±inf are skipped. Branch-free, so the
+ * lanes stay in vector registers. */
+static inline void minmax_one(float v, float *mn, float *mx, int32_t *finite) {
+    int f = v - v == 0.0f; /* 0 for NaN and ±inf */
+    *mn = f & (v < *mn) ? v : *mn;
+    *mx = f & (v > *mx) ? v : *mx;
+    *finite += f;
+}
+
+/* Min and max of the finite values, in eight independent lanes (the result
+ * does not depend on the order), in chunks whose counts fit 32 bits. */
 static void update_minmax(ecc_observer *o, const float *x, int64_t n) {
     enum { LANES = 8 };
-    float mn[LANES], mx[LANES];
-    int64_t finite[LANES] = {0}, i = 0;
-    for (int k = 0; k < LANES; k++) mn[k] = (float)o->mn, mx[k] = (float)o->mx;
-    for (; i < n; i++) {
-        int k = (int)(i % LANES);
-        float v = x[i];
-        bool f = v - v == 0.0f; /* false for NaN and ±inf */
-        mn[k] = f && v < mn[k] ? v : mn[k];
-        mx[k] = f && v > mx[k] ? v : mx[k];
-        finite[k] += f;
-    }
-    for (int k = 0; k < LANES; k++) {
-        o->mn = fmin(o->mn, mn[k]);
-        o->mx = fmax(o->mx, mx[k]);
-        o->count += finite[k];
+    const int64_t chunk = (int64_t)1 << 30;
+    for (int64_t at = 0; at < n; at += chunk) {
+        int64_t m = n - at < chunk ? n - at : chunk, i = 0;
+        const float *c = x + at;
+        float mn[LANES], mx[LANES];
+        int32_t finite[LANES] = {0};
+        for (int k = 0; k < LANES; k++) mn[k] = (float)o->mn, mx[k] = (float)o->mx;
+        for (; i + LANES <= m; i += LANES)
+            for (int k = 0; k < LANES; k++) minmax_one(c[i + k], mn + k, mx + k, finite + k);
+        for (int k = 0; i < m; i++, k++) minmax_one(c[i], mn + k, mx + k, finite + k);
+        for (int k = 0; k < LANES; k++) {
+            o->mn = fmin(o->mn, mn[k]);
+            o->mx = fmax(o->mx, mx[k]);
+            o->count += finite[k];
+        }
     }
 }
 

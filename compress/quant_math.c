@@ -64,8 +64,31 @@ ecc_qformat ecc_qformat_of(const ecc_quantizer *q) {
     return (ecc_qformat){q->bits, q->is_signed, q->symmetric};
 }
 
-void ecc_qfake(float *x, int64_t n, float s, int32_t zp, int32_t lo, int32_t hi) {
-    for (int64_t i = 0; i < n; i++) x[i] = (float)(ecc_qone(x[i], s, zp, lo, hi) - zp) * s;
+/* One value quantized and dequantized, its energy and error added to the
+ * running sums of one lane. */
+static inline void qfake_one(float *x, float s, int32_t zp, int32_t lo, int32_t hi, double *sig,
+                             double *noise) {
+    float v = *x, q = (float)(ecc_qone(v, s, zp, lo, hi) - zp) * s;
+    double d = (double)v - q;
+    *sig += (double)v * v;
+    *noise += d * d;
+    *x = q;
+}
+
+/* Eight independent lanes, so the compiler can keep them in vector
+ * registers (the sums' order does not depend on the machine). */
+void ecc_qfake_measured(float *x, int64_t n, float s, int32_t zp, int32_t lo, int32_t hi,
+                        double *sig, double *noise) {
+    enum { LANES = 8 };
+    double sg[LANES] = {0}, ns[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) qfake_one(x + i + k, s, zp, lo, hi, sg + k, ns + k);
+    for (int k = 0; i < n; i++, k++) qfake_one(x + i, s, zp, lo, hi, sg + k, ns + k);
+    for (int k = 0; k < LANES; k++) {
+        *sig += sg[k];
+        *noise += ns[k];
+    }
 }
 
 /* ---------------- layouts ---------------- */

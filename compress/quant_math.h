@@ -43,8 +43,10 @@ static inline int32_t ecc_qone(float x, float s, int32_t zp, int32_t lo, int32_t
     return r < (float)lo ? lo : r > (float)hi ? hi : (int32_t)r;
 }
 
-/* Quantize-dequantize n values in place with one scale and zero point. */
-void ecc_qfake(float *x, int64_t n, float s, int32_t zp, int32_t lo, int32_t hi);
+/* Quantize-dequantize n values in place with one scale and zero point,
+ * adding Σ x² to *sig and Σ (x - q(x))² to *noise. */
+void ecc_qfake_measured(float *x, int64_t n, float s, int32_t zp, int32_t lo, int32_t hi,
+                        double *sig, double *noise);
 
 /* ---------------- grouped layouts ---------------- */
 

@@ -549,19 +549,10 @@ static bool act_params(const qp *p, int32_t id, float *s, int32_t *zp, int32_t *
     return true;
 }
 
-/* ecc_qfake, accumulating the tensor's signal and noise energy. */
+/* ecc_qfake_measured into the value's signal and noise sums. */
 static void fake_measured(qp *p, uint32_t id, float *x, int64_t n, float sc, int32_t zp,
                           int32_t lo, int32_t hi) {
-    double sig = 0, noise = 0;
-    for (int64_t i = 0; i < n; i++) {
-        float q = (float)(ecc_qone(x[i], sc, zp, lo, hi) - zp) * sc;
-        double d = (double)x[i] - q;
-        sig += (double)x[i] * x[i];
-        noise += d * d;
-        x[i] = q;
-    }
-    p->act_sig[id] += sig;
-    p->act_noise[id] += noise;
+    ecc_qfake_measured(x, n, sc, zp, lo, hi, &p->act_sig[id], &p->act_noise[id]);
 }
 
 static int sim_observe(void *user, const ecc_node *node, uint32_t slot, const ecc_value *v,

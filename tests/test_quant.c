@@ -122,6 +122,44 @@ static void test_round_half_even(void **state) {
     assert_int_equal(ecc_qone(-2.5f, 1.0f, 3, 0, 255), 1);
 }
 
+/* ecc_qfake_measured against ecc_qone value by value, at every length
+ * around its lanes: NaN to 0, clamping at both ends, ties to even; the
+ * sums are Σ x² and Σ (x - q)². */
+static void test_qfake_measured(void **state) {
+    (void)state;
+    const float src[21] = {0.3f, -5.0f, 300.0f, NAN,  1.25f, 0.75f, -0.01f, 2.0f, 99.0f, -1.0f, 0.5f,
+                           7.4f, -300.0f, 0.2f, 64.0f, 3.3f,  -2.6f, 0.0f,   1e9f, 4.9f,  -0.7f};
+    const float s = 0.5f;
+    const int32_t zp = 3, lo = 0, hi = 255;
+    for (int64_t n = 0; n <= 21; n++) {
+        float x[21];
+        double sig = 1.0, noise = 2.0, want_sig = 1.0, want_noise = 2.0;
+        memcpy(x, src, sizeof x);
+        ecc_qfake_measured(x, n, s, zp, lo, hi, &sig, &noise);
+        for (int64_t i = 0; i < 21; i++) {
+            if (i >= n) {
+                assert_memory_equal(&x[i], &src[i], sizeof x[i]); /* past n: untouched */
+                continue;
+            }
+            float q = (float)(ecc_qone(src[i], s, zp, lo, hi) - zp) * s;
+            assert_true(x[i] == q);
+            double d = (double)src[i] - q;
+            want_sig += (double)src[i] * src[i];
+            want_noise += d * d;
+        }
+        if (n <= 3) { /* before the NaN: the sums are finite */
+            assert_true(fabs(sig - want_sig) <= 1e-9 * want_sig);
+            assert_true(fabs(noise - want_noise) <= 1e-9 * want_noise);
+        } else {
+            assert_true(isnan(sig) && isnan(noise));
+        }
+    }
+    float x[3] = {-3.0f, 0.75f, 200.0f}; /* -3 clamps to lo, 200 to hi; 0.75/0.5 = 1.5 -> 2 */
+    double sig = 0, noise = 0;
+    ecc_qfake_measured(x, 3, s, zp, lo, hi, &sig, &noise);
+    assert_true(x[0] == -1.5f && x[1] == 1.0f && x[2] == 126.0f);
+}
+
 static void test_formats_and_choose(void **state) {
     (void)state;
     int32_t lo, hi, zp;
@@ -867,6 +905,7 @@ int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_round_half_even),
+        T(test_qfake_measured),
         T(test_formats_and_choose),
         T(test_pack_int4),
         T(test_layout_groups),

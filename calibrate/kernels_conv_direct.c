@@ -18,7 +18,11 @@
 
 /* a += w * x as one fused multiply-add where the instruction set has it
  * (ISO C mode would otherwise keep the multiply and the add apart) */
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#else
 #pragma GCC optimize("fp-contract=fast")
+#endif
 
 typedef float ecc_v4 __attribute__((vector_size(16)));
 typedef float ecc_v8 __attribute__((vector_size(32)));

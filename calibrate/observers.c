@@ -88,8 +88,8 @@ void ecc_observer_free(ecc_observer *o) {
  * lanes stay in vector registers. */
 static inline void minmax_one(float v, float *mn, float *mx, int32_t *finite) {
     int f = v - v == 0.0f; /* 0 for NaN and ±inf */
-    *mn = f & (v < *mn) ? v : *mn;
-    *mx = f & (v > *mx) ? v : *mx;
+    *mn = (f & (v < *mn)) ? v : *mn;
+    *mx = (f & (v > *mx)) ? v : *mx;
     *finite += f;
 }
 

@@ -3,6 +3,7 @@
  * annotations, masked weight values, fake quantization, SQNR, per-tensor report lines, the
  * calibration environment and the opset check made before any work. */
 #include "quant_common.h"
+#include "fold_bn.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -380,4 +381,14 @@ ecc_status qc_check_opset(ecc_ctx *ctx, const char *pass, ecc_model *m, int64_t 
     snprintf(why, sizeof why, "%s", ctx->message);
     return ecc_ctx_error(ctx, st, "%s: %s needs ai.onnx opset %lld (the model has %lld): %s",
                          pass, what, (long long)need, (long long)have, why);
+}
+
+ecc_status qc_fold_bn_first(const ecc_host_api *host, ecc_pass_run *run, bool fold) {
+    size_t folded = 0;
+    if (!fold) return ECC_OK;
+    ecc_status st = ecc_fold_bn_model(host, run, &folded);
+    if (st == ECC_OK && folded)
+        host->log(run, "folded %zu BatchNormalization into the layers before them first "
+                  "(fold_bn=false keeps them)", folded);
+    return st;
 }

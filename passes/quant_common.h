@@ -123,4 +123,16 @@ void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const char *w
 ecc_status qc_check_opset(ecc_ctx *ctx, const char *pass, ecc_model *m, int64_t need,
                           int64_t max_opset, const char *what);
 
+/* With fold (the passes' fold_bn option), folds inference BatchNormalization
+ * into the layers before it (as fold-bn), so the quantizers see the weights
+ * that deploy, and logs how many. */
+ecc_status qc_fold_bn_first(const ecc_host_api *host, ecc_pass_run *run, bool fold);
+
+/* The fold_bn option both weight-quantizing passes take. */
+#define QC_FOLD_BN_OPT                                                                       \
+    ECC_OPT(ECC_OPT_BOOL, "fold_bn",                                                         \
+            "first fold BatchNormalization into the Conv/Gemm/MatMul before it (as fold-bn), " \
+            "so the folded weights are quantized and ONNX Runtime can fuse the QDQ layers",    \
+            "true", 0, 0, NULL)
+
 #endif

@@ -33,8 +33,11 @@
  * lowering's). Pruning masks of earlier passes are honoured without touching
  * the weights: the interpreter runs masked copies, and weight scales, bias
  * correction and weight SQNR use the masked values (qc_weight_masked).
- * Everything stays an annotation until lowering. */
-#include "fold_bn.h"
+ * A weight an earlier pass quantized (quant-weight first: W4A8, or GPTQ
+ * weights under static activations) keeps its quantizer: measurements
+ * fake-quantize it with that one, its bias is corrected for it and stored
+ * in int32 unless its scales are blocked. Everything stays an annotation
+ * until lowering. */
 #include "quant_common.h"
 #include "../calibrate/observers.h"
 
@@ -79,10 +82,7 @@ static const ecc_opt_desc qp_opts[] = {
     ECC_OPT(ECC_OPT_INT, "max_opset",
         "highest ai.onnx opset the output may use (per-channel weights need 13, dynamic 11)",
         "21", 10, 21, NULL),
-    ECC_OPT(ECC_OPT_BOOL, "fold_bn",
-        "first fold BatchNormalization into the Conv/Gemm/MatMul before it (as fold-bn), so "
-        "the folded weights are quantized and ONNX Runtime can fuse the QDQ layers",
-        "true", 0, 0, NULL),
+    QC_FOLD_BN_OPT,
 };
 
 typedef struct qp_config {
@@ -171,6 +171,7 @@ typedef struct qp {
     ecc_model *m;
     ecc_graph *g;
     qc_layers ls;
+    bool *given;             /* per layer: its weight was quantized by an earlier pass */
     qp_unit *units;
     size_t n_units;
     uint32_t n_ids;          /* value ids of g are < n_ids */
@@ -269,8 +270,12 @@ static ecc_status add_unit(qp *p, ecc_node *n, int layer, const char *name, bool
     return ECC_OK;
 }
 
+/* Dynamic mode rewrites a layer into ConvInteger/MatMulInteger: a weight an
+ * earlier pass quantized must be 8-bit per tensor or per channel. */
 static bool dyn_supported(const qp *p, const qc_layer *q) {
     if (!p->c.dynamic) return true;
+    const ecc_quantizer *given = q->w->quant;
+    if (given && (given->bits != 8 || given->granularity == ECC_QUANT_BLOCK)) return false;
     if (wl_is_onnx(q->node, "Conv")) return true;
     return wl_const(q->w)->rank == 2;
 }
@@ -293,10 +298,13 @@ static ecc_status find_act_matmuls(qp *p) {
 static ecc_status units_find(qp *p) {
     ecc_status st = ECC_OK;
     ECC_TRY(qc_layers_find(p->ctx, p->g, PASS, p->c.exclude, &p->ls));
+    p->given = calloc(p->ls.n + 1, sizeof *p->given);
+    ECC_FAIL_IF(!p->given, p->ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < p->ls.n; i++) {
         const qc_layer *q = &p->ls.q[i];
+        p->given[i] = q->w->quant != NULL;
         bool ok = !q->skip && dyn_supported(p, q);
-        ECC_TRY(add_unit(p, q->node, (int)i, q->name, ok));
+        ECC_TRY(add_unit(p, q->node, (int)i, q->name, ok)); /* unit i is layer i */
     }
     ECC_TRY(find_act_matmuls(p));
     p->n_ids = p->m->next_value_id + 1;
@@ -471,25 +479,28 @@ fail:
 
 /* ---------------- simulation ---------------- */
 
-/* The weight quantizer of layer li, as annotation and simulation both build it. */
+/* The weight quantizer of layer li, as annotation and simulation both build it:
+ * a copy of the earlier pass's for a given weight. */
 static ecc_status layer_quantizer(qp *p, size_t li, ecc_quantizer **qz) {
     const qc_layer *q = &p->ls.q[li];
+    if (p->given[li]) return qc_quantizer_dup(p->ctx, q->w->quant, qz);
     return qc_weight_quantizer(p->ctx, q->w, &p->c.wfmt,
                                p->c.per_channel ? ECC_QUANT_CHANNEL : ECC_QUANT_TENSOR,
                                q->ch_axis, 0, false, "minmax", qz);
 }
 
-/* The layer of unit u when u is active and the first active unit of its
- * weight, else -1: the simulation handles a weight shared by units once, as
- * annotate does. */
-static int unit_first_layer(const qp *p, size_t u) {
-    int li = p->units[u].layer;
-    if (!p->units[u].active || li < 0) return -1;
-    for (size_t v = 0; v < u; v++)
-        if (p->units[v].active && p->units[v].layer >= 0 &&
-            p->ls.q[p->units[v].layer].w == p->ls.q[li].w)
-            return -1;
-    return li;
+/* Layer li's weight is quantized in the output: by this pass (its unit is
+ * active) or by an earlier one (given, whatever this pass decides). */
+static bool weight_quantized(const qp *p, size_t li) {
+    return p->given[li] || p->units[li].active;
+}
+
+/* Layer li is the first of the layers sharing its weight that quantize it:
+ * the simulation and annotation handle a shared weight once. */
+static bool first_of_weight(const qp *p, size_t li) {
+    for (size_t k = 0; k < li; k++)
+        if (weight_quantized(p, k) && p->ls.q[k].w == p->ls.q[li].w) return false;
+    return weight_quantized(p, li);
 }
 
 /* With bias_correction, corrects the bias of every active layer in place
@@ -499,9 +510,8 @@ static ecc_status biases_correct(qp *p, qc_saved *saved, size_t *n_saved) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
     ecc_tensor *vals = NULL;
-    for (size_t u = 0; p->c.bias_correction && p->chan_sum && u < p->n_units; u++) {
-        int li = unit_first_layer(p, u);
-        if (li < 0 || !p->ls.q[li].bias) continue;
+    for (size_t li = 0; p->c.bias_correction && p->chan_sum && li < p->ls.n; li++) {
+        if (!p->units[li].active || !first_of_weight(p, li) || !p->ls.q[li].bias) continue;
         ECC_TRY(layer_quantizer(p, (size_t)li, &qz));
         ECC_TRY(qc_weight_masked(p->ctx, p->ls.q[li].w, &vals));
         ECC_TRY(qc_save_values(p->ctx, p->ls.q[li].bias, saved, n_saved));
@@ -517,15 +527,15 @@ fail:
     return st;
 }
 
-/* Fake-quantizes the weights of active units in place; originals kept in saved. */
+/* Fake-quantizes every weight the output quantizes, in place; originals kept
+ * in saved. */
 static ecc_status weights_fake(qp *p, qc_saved *saved, size_t *n_saved) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
-    for (size_t u = 0; u < p->n_units; u++) {
-        int li = unit_first_layer(p, u);
-        if (li < 0) continue;
+    for (size_t li = 0; li < p->ls.n; li++) {
+        if (!first_of_weight(p, li)) continue;
         ecc_value *w = p->ls.q[li].w;
-        ECC_TRY(layer_quantizer(p, (size_t)li, &qz));
+        ECC_TRY(layer_quantizer(p, li, &qz));
         ECC_TRY(qc_save_values(p->ctx, w, saved, n_saved));
         ECC_TRY(qc_fake_quant_weight(p->ctx, qz, w->init, w->init->data));
         ecc_quantizer_free(qz);
@@ -700,20 +710,25 @@ fail:
 
 /* ---------------- annotation ---------------- */
 
-/* Weight quantizer of one layer, its bias correction and report line, both
- * measured against the masked weights (what lowering quantizes). */
+/* Weight quantizer of one layer (unless an earlier pass gave it one, with
+ * its report line), its bias correction and report line, both measured
+ * against the masked weights (what lowering quantizes), and the int32 bias
+ * quantizer (scale s_x·s_w: not for blocked weights). */
 static ecc_status annotate_weight(qp *p, size_t li, qc_totals *tot) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
     ecc_tensor *vals = NULL;
     const qc_layer *q = &p->ls.q[li];
-    ECC_TRY(layer_quantizer(p, li, &qz));
-    ecc_value_set_quantizer(q->w, qz);
-    qz = NULL;
+    if (!p->given[li]) {
+        ECC_TRY(layer_quantizer(p, li, &qz));
+        ecc_value_set_quantizer(q->w, qz);
+        qz = NULL;
+    }
     ECC_TRY(qc_weight_masked(p->ctx, q->w, &vals));
     if (p->c.bias_correction && p->chan_sum) ECC_TRY(correct_bias(p, li, q->w->quant, vals));
-    ECC_TRY(qc_report_weight(p->host, p->run, q->w, vals, tot));
-    if (!p->c.dynamic && q->bias && q->bias_node == q->node && !q->bias->quant) {
+    if (!p->given[li]) ECC_TRY(qc_report_weight(p->host, p->run, q->w, vals, tot));
+    if (!p->c.dynamic && q->bias && q->bias_node == q->node && !q->bias->quant &&
+        q->w->quant->granularity != ECC_QUANT_BLOCK) {
         ECC_TRY(qc_bias_quantizer(p->ctx, &qz));
         ecc_value_set_quantizer(q->bias, qz);
         qz = NULL;
@@ -728,12 +743,8 @@ static ecc_status annotate(qp *p, qc_totals *tot) {
     ecc_status st = ECC_OK;
     ecc_quantizer *qz = NULL;
     plan(p);
-    for (size_t u = 0; u < p->n_units; u++) {
-        const qp_unit *un = &p->units[u];
-        if (!un->active || un->layer < 0) continue;
-        if (p->ls.q[un->layer].w->quant) continue; /* shared weight, already annotated */
-        ECC_TRY(annotate_weight(p, (size_t)un->layer, tot));
-    }
+    for (size_t li = 0; li < p->ls.n; li++)
+        if (p->units[li].active && first_of_weight(p, li)) ECC_TRY(annotate_weight(p, li, tot));
     for (uint32_t i = 0; i < p->n_ids; i++) {
         ecc_value *v = p->by_id[i];
         if (!v || p->root[i] < 0 || v->quant) continue;
@@ -815,6 +826,7 @@ static void qp_free(qp *p) {
     free(p->root);
     free(p->by_id);
     free(p->units);
+    free(p->given);
     calib_out_free(&p->ref);
     calib_data_free(p->data);
     qc_layers_free(&p->ls);
@@ -849,13 +861,7 @@ static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ECC_TRY(qp_config_read(host, run, &p.c));
     ECC_TRY(qc_check_opset(p.ctx, PASS, p.m, qp_opset(&p.c), p.c.max_opset,
                            p.c.per_channel ? "per-channel quantization" : "quantization"));
-    if (p.c.fold_bn) {
-        size_t folded = 0;
-        ECC_TRY(ecc_fold_bn_model(host, run, &folded));
-        if (folded)
-            host->log(run, "folded %zu BatchNormalization into the layers before them first "
-                      "(fold_bn=false keeps them)", folded);
-    }
+    ECC_TRY(qc_fold_bn_first(host, run, p.c.fold_bn));
     ECC_TRY(units_find(&p));
     if (needs_data(&p.c)) {
         ECC_TRY(calib_data_load(p.ctx, p.m, calib_env_path(run), calib_env_size(run), &p.data));

@@ -19,7 +19,12 @@
  * columns; act_order visits columns by decreasing H_jj with scales fixed
  * from the original weights, otherwise each block's scale is chosen when the
  * block is reached. The reconstructed weights are written back exactly on
- * the quantization grid, so lowering reproduces GPTQ's integers. */
+ * the quantization grid, so lowering reproduces GPTQ's integers.
+ *
+ * First (fold_bn=true, the default) inference BatchNormalization is folded
+ * into the layer before it, as quant does. A weight an earlier pass already
+ * quantized keeps its quantizer; when that leaves nothing to do, the pass
+ * fails (a weight is quantized once: run quant-weight before quant). */
 #include "quant_common.h"
 #include "hessian.h"
 
@@ -56,6 +61,7 @@ static const ecc_opt_desc qw_opts[] = {
         "highest ai.onnx opset the output may use (blocks and 4-bit need 21, per channel 13, "
         "8-bit per tensor 10)",
         "21", 10, 21, NULL),
+    QC_FOLD_BN_OPT,
 };
 
 #define BLOCK_AUTO (-1)
@@ -65,7 +71,7 @@ static const ecc_opt_desc qw_opts[] = {
 typedef struct qw_config {
     ecc_qformat fmt;
     int64_t block;          /* 0: per channel; BLOCK_TENSOR; BLOCK_AUTO: chosen per layer */
-    bool gptq, act_order;
+    bool gptq, act_order, fold_bn;
     double damp;
     int64_t lazy;
     const char *exclude;
@@ -89,6 +95,7 @@ static ecc_status qw_config_read(const ecc_host_api *host, ecc_pass_run *run, qw
     c->lazy = host->opt_int(run, "lazy_block");
     c->exclude = host->opt_string(run, "exclude");
     c->max_opset = host->opt_int(run, "max_opset");
+    c->fold_bn = host->opt_bool(run, "fold_bn");
     if (c->block == BLOCK_AUTO && c->fmt.bits == 8 && c->max_opset < 21)
         c->block = 0; /* auto within the opset: blocks need 21 */
     if (c->act_order && !c->gptq)
@@ -395,6 +402,32 @@ fail:
     return st;
 }
 
+/* Counts the selected layers whose weight an earlier pass quantized (they
+ * keep that quantizer); fails when that is every selected layer: the
+ * request would be silently ignored. */
+static ecc_status check_given(ecc_ctx *ctx, const qc_layers *ls, size_t *given) {
+    size_t selected = 0;
+    const char *first = NULL;
+    *given = 0;
+    for (size_t i = 0; i < ls->n; i++) {
+        if (ls->q[i].skip) continue;
+        selected++;
+        if (!ls->q[i].w->quant) continue;
+        if (!first) first = ls->q[i].w->name;
+        (*given)++;
+    }
+    if (*given && *given == selected)
+        return ecc_ctx_error(ctx, ECC_E_USAGE,
+                             PASS ": every selected weight is already quantized by an earlier "
+                             "pass ('%s' first); a weight is quantized once: put quant-weight "
+                             "before quant (quant keeps the weight quantizers it finds, e.g. "
+                             "W4A8)", first ? first : "");
+    if (*given)
+        ecc_log(ctx, 0, "  " PASS ": %zu of %zu selected weights were already quantized by an "
+                "earlier pass and keep their quantizers", *given, selected);
+    return ECC_OK;
+}
+
 static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ecc_status st = ECC_OK;
     ecc_ctx *ctx = run->ctx;
@@ -404,16 +437,18 @@ static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
     qw_config c;
     ecc_quantizer *qz = NULL;
     ecc_tensor *vals = NULL;
-    size_t done = 0, shared = 0;
+    size_t done = 0, shared = 0, given = 0;
     ECC_TRY(qw_config_read(host, run, &c));
     ECC_TRY(qc_check_opset(ctx, PASS, run->model, qw_opset(&c), c.max_opset,
                            qw_scales_text(&c)));
+    ECC_TRY(qc_fold_bn_first(host, run, c.fold_bn));
     ECC_TRY(qc_layers_find(ctx, run->model->graph, PASS, c.exclude, &ls));
-    if (c.gptq && qc_layers_selected(&ls)) ECC_TRY(collect_hessians(ctx, run, &ls, &data));
+    ECC_TRY(check_given(ctx, &ls, &given));
+    if (c.gptq && qc_layers_selected(&ls) > given) ECC_TRY(collect_hessians(ctx, run, &ls, &data));
     for (size_t i = 0; i < ls.n; i++) {
         const qc_layer *q = &ls.q[i];
         if (q->skip) continue;
-        if (q->w->quant) { /* a weight shared with an earlier layer */
+        if (q->w->quant) { /* quantized by an earlier pass, or shared with an earlier layer */
             shared++;
             continue;
         }

@@ -176,8 +176,39 @@ expect 0 "exclude" -- "$ECC" compress testdata/mlp.onnx -o "$T/ex.onnx" \
 holds "$T/ex.json" 'r.passes[0].stats["float./fc3/Gemm"] === 1 &&
     r.passes[0].stats["tensor.fc3.weight.bits"] === undefined' && ok || bad "exclude report"
 
+# --- composition: quant-weight first gives quant its weights (W4A8, GPTQ
+# weights under static activations). The simulation quantizes them as
+# emitted: the reported output SQNR is the one `ecc compare` measures; biases
+# are int32 under per-channel weights and stay float under blocked ones.
+# quant-weight after quant has nothing left to quantize: refused, no output.
+for w in "bits=4:block=32" "bits=4:block=channel"; do
+    expect 0 "w4a8 $w" -- "$ECC" compress testdata/cnn.onnx -o "$T/wa.onnx" \
+        --passes "quant-weight:$w,quant" --calib $CAL --report "$T/wa.json" -q
+    runs "$T/wa.onnx" "w4a8 $w"
+    expect 0 "w4a8 $w: compare" -- "$ECC" compare testdata/cnn.onnx "$T/wa.onnx" --data $CAL
+    sq=$(sed -n 's/.* SQNR \([0-9.]*\) dB.*/\1/p' "$T/out")
+    holds "$T/wa.json" "const s = r.passes[1].stats; Math.abs(s['calib.output_sqnr_db'] - $sq) < 0.5 &&
+        s['calib.output_sqnr_db'] < 35 && r.passes[0].stats.folded === 4" && ok ||
+        bad "w4a8 $w: reported SQNR is not the measured $sq dB: $(cat "$T/wa.json")"
+    "$ECC" inspect "$T/wa.onnx" >"$T/wa.txt" 2>&1
+    case $w in
+        *channel) grep -q "fc.bias_quantized .*int32" "$T/wa.txt" && ok || bad "w4a8 $w: bias not int32" ;;
+        *) grep -q "int32" "$T/wa.txt" && bad "w4a8 $w: int32 bias under blocked scales" || ok ;;
+    esac
+done
+expect 1 "quant-weight after quant" -- "$ECC" compress testdata/cnn.onnx -o "$T/o/qq.onnx" \
+    --passes quant,quant-weight:bits=4 --calib $CAL -q
+says "quant-weight after quant" "put quant-weight before quant"
+[ ! -e "$T/o/qq.onnx" ] && ok || bad "quant-weight after quant left a file"
+expect 0 "quant-weight after quant with exclude" -- "$ECC" compress testdata/cnn.onnx \
+    -o "$T/qx.onnx" --passes "quant:exclude=/fc/*,quant-weight:bits=4" --calib $CAL \
+    --report "$T/qx.json"
+grep -q "4 of 5 selected weights were already quantized" "$T/err" && ok || bad "given weights not said"
+holds "$T/qx.json" 'r.passes[1].stats["tensor.fc.weight.bits"] === 4' && ok || bad "fc not int4"
+runs "$T/qx.onnx" "quant-weight after quant with exclude"
+
 # --- determinism
-# quant folds BatchNormalization first unless told not to
+# quant and quant-weight fold BatchNormalization first unless told not to
 expect 0 "quant folds bn" -- "$ECC" compress testdata/cnn.onnx -o "$T/fb.onnx" --passes quant \
     --calib $CAL --report "$T/fb.json" -q
 holds "$T/fb.json" 'r.passes[0].stats.folded === 4' && ok || bad "quant folded 4 BatchNormalization"
@@ -185,6 +216,13 @@ cmp -s "$T/fb.onnx" "$T/s8_cnn.onnx" && ok || bad "quant equals fold-bn,quant"
 expect 0 "quant fold_bn=false" -- "$ECC" compress testdata/cnn.onnx -o "$T/nfb.onnx" \
     --passes quant:fold_bn=false --calib $CAL -q
 "$ECC" inspect "$T/nfb.onnx" | grep -q "BatchNormalization" && ok || bad "fold_bn=false keeps BN"
+expect 0 "quant-weight folds bn" -- "$ECC" compress testdata/cnn.onnx -o "$T/wfb.onnx" \
+    --passes quant-weight --report "$T/wfb.json" -q
+holds "$T/wfb.json" 'r.passes[0].stats.folded === 4' && ok || bad "quant-weight folded 4 BN"
+"$ECC" inspect "$T/wfb.onnx" | grep -q "BatchNormalization" && bad "quant-weight left BN" || ok
+expect 0 "quant-weight fold_bn=false" -- "$ECC" compress testdata/cnn.onnx -o "$T/wnfb.onnx" \
+    --passes quant-weight:fold_bn=false -q
+"$ECC" inspect "$T/wnfb.onnx" | grep -q "BatchNormalization" && ok || bad "fold_bn=false keeps BN"
 expect 0 "static again" -- "$ECC" compress testdata/cnn.onnx -o "$T/s8_cnn2.onnx" \
     --passes fold-bn,quant --calib $CAL -q
 cmp -s "$T/s8_cnn.onnx" "$T/s8_cnn2.onnx" && ok || bad "static output is not deterministic"

@@ -854,6 +854,37 @@ fail:
     return st;
 }
 
+/* What is left for this pass once every candidate is active: false when
+ * there is no candidate at all (logged: nothing to do). Fails when earlier
+ * passes quantized every candidate's weight and every tensor it would
+ * quantize (quant,quant). */
+static ecc_status work_left(qp *p, bool *left) {
+    size_t candidates = 0;
+    const char *first = NULL;
+    *left = false;
+    for (size_t u = 0; u < p->n_units; u++) {
+        p->units[u].active = p->units[u].candidate;
+        if (!p->units[u].candidate) continue;
+        candidates++;
+        if (p->units[u].layer < 0 || !p->given[p->units[u].layer]) *left = true;
+        else if (!first) first = p->units[u].name;
+    }
+    plan(p);
+    for (uint32_t i = 0; i < p->n_ids; i++)
+        if (p->root[i] >= 0 && p->by_id[i] && !p->by_id[i]->quant) *left = true;
+    if (!candidates) {
+        ecc_log(p->ctx, 0, "  " PASS ": no Conv/Gemm/MatMul with a float weight and no MatMul "
+                "of two activations: nothing to quantize");
+        return ECC_OK;
+    }
+    if (!*left)
+        return ecc_ctx_error(p->ctx, ECC_E_USAGE,
+                             PASS ": every selected layer and tensor is already quantized by an "
+                             "earlier pass ('%s' first): nothing left to quantize",
+                             first ? first : "");
+    return ECC_OK;
+}
+
 static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ecc_status st = ECC_OK;
     qp p = {.ctx = run->ctx, .run = run, .host = host, .m = run->model, .g = run->model->graph};
@@ -863,13 +894,13 @@ static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
                            p.c.per_channel ? "per-channel quantization" : "quantization"));
     ECC_TRY(qc_fold_bn_first(host, run, p.c.fold_bn));
     ECC_TRY(units_find(&p));
-    if (needs_data(&p.c)) {
+    bool left;
+    ECC_TRY(work_left(&p, &left));
+    if (left && needs_data(&p.c)) {
         ECC_TRY(calib_data_load(p.ctx, p.m, calib_env_path(run), calib_env_size(run), &p.data));
         ECC_TRY(calibrate(&p));
         if (!p.c.dynamic) ECC_TRY(make_act_quantizers(&p));
         if (!p.c.dynamic) ECC_TRY(measure(&p));
-    } else {
-        for (size_t u = 0; u < p.n_units; u++) p.units[u].active = p.units[u].candidate;
     }
     ECC_TRY(annotate(&p, &tot));
     qc_report_totals(host, run, "weights", &tot);

@@ -200,6 +200,13 @@ expect 1 "quant-weight after quant" -- "$ECC" compress testdata/cnn.onnx -o "$T/
     --passes quant,quant-weight:bits=4 --calib $CAL -q
 says "quant-weight after quant" "put quant-weight before quant"
 [ ! -e "$T/o/qq.onnx" ] && ok || bad "quant-weight after quant left a file"
+expect 1 "quant twice" -- "$ECC" compress testdata/cnn.onnx -o "$T/o/qq.onnx" \
+    --passes quant,quant --calib $CAL -q
+says "quant twice" "nothing left to quantize"
+expect 0 "quant of a QDQ model" -- "$ECC" compress "$T/s8_cnn.onnx" -o "$T/qdq2.onnx" --passes quant \
+    --calib $CAL
+grep -q "nothing to quantize" "$T/err" && ok || bad "quant of a QDQ model: not said"
+cmp -s "$T/s8_cnn.onnx" "$T/qdq2.onnx" && ok || bad "quant of a QDQ model changed it"
 expect 0 "quant-weight after quant with exclude" -- "$ECC" compress testdata/cnn.onnx \
     -o "$T/qx.onnx" --passes "quant:exclude=/fc/*,quant-weight:bits=4" --calib $CAL \
     --report "$T/qx.json"

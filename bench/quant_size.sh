@@ -8,9 +8,9 @@
 # the static form with those constants. Beside them,
 # the floors ONNX itself sets (bench/int8_size.py): the float file with only
 # the quantized weights as int8 and nothing added, and with every float
-# initializer as int8, both on the graph with BatchNormalization folded (the
-# static and dynamic forms fold it; the weight-only form is run after
-# fold-bn here for the same reason). Each form also with --short-names (tensors
+# initializer as int8, both on the graph with BatchNormalization folded (every
+# form folds it first: quant and quant-weight default to fold_bn=true). Each
+# form also with --short-names (tensors
 # renamed to short ids, node names dropped: the same computation in fewer
 # bytes). Calibration: 256 training images.
 set -e
@@ -33,9 +33,9 @@ for m in mlp cnn transformer; do
         "$ECC" compress testdata/$m.onnx -o "$D/dynamic$sfx.onnx" --passes quant:mode=dynamic \
             -q $names
         "$ECC" compress testdata/$m.onnx -o "$D/weight$sfx.onnx" \
-            --passes fold-bn,quant-weight:bits=8:block=channel -q $names
+            --passes quant-weight:bits=8:block=channel -q $names
         "$ECC" compress testdata/$m.onnx -o "$D/const$sfx.onnx" \
-            --passes fold-bn,quant-weight:bits=8:block=tensor,quant-const -q $names
+            --passes quant-weight:bits=8:block=tensor,quant-const -q $names
         "$ECC" compress testdata/$m.onnx -o "$D/static-const$sfx.onnx" \
             --passes quant,quant-const --calib "$CAL" --calib-size 256 -q $names
     done

@@ -132,4 +132,13 @@ static inline ecc_status ecc_window_pad3(ecc_kernel_ctx *k, ecc_window *g) {
     return st;
 }
 
+/* A 1x1 window without stride or pad (after ecc_window_pad3): the input is
+ * already the column matrix, one GEMM with no copy. */
+static inline bool ecc_window_pointwise(const ecc_window *g) {
+    bool pointwise = g->k_sz == 1;
+    for (int i = 0; i < 3 && pointwise; i++)
+        pointwise = g->s[i] == 1 && g->pb[i] == 0 && g->pe[i] == 0;
+    return pointwise;
+}
+
 #endif

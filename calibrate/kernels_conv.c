@@ -410,9 +410,7 @@ ECC_KERNEL_PROTO(ecc_k_conv_f32) {
     }
     if (ecc_conv_direct_applies(&g))
         return ecc_conv_direct(k, &g, in[0]->data, in[1]->data, bias, out[0]->data);
-    j.direct = g.k_sz == 1;
-    for (int i = 0; i < 3 && j.direct; i++)
-        j.direct = g.s[i] == 1 && g.pb[i] == 0 && g.pe[i] == 0;
+    j.direct = ecc_window_pointwise(&g);
     int64_t tasks = g.n * g.group;
     int64_t par = tasks < ecc_kernel_threads(k) ? tasks : ecc_kernel_threads(k);
     if (!j.direct) {

@@ -157,11 +157,8 @@ static int64_t ecc_dc_blocks(const ecc_window *g) {
 }
 
 bool ecc_conv_direct_applies(const ecc_window *g) {
-    if (!ecc_dc_get()->wide || g->sp > 2) return false;
-    bool pointwise = g->k_sz == 1; /* 1x1 without stride or pad: one GEMM, no copy */
-    for (int i = 0; i < 3 && pointwise; i++)
-        pointwise = g->s[i] == 1 && g->pb[i] == 0 && g->pe[i] == 0;
-    return !pointwise && g->cg > 0 && g->mg > 0 && g->out[1] > 0 && g->out[2] > 0;
+    if (!ecc_dc_get()->wide || g->sp > 2 || ecc_window_pointwise(g)) return false;
+    return g->cg > 0 && g->mg > 0 && g->out[1] > 0 && g->out[2] > 0;
 }
 
 bool ecc_conv_direct_sizes(const ecc_window *g, int64_t *packed, int64_t *plane) {

@@ -69,6 +69,7 @@ ecc_status qc_layers_find(ecc_ctx *ctx, ecc_graph *g, const char *pass, const ch
         q->skip = q->why != NULL;
         if (!q->skip) find_bias(q, L->rows);
         q->bias_final = q->bias && q->bias->quant;
+        q->w_final = q->w->quant != NULL;
     }
     ECC_TRY(wl_check_globs(ctx, &out->pl, "exclude", exclude));
     for (size_t i = 0; i < out->n; i++) {

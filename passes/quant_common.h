@@ -20,6 +20,7 @@
 typedef struct qc_layer {
     ecc_node *node;
     ecc_value *w, *x;        /* weight, the activation it multiplies */
+    bool w_final;            /* an earlier pass quantized the weight: it keeps that quantizer */
     ecc_value *bias;         /* Conv B / Gemm C ([rows]) / MatMul's following Add, or NULL */
     ecc_node *bias_node;     /* node reading bias (the layer, or the Add) */
     bool bias_final;         /* an earlier pass quantized the bias: its values are final */

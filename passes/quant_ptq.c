@@ -171,7 +171,6 @@ typedef struct qp {
     ecc_model *m;
     ecc_graph *g;
     qc_layers ls;
-    bool *given;             /* per layer: its weight was quantized by an earlier pass */
     qp_unit *units;
     size_t n_units;
     uint32_t n_ids;          /* value ids of g are < n_ids */
@@ -274,8 +273,8 @@ static ecc_status add_unit(qp *p, ecc_node *n, int layer, const char *name, bool
  * earlier pass quantized must be 8-bit per tensor or per channel. */
 static bool dyn_supported(const qp *p, const qc_layer *q) {
     if (!p->c.dynamic) return true;
-    const ecc_quantizer *given = q->w->quant;
-    if (given && (given->bits != 8 || given->granularity == ECC_QUANT_BLOCK)) return false;
+    if (q->w_final && (q->w->quant->bits != 8 || q->w->quant->granularity == ECC_QUANT_BLOCK))
+        return false;
     if (wl_is_onnx(q->node, "Conv")) return true;
     return wl_const(q->w)->rank == 2;
 }
@@ -298,11 +297,8 @@ static ecc_status find_act_matmuls(qp *p) {
 static ecc_status units_find(qp *p) {
     ecc_status st = ECC_OK;
     ECC_TRY(qc_layers_find(p->ctx, p->g, PASS, p->c.exclude, &p->ls));
-    p->given = calloc(p->ls.n + 1, sizeof *p->given);
-    ECC_FAIL_IF(!p->given, p->ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < p->ls.n; i++) {
         const qc_layer *q = &p->ls.q[i];
-        p->given[i] = q->w->quant != NULL;
         bool ok = !q->skip && dyn_supported(p, q);
         ECC_TRY(add_unit(p, q->node, (int)i, q->name, ok)); /* unit i is layer i */
     }
@@ -480,19 +476,19 @@ fail:
 /* ---------------- simulation ---------------- */
 
 /* The weight quantizer of layer li, as annotation and simulation both build it:
- * a copy of the earlier pass's for a given weight. */
+ * a copy of the earlier pass's for a final weight (qc_layer.w_final). */
 static ecc_status layer_quantizer(qp *p, size_t li, ecc_quantizer **qz) {
     const qc_layer *q = &p->ls.q[li];
-    if (p->given[li]) return qc_quantizer_dup(p->ctx, q->w->quant, qz);
+    if (q->w_final) return qc_quantizer_dup(p->ctx, q->w->quant, qz);
     return qc_weight_quantizer(p->ctx, q->w, &p->c.wfmt,
                                p->c.per_channel ? ECC_QUANT_CHANNEL : ECC_QUANT_TENSOR,
                                q->ch_axis, 0, false, "minmax", qz);
 }
 
 /* Layer li's weight is quantized in the output: by this pass (its unit is
- * active) or by an earlier one (given, whatever this pass decides). */
+ * active) or by an earlier one (final, whatever this pass decides). */
 static bool weight_quantized(const qp *p, size_t li) {
-    return p->given[li] || p->units[li].active;
+    return p->ls.q[li].w_final || p->units[li].active;
 }
 
 /* Layer li is the first of the layers sharing its weight that quantize it:
@@ -719,14 +715,14 @@ static ecc_status annotate_weight(qp *p, size_t li, qc_totals *tot) {
     ecc_quantizer *qz = NULL;
     ecc_tensor *vals = NULL;
     const qc_layer *q = &p->ls.q[li];
-    if (!p->given[li]) {
+    if (!q->w_final) {
         ECC_TRY(layer_quantizer(p, li, &qz));
         ecc_value_set_quantizer(q->w, qz);
         qz = NULL;
     }
     ECC_TRY(qc_weight_masked(p->ctx, q->w, &vals));
     if (p->c.bias_correction && p->chan_sum) ECC_TRY(correct_bias(p, li, q->w->quant, vals));
-    if (!p->given[li]) ECC_TRY(qc_report_weight(p->host, p->run, q->w, vals, tot));
+    if (!q->w_final) ECC_TRY(qc_report_weight(p->host, p->run, q->w, vals, tot));
     if (!p->c.dynamic && q->bias && q->bias_node == q->node && !q->bias->quant &&
         q->w->quant->granularity != ECC_QUANT_BLOCK) {
         ECC_TRY(qc_bias_quantizer(p->ctx, &qz));
@@ -826,7 +822,6 @@ static void qp_free(qp *p) {
     free(p->root);
     free(p->by_id);
     free(p->units);
-    free(p->given);
     calib_out_free(&p->ref);
     calib_data_free(p->data);
     qc_layers_free(&p->ls);
@@ -866,7 +861,7 @@ static ecc_status work_left(qp *p, bool *left) {
         p->units[u].active = p->units[u].candidate;
         if (!p->units[u].candidate) continue;
         candidates++;
-        if (p->units[u].layer < 0 || !p->given[p->units[u].layer]) *left = true;
+        if (p->units[u].layer < 0 || !p->ls.q[p->units[u].layer].w_final) *left = true;
         else if (!first) first = p->units[u].name;
     }
     plan(p);

@@ -412,7 +412,7 @@ static ecc_status check_given(ecc_ctx *ctx, const qc_layers *ls, size_t *given) 
     for (size_t i = 0; i < ls->n; i++) {
         if (ls->q[i].skip) continue;
         selected++;
-        if (!ls->q[i].w->quant) continue;
+        if (!ls->q[i].w_final) continue;
         if (!first) first = ls->q[i].w->name;
         (*given)++;
     }
@@ -448,7 +448,7 @@ static ecc_status qw_pass(const ecc_host_api *host, ecc_pass_run *run) {
     for (size_t i = 0; i < ls.n; i++) {
         const qc_layer *q = &ls.q[i];
         if (q->skip) continue;
-        if (q->w->quant) { /* quantized by an earlier pass, or shared with an earlier layer */
+        if (q->w->quant) { /* final (an earlier pass), or shared with an earlier layer */
             shared++;
             continue;
         }

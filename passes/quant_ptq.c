@@ -401,11 +401,10 @@ static ecc_status chan_alloc(qp *p) {
 }
 
 /* Runs the data once (pass 0: min/max, reference outputs, channel means) and,
- * for histogram methods, again (pass 1). */
+ * for histogram methods, again (pass 1), on the plan with every candidate
+ * active that work_left made. */
 static ecc_status calibrate(qp *p) {
     ecc_status st = ECC_OK;
-    for (size_t u = 0; u < p->n_units; u++) p->units[u].active = p->units[u].candidate;
-    plan(p);
     ECC_TRY(observers_create(p));
     if (p->c.bias_correction) ECC_TRY(chan_alloc(p));
     p->ref.samples = p->data->samples;

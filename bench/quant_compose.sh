@@ -6,15 +6,16 @@
 # file bytes and ratio to the float file, the output SQNR `quant` reports on
 # its 256 calibration images, and top-1 accuracy on the 10,000 test images
 # scored by `ecc eval` and by ONNX Runtime (tests/interop/ort_run.js) on the
-# same file, with their top-1 agreement.
+# same file, with their top-1 agreement (`ecc compare` of the two outputs).
 set -e
 BUILD=${BUILD:-build}
 ECC="$BUILD/ecc"
-PY=/usr/bin/python3
+. bench/lib.sh
 FM=/usr/share/datasets/fashion-mnist
-if [ ! -f "$FM/t10k-images-idx3-ubyte.gz" ] || ! $PY -c 'import numpy' 2>/dev/null ||
-    ! command -v node >/dev/null 2>&1 || [ ! -d tests/interop/node_modules/onnxruntime-node ]; then
-    echo "quant_compose: skip (Fashion-MNIST, python3-numpy or onnxruntime-node missing)"
+TEST="$FM/t10k-images-idx3-ubyte.gz"
+if [ ! -f "$TEST" ] || ! command -v node >/dev/null 2>&1 ||
+    [ ! -d tests/interop/node_modules/onnxruntime-node ]; then
+    echo "quant_compose: skip (Fashion-MNIST or onnxruntime-node missing)"
     exit 0
 fi
 CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
@@ -27,24 +28,17 @@ for m in mlp cnn transformer; do
     for p in quant "quant-weight:bits=4:block=32,quant" "quant-weight:bits=4:block=channel,quant" \
         "quant-weight:bits=8:block=channel:method=gptq,quant" \
         "quant-weight:bits=8:block=channel,quant:mode=dynamic"; do
-        "$ECC" compress testdata/$m.onnx -o "$D/q.onnx" --passes "$p" $CAL -q --report "$D/q.json"
+        "$ECC" compress testdata/$m.onnx -o "$D/q.onnx" --passes "$p" $CAL 2>"$D/log"
+        sq=$(sed -n 's/.*quant: on .* has SQNR \([0-9.]*\) dB.*/\1/p' "$D/log")
+        a_ecc=$(accuracy "$D/q.onnx" --data "$TEST" --labels "$FM/t10k-labels-idx1-ubyte.gz")
         rm -rf "$D/e" "$D/o"
-        "$ECC" run "$D/q.onnx" --data "$FM/t10k-images-idx3-ubyte.gz" -o "$D/e" -q
-        node tests/interop/ort_run.js "$D/q.onnx" --fmnist 10000 -o "$D/o" >/dev/null
-        bytes=$(wc -c <"$D/q.onnx")
-        $PY - "$FM" "$D" "$m" "$p" "$bytes" "$flt" <<'PY'
-import gzip, json, sys
-import numpy as np
-fm, d, m, p, b, f = sys.argv[1:]
-y = np.frombuffer(gzip.open(fm + "/t10k-labels-idx1-ubyte.gz").read()[8:], np.uint8)
-e = np.load(d + "/e/logits.npy").argmax(1)
-o = np.load(d + "/o/logits.npy").argmax(1)
-stats = json.load(open(d + "/q.json"))["passes"][-1]["stats"]
-sq = stats.get("calib.output_sqnr_db")
-sq = "-" if sq is None else "%.1f" % sq
-print("%-12s %-52s %8s %5.3fx %8s %6.2f%% %6.2f%% %6.2f%%" % (
-    m, p, b, int(b) / int(f), sq, 100 * (e == y).mean(), 100 * (o == y).mean(),
-    100 * (e == o).mean()))
-PY
+        "$ECC" run "$D/q.onnx" --data "$TEST" -o "$D/e" -q
+        a_ort=$(node tests/interop/ort_run.js "$D/q.onnx" --fmnist 10000 --accuracy -o "$D/o" |
+            sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
+        agree=$("$ECC" compare "$D/o" "$D/e" | sed -n 's/.*top-1 agreement [0-9]*\/[0-9]* (\([0-9.]*\)).*/\1/p')
+        printf '%-12s %-52s %8d %5.3fx %8s %6.2f%% %6.2f%% %6.2f%%\n' "$m" "$p" \
+            "$(wc -c <"$D/q.onnx")" "$(echo "$(wc -c <"$D/q.onnx") / $flt" | bc -l)" "${sq:--}" \
+            "$(echo "100 * $a_ecc" | bc -l)" "$(echo "100 * $a_ort" | bc -l)" \
+            "$(echo "100 * $agree" | bc -l)"
     done
 done

@@ -12,11 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { LQ_MAX_ZEROS = 32 };
+
 typedef struct lq {
     ecc_ctx *ctx;
     ecc_graph *g;
     size_t front;            /* next insertion point for constant-only nodes */
     int64_t weights, biases, activations, dynamic, kept_float;
+    ecc_value *zeros[LQ_MAX_ZEROS]; /* all-zero weight zero points, shared by shape */
+    int n_zeros;
 } lq;
 
 /* ---------------- small IR helpers ---------------- */
@@ -169,6 +173,45 @@ fail:
     return st;
 }
 
+/* An all-zero initializer of dtype shaped like scale, shared by every
+ * weight that needs the same one. */
+static ecc_status shared_zeros(lq *q, int32_t dtype, const ecc_tensor *scale, ecc_value **out) {
+    ecc_status st = ECC_OK;
+    ecc_tensor *zeros = NULL;
+    for (int i = 0; i < q->n_zeros; i++) {
+        const ecc_tensor *z = q->zeros[i]->init;
+        if (z->dtype == dtype && z->rank == scale->rank &&
+            (z->rank == 0 || memcmp(z->dims, scale->dims, (size_t)z->rank * sizeof *z->dims) == 0)) {
+            *out = q->zeros[i];
+            return ECC_OK;
+        }
+    }
+    char base[40];
+    snprintf(base, sizeof base, "%s_%lld", ecc_dtype_name(dtype), (long long)scale->numel);
+    ECC_TRY(ecc_tensor_create(q->ctx, dtype, scale->rank, scale->dims, &zeros));
+    ECC_TRY(new_init(q, base, "_zero_point", zeros, out));
+    if (q->n_zeros < LQ_MAX_ZEROS) q->zeros[q->n_zeros++] = *out;
+fail:
+    ecc_tensor_unref(zeros);
+    return st;
+}
+
+/* The zero point input of a weight's DequantizeLinear: the quantizer's own,
+ * or, for a symmetric 8-bit weight without blocks, zeros of the codes' type
+ * shaped like the scale (NULL otherwise). ONNX reads an absent zero point as
+ * 0, but ONNX Runtime fuses DequantizeLinear → Gemm into QGemm only when it
+ * is given: 1.30 leaves such a Gemm in float, and 1.17 fuses it and then
+ * fails at run time ("zero point and scale of input b should have same
+ * shape size"). */
+static ecc_status weight_zero_point(lq *q, const ecc_value *w, const ecc_tensor *codes,
+                                    ecc_value **out) {
+    const ecc_quantizer *qz = w->quant;
+    *out = NULL;
+    if (qz->zero_point) return new_init(q, w->name, "_zero_point", qz->zero_point, out);
+    if (qz->bits != 8 || qz->granularity == ECC_QUANT_BLOCK) return ECC_OK;
+    return shared_zeros(q, codes->dtype, qz->scale, out);
+}
+
 static ecc_status lower_weight(lq *q, ecc_value *w) {
     ecc_status st = ECC_OK;
     const ecc_quantizer *qz = w->quant;
@@ -178,7 +221,7 @@ static ecc_status lower_weight(lq *q, ecc_value *w) {
     ECC_TRY(weight_codes(q, w, qz, false, &codes));
     ECC_TRY(new_init(q, w->name, "_quantized", codes, &cv));
     ECC_TRY(new_init(q, w->name, "_scale", qz->scale, &sv));
-    if (qz->zero_point) ECC_TRY(new_init(q, w->name, "_zero_point", qz->zero_point, &zv));
+    ECC_TRY(weight_zero_point(q, w, codes, &zv));
     ECC_TRY(new_value(q, w->name, "_dequantized", &dq));
     bool flat = codes->rank != w->init->rank;
     if (flat) ECC_TRY(new_value(q, w->name, "_dequantized_flat", &flat_v));

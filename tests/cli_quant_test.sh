@@ -89,6 +89,25 @@ for m in mlp cnn transformer; do
         --passes quant:mode=dynamic -q
     runs "$T/d8_$m.onnx" "dynamic $m"
 done
+# --- static W8A8 as a deployment runs it: ORT's QDQ fusions turn every
+# quantized layer into an integer kernel (no float Conv, Gemm or MatMul left;
+# a Gemm's weight needs its zero point written for that) with the same top-1
+deployed() { # MODEL DESCRIPTION INTEGER-OP=COUNT...
+    [ "$HAVE_ORT" = 1 ] || return 0
+    m=$1; d=$2; shift 2
+    expect 0 "$d: ORT fuses it" -- node tests/interop/ort_run.js "$m" --optimize --ops
+    for op in "$@"; do grep -q "[ :]$op\( \|\$\)" "$T/out" && ok || bad "$d: no $op in $(cat "$T/out")"; done
+    grep -q " \(Conv\|Gemm\|MatMul\)=" "$T/out" && bad "$d: float layers left: $(cat "$T/out")" || ok
+    expect 0 "$d: ecc runs it" -- "$ECC" run "$m" --data $CAL -o "$T/run" -q
+    expect 0 "$d: ORT runs it fused" -- node tests/interop/ort_run.js "$m" --fmnist 64 --optimize \
+        -o "$T/ortf"
+    expect 0 "$d: compare fused" -- "$ECC" compare "$T/ortf" "$T/run"
+    grep -q "top-1 agreement 64/64" "$T/out" && ok || bad "$d: fused top-1 differs: $(cat "$T/out")"
+}
+deployed "$T/s8_mlp.onnx" "static mlp" QGemm=3
+deployed "$T/s8_cnn.onnx" "static cnn" QLinearConv=4 QGemm=1
+deployed "$T/s8_transformer.onnx" "static transformer" QLinearMatMul=17 QGemm=1
+
 holds "$T/s8_cnn.json" 'const s = r.passes[1].stats; s["calib.top1_agreement"] >= 0.95 &&
     s["tensor.input.scale"] > 0 && s["tensor.input.zero_point"] === 0 &&
     s["tensor./Relu_output_0.sqnr_db"] > 20 && s["weights.bytes_after"] < s["weights.bytes_before"] / 3'\

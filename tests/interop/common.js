@@ -25,8 +25,35 @@ function oneLine(msg, max = 240) {
   return s;
 }
 
-async function createSession(model) {
-  return ort.InferenceSession.create(model, SESSION_OPTIONS);
+// optimize: ONNX Runtime's full graph optimisations (its QDQ fusions into
+// integer kernels), as a deployment runs the model; otherwise none, so that
+// Q/DQ pairs run as written. saveTo: where ORT writes the graph it runs.
+async function createSession(model, { optimize = false, saveTo = null } = {}) {
+  const opts = { ...SESSION_OPTIONS };
+  if (optimize) opts.graphOptimizationLevel = 'all';
+  if (saveTo) opts.optimizedModelFilePath = saveTo;
+  return ort.InferenceSession.create(model, opts);
+}
+
+// Operator counts of the main graph of an ONNX model file, sorted by name:
+// [[op_type, count], ...] (ModelProto.graph = 7, GraphProto.node = 1,
+// NodeProto.op_type = 4).
+function graphOps(file) {
+  const counts = new Map();
+  const sub = (r, field, fn) => {
+    for (const [f, wt] of r.fields()) {
+      if (f === field && wt === 2) { const b = r.bytes(); fn(new pb.PbReader(b)); } else r.skip(wt);
+    }
+  };
+  sub(new pb.PbReader(fs.readFileSync(file)), 7, (g) => sub(g, 1, (n) => {
+    for (const [f, wt] of n.fields()) {
+      if (f === 4 && wt === 2) {
+        const op = Buffer.from(n.bytes()).toString('utf8');
+        counts.set(op, (counts.get(op) || 0) + 1);
+      } else n.skip(wt);
+    }
+  }));
+  return [...counts.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 function inputMeta(session) {
@@ -420,7 +447,7 @@ function releaseQuietly(s) {
 }
 
 module.exports = {
-  ort, pb, SESSION_OPTIONS, FMNIST_DIR, oneLine, createSession, inputMeta, outputMeta,
+  ort, pb, SESSION_OPTIONS, FMNIST_DIR, oneLine, createSession, graphOps, inputMeta, outputMeta,
   listInputPbs, feedsFromPbDir, readIdx, fmnistImages, fmnistLabels, fmnistPlan, runFeeds,
   runFmnist, concatTensors, randomFeeds, npyFeeds, mulberry32, asNumbers, bitDiff,
   closeness, argmaxRows, accuracy, fmt, releaseQuietly, remapFeeds, f16BitsToNumber,

@@ -15,36 +15,13 @@ SECONDS_PER=${BENCH_SECONDS:-2}
 mkdir -p "$D"
 [ -x "$D/interp_bench" ] || make --no-print-directory "$D/interp_bench" >/dev/null
 ROOT=$(pwd)
-cat >"$D/ort_bench.js" <<'EOF'
-// node ort_bench.js MODEL BATCH THREADS SECONDS → samples/s of ONNX Runtime
-const path = require('path');
-const root = process.argv[6];
-const ort = require(path.join(root, 'tests/interop/node_modules/onnxruntime-node'));
-const pb = require(path.join(root, 'tests/interop/onnx_pb'));
-ort.env.logLevel = 'fatal';
-(async () => {
-  const [model, batch, threads, seconds] = [process.argv[2], +process.argv[3], +process.argv[4], +process.argv[5]];
-  const s = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1,
-    executionMode: 'sequential', logSeverityLevel: 4 });
-  const { tensor } = pb.readNpy(path.join(root, 'testdata/fmnist_64.npy'));
-  const x = new Float32Array(batch * 784);
-  for (let i = 0; i < batch; i++) x.set(tensor.data.subarray((i % 64) * 784, (i % 64 + 1) * 784), i * 784);
-  const meta = s.inputMetadata && s.inputMetadata[0];
-  const dims = meta && meta.shape && meta.shape.length === 2 ? [batch, 784] : [batch, 1, 28, 28];
-  const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', x, dims) };
-  for (let i = 0; i < 3; i++) await s.run(feeds);
-  let runs = 0; const t0 = process.hrtime.bigint(); let t = 0;
-  do { await s.run(feeds); runs++; t = Number(process.hrtime.bigint() - t0) / 1e9; } while (t < seconds || runs < 10);
-  console.log((runs * batch / t).toFixed(1));
-})().catch((e) => { console.error(`ort_bench: ${e.message}`); process.exit(2); });
-EOF
 
 echo "throughput at batch 64, samples/s (ratio ecc/ORT; goal >= 0.5 CNN, >= 0.8 MLP/transformer)"
 printf "  %-14s %7s %12s %12s %7s\n" model threads ecc ORT ratio
 for m in mlp cnn transformer; do
     for t in 1 2; do
         e=$("$D/interp_bench" "testdata/$m.onnx" 64 "$t" "$SECONDS_PER" | cut -d' ' -f1)
-        o=$(node "$D/ort_bench.js" "testdata/$m.onnx" 64 "$t" "$SECONDS_PER" "$ROOT")
+        o=$(node bench/ort_bench.js "testdata/$m.onnx" 64 "$t" "$SECONDS_PER" "$ROOT")
         printf "  %-14s %7s %12s %12s" "$m" "$t" "$e" "$o"
         awk -v e="$e" -v o="$o" 'BEGIN { printf " %7.2f\n", e / o }'
     done

@@ -50,7 +50,8 @@
 static const ecc_opt_desc qp_opts[] = {
     ECC_OPT(ECC_OPT_ENUM, "mode",
         "static: activation ranges calibrated on --calib data; dynamic: activations "
-        "quantized at run time (no data needed)", "static", 0, 0, "static|dynamic"),
+        "quantized at run time (no data needed; its Conv layers become ConvInteger, which "
+        "ONNX Runtime runs slower than float)", "static", 0, 0, "static|dynamic"),
     ECC_OPT(ECC_OPT_ENUM, "bits", "weight and activation bits", "8", 0, 0, "8"),
     ECC_OPT(ECC_OPT_ENUM, "activations",
         "static activation format: uint8 asymmetric or int8 symmetric", "uint8", 0, 0,
@@ -879,6 +880,21 @@ static ecc_status work_left(qp *p, bool *left) {
     return ECC_OK;
 }
 
+/* Dynamic Conv units run as ConvInteger, which ONNX Runtime's CPU provider
+ * executes far slower than its float Conv (bench/quant_deploy.sh: the
+ * testdata CNN at 0.1x of float), where static mode's QLinearConv is
+ * faster: say so once, with the way out. */
+static void note_dynamic_conv(const qp *p) {
+    int64_t convs = 0;
+    for (size_t u = 0; u < p->n_units; u++)
+        if (p->units[u].active && wl_is_onnx(p->units[u].node, "Conv")) convs++;
+    if (p->c.dynamic && convs)
+        ecc_log(p->ctx, 0, "  %s: note: %lld Conv layers quantized dynamically run as ConvInteger, "
+                "which ONNX Runtime's CPU provider runs much slower than float Conv; mode=static "
+                "(with --calib) gives QLinearConv, exclude= keeps them float", PASS,
+                (long long)convs);
+}
+
 static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
     ecc_status st = ECC_OK;
     qp p = {.ctx = run->ctx, .run = run, .host = host, .m = run->model, .g = run->model->graph};
@@ -897,6 +913,7 @@ static ecc_status qp_pass(const ecc_host_api *host, ecc_pass_run *run) {
         if (!p.c.dynamic) ECC_TRY(measure(&p));
     }
     ECC_TRY(annotate(&p, &tot));
+    note_dynamic_conv(&p);
     qc_report_totals(host, run, "weights", &tot);
     report_activations(&p);
     report_units(&p);

@@ -104,6 +104,12 @@ deployed() { # MODEL DESCRIPTION INTEGER-OP=COUNT...
     expect 0 "$d: compare fused" -- "$ECC" compare "$T/ortf" "$T/run"
     grep -q "top-1 agreement 64/64" "$T/out" && ok || bad "$d: fused top-1 differs: $(cat "$T/out")"
 }
+# dynamic Conv layers become ConvInteger (slow in ORT): said once, with the way out
+expect 0 "dynamic cnn note" -- "$ECC" compress testdata/cnn.onnx -o "$T/d8n.onnx" --passes quant:mode=dynamic
+grep -q "4 Conv layers quantized dynamically run as ConvInteger.*mode=static" "$T/err" && ok ||
+    bad "dynamic cnn: no ConvInteger note: $(cat "$T/err")"
+expect 0 "dynamic mlp" -- "$ECC" compress testdata/mlp.onnx -o "$T/d8n.onnx" --passes quant:mode=dynamic
+grep -q "ConvInteger" "$T/err" && bad "dynamic mlp: ConvInteger note without Conv" || ok
 deployed "$T/s8_mlp.onnx" "static mlp" QGemm=3
 deployed "$T/s8_cnn.onnx" "static cnn" QLinearConv=4 QGemm=1
 deployed "$T/s8_transformer.onnx" "static transformer" QLinearMatMul=17 QGemm=1

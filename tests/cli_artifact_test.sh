@@ -55,6 +55,19 @@ expect 0 "unpack" -- "$ECC" unpack "$T/mlp.ecc" -o "$T/rt.onnx" -q
 cmp -s "$T/id.onnx" "$T/rt.onnx" && ok || bad "lossless unpack differs from the ONNX rewrite"
 [ "$(size "$T/mlp.ecc")" -lt "$(size testdata/mlp.onnx)" ] && ok || bad "lossless .ecc is smaller than the ONNX"
 
+# --- static W8A8 on the CNN: weights of the same width share one all-zero
+# zero point initializer; .ecc stores it with each and restores the ONNX
+# exactly (also with --dequantize, which drops it)
+expect 0 "w8a8 onnx" -- "$ECC" compress testdata/cnn.onnx -o "$T/s8.onnx" --passes quant \
+    --calib testdata/fmnist_64.npy -q
+expect 0 "w8a8 ecc" -- "$ECC" compress testdata/cnn.onnx -o "$T/s8.ecc" --passes quant \
+    --calib testdata/fmnist_64.npy -q
+expect 0 "unpack w8a8" -- "$ECC" unpack "$T/s8.ecc" -o "$T/s8_rt.onnx" -q
+cmp -s "$T/s8.onnx" "$T/s8_rt.onnx" && ok || bad "W8A8 unpack differs from the pipeline's ONNX"
+expect 0 "unpack w8a8 --dequantize" -- "$ECC" unpack "$T/s8.ecc" -o "$T/s8_f.onnx" --dequantize -q
+expect 0 "inspect w8a8 dequantized" -- "$ECC" inspect --json "$T/s8_f.onnx"
+grep -q 'int8_32_zero_point' "$T/out" && bad "--dequantize kept the shared zero point" || ok
+
 # --- prune + 4-bit weights: .ecc restores the pipeline's ONNX exactly
 expect 0 "pq onnx" -- "$ECC" compress testdata/mlp.onnx -o "$T/pq.onnx" --passes "$PQ" -q
 expect 0 "pq ecc" -- "$ECC" compress testdata/mlp.onnx -o "$T/pq.ecc" --passes "$PQ" -q --report "$T/pq.json"

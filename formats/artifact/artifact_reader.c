@@ -10,9 +10,11 @@
  *   - with `dequantize`, QUANT weights become float32 initializers instead
  *     and their DequantizeLinear disappears (the values are exactly what the
  *     DequantizeLinear computes).
- * A placeholder that is missing, of another type or filled twice, or a
- * non-zero byte between frames, is an error (ECC_E_INPUT naming the file
- * and the entry). */
+ * A scale or zero point shared by several DequantizeLinear nodes is in
+ * every entry that reads it, with the same values. A placeholder that is
+ * missing, of another type or filled twice (a shared scale or zero point
+ * with other values), or a non-zero byte between frames, is an error
+ * (ECC_E_INPUT naming the file and the entry). */
 #include "artifact_internal.h"
 #include "../onnx/onnx_io.h"
 
@@ -178,17 +180,33 @@ static int32_t scale_dims(const ecc_art_entry *e, int64_t *dims) {
     }
 }
 
+/* A scale or zero point that several DequantizeLinear nodes share (ecc's
+ * lowering shares all-zero weight zero points by shape) is carried by every
+ * entry that reads it: the first fills the placeholder, the others must
+ * hold the same values. */
+static bool filled_shared(const art_reader *r, const ecc_value *v, ecc_load_what what) {
+    return (what == ECC_LOAD_SCALES || what == ECC_LOAD_ZERO_POINTS) && v && v->init &&
+           v->graph == r->g && v->init->numel > 0;
+}
+
 static ecc_status fill_from(art_reader *r, uint32_t i, const ecc_load_info *info, ecc_value *v,
                             ecc_load_what what, int32_t dtype, int32_t rank, const int64_t *dims) {
     char nb[2][200];
     ecc_tensor *t = NULL;
     ecc_status st = ECC_OK;
-    ECC_FAIL_IF(!is_placeholder(r, v, dtype), r->ctx, ECC_E_INPUT,
+    bool shared = filled_shared(r, v, what);
+    ECC_FAIL_IF(!shared && !is_placeholder(r, v, dtype), r->ctx, ECC_E_INPUT,
                 "entry %u '%s': the graph has no %s placeholder '%s' for it (missing, another "
                 "type, or filled twice)",
                 (unsigned)i, NAME(info), ecc_dtype_name(dtype), v ? NAME_V(v) : "?");
     ECC_TRY(decode_tensor(r, i, what, dtype, rank, dims, &t));
-    ECC_TRY(fill(r, v, t));
+    if (shared) {
+        ECC_FAIL_IF(!ecc_tensor_equal(v->init, t), r->ctx, ECC_E_INPUT,
+                    "entry %u '%s': '%s', shared with an earlier entry, holds other values there",
+                    (unsigned)i, NAME(info), NAME_V(v));
+    } else {
+        ECC_TRY(fill(r, v, t));
+    }
 fail:
     ecc_tensor_unref(t);
     return st;

@@ -10,6 +10,17 @@
 #                                 from the calibration images and the test
 #                                 set; the models were trained on them)
 #   acc MODEL                     accuracy on that held-out set
+#   ort_setup NAME                for the benches that score in ONNX Runtime:
+#                                 exits 0 with a skip line when Fashion-MNIST,
+#                                 node or onnxruntime-node is missing; else sets
+#                                 FM, TEST and LABELS (the 10,000 test images),
+#                                 CAL (--calib: the first 256 training images)
+#                                 and D (a temporary folder, removed on exit)
+#   ecc_and_ort MODEL [ORT-ARGS]  top-1 on the test set in `ecc eval` (A_ECC)
+#                                 and in ONNX Runtime (A_ORT; ORT-ARGS go to
+#                                 tests/interop/ort_run.js, e.g. --optimize),
+#                                 and their top-1 agreement (AGREE, `ecc
+#                                 compare` of the two outputs), all in 0..1
 accuracy() {
     model=$1
     shift
@@ -37,3 +48,29 @@ PY
 }
 
 acc() { accuracy "$1" --data "$D/x.npy" --labels "$D/y.npy"; }
+
+ort_setup() {
+    FM=/usr/share/datasets/fashion-mnist
+    TEST="$FM/t10k-images-idx3-ubyte.gz"
+    LABELS="$FM/t10k-labels-idx1-ubyte.gz"
+    if [ ! -f "$TEST" ] || ! command -v node >/dev/null 2>&1 ||
+        [ ! -d tests/interop/node_modules/onnxruntime-node ]; then
+        echo "$1: skip (Fashion-MNIST or onnxruntime-node missing)"
+        exit 0
+    fi
+    CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
+    D=$(mktemp -d "/tmp/ecc_$1.XXXXXX")
+    trap 'rm -rf "$D"' EXIT
+}
+
+ecc_and_ort() {
+    model=$1
+    shift
+    A_ECC=$(accuracy "$model" --data "$TEST" --labels "$LABELS")
+    rm -rf "$D/e" "$D/o"
+    "$ECC" run "$model" --data "$TEST" -o "$D/e" -q
+    A_ORT=$(node tests/interop/ort_run.js "$model" --fmnist 10000 --accuracy "$@" -o "$D/o" |
+        sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
+    AGREE=$("$ECC" compare "$D/o" "$D/e" |
+        sed -n 's/.*top-1 agreement [0-9]*\/[0-9]* (\([0-9.]*\)).*/\1/p')
+}

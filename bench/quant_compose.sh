@@ -11,16 +11,7 @@ set -e
 BUILD=${BUILD:-build}
 ECC="$BUILD/ecc"
 . bench/lib.sh
-FM=/usr/share/datasets/fashion-mnist
-TEST="$FM/t10k-images-idx3-ubyte.gz"
-if [ ! -f "$TEST" ] || ! command -v node >/dev/null 2>&1 ||
-    [ ! -d tests/interop/node_modules/onnxruntime-node ]; then
-    echo "quant_compose: skip (Fashion-MNIST or onnxruntime-node missing)"
-    exit 0
-fi
-CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
-D=$(mktemp -d /tmp/ecc_compose.XXXXXX)
-trap 'rm -rf "$D"' EXIT
+ort_setup quant_compose
 
 printf '%-12s %-52s %8s %6s %8s %7s %7s %7s\n' model pipeline bytes ratio "SQNR dB" ecc ORT agree
 for m in mlp cnn transformer; do
@@ -30,15 +21,10 @@ for m in mlp cnn transformer; do
         "quant-weight:bits=8:block=channel,quant:mode=dynamic"; do
         "$ECC" compress testdata/$m.onnx -o "$D/q.onnx" --passes "$p" $CAL 2>"$D/log"
         sq=$(sed -n 's/.*quant: on .* has SQNR \([0-9.]*\) dB.*/\1/p' "$D/log")
-        a_ecc=$(accuracy "$D/q.onnx" --data "$TEST" --labels "$FM/t10k-labels-idx1-ubyte.gz")
-        rm -rf "$D/e" "$D/o"
-        "$ECC" run "$D/q.onnx" --data "$TEST" -o "$D/e" -q
-        a_ort=$(node tests/interop/ort_run.js "$D/q.onnx" --fmnist 10000 --accuracy -o "$D/o" |
-            sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
-        agree=$("$ECC" compare "$D/o" "$D/e" | sed -n 's/.*top-1 agreement [0-9]*\/[0-9]* (\([0-9.]*\)).*/\1/p')
+        ecc_and_ort "$D/q.onnx"
         printf '%-12s %-52s %8d %5.3fx %8s %6.2f%% %6.2f%% %6.2f%%\n' "$m" "$p" \
             "$(wc -c <"$D/q.onnx")" "$(echo "$(wc -c <"$D/q.onnx") / $flt" | bc -l)" "${sq:--}" \
-            "$(echo "100 * $a_ecc" | bc -l)" "$(echo "100 * $a_ort" | bc -l)" \
-            "$(echo "100 * $agree" | bc -l)"
+            "$(echo "100 * $A_ECC" | bc -l)" "$(echo "100 * $A_ORT" | bc -l)" \
+            "$(echo "100 * $AGREE" | bc -l)"
     done
 done

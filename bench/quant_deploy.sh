@@ -17,18 +17,8 @@ set -e
 BUILD=${BUILD:-build}
 ECC="$BUILD/ecc"
 . bench/lib.sh
-FM=/usr/share/datasets/fashion-mnist
-TEST="$FM/t10k-images-idx3-ubyte.gz"
-LABELS="$FM/t10k-labels-idx1-ubyte.gz"
 SECONDS_PER=${BENCH_SECONDS:-2}
-if [ ! -f "$TEST" ] || ! command -v node >/dev/null 2>&1 ||
-    [ ! -d tests/interop/node_modules/onnxruntime-node ]; then
-    echo "quant_deploy: skip (Fashion-MNIST or onnxruntime-node missing)"
-    exit 0
-fi
-CAL="--calib $FM/train-images-idx3-ubyte.gz --calib-size 256"
-D=$(mktemp -d /tmp/ecc_deploy.XXXXXX)
-trap 'rm -rf "$D"' EXIT
+ort_setup quant_deploy
 ROOT=$(pwd)
 
 # kernels MODEL → "integer/float" weight layers in the graph ORT runs
@@ -54,16 +44,11 @@ for m in mlp cnn transformer; do
         dynamic) "$ECC" compress testdata/$m.onnx -o "$D/q.onnx" --passes quant:mode=dynamic -q ;;
         int4) "$ECC" compress testdata/$m.onnx -o "$D/q.onnx" --passes quant-weight -q ;;
         esac
-        a_ecc=$(accuracy "$D/q.onnx" --data "$TEST" --labels "$LABELS")
-        rm -rf "$D/e" "$D/o"
-        "$ECC" run "$D/q.onnx" --data "$TEST" -o "$D/e" -q
-        a_ort=$(node tests/interop/ort_run.js "$D/q.onnx" --fmnist 10000 --accuracy --optimize \
-            -o "$D/o" | sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
-        agree=$("$ECC" compare "$D/o" "$D/e" | sed -n 's/.*top-1 agreement [0-9]*\/[0-9]* (\([0-9.]*\)).*/\1/p')
+        ecc_and_ort "$D/q.onnx" --optimize
         if [ $form = float ]; then s1=$f1 s2=$f2; else s1=$(speed "$D/q.onnx" 1) s2=$(speed "$D/q.onnx" 2); fi
         b=$(wc -c <"$D/q.onnx")
         awk -v m="$m" -v f="$form" -v b="$b" -v flt="$flt" -v k="$(kernels "$D/q.onnx")" \
-            -v ae="$a_ecc" -v ao="$a_ort" -v ag="$agree" -v s1="$s1" -v s2="$s2" -v f1="$f1" -v f2="$f2" \
+            -v ae="$A_ECC" -v ao="$A_ORT" -v ag="$AGREE" -v s1="$s1" -v s2="$s2" -v f1="$f1" -v f2="$f2" \
             'BEGIN { printf "%-12s %-8s %8d %5.3fx %8s %6.2f%% %6.2f%% %6.2f%% %10.0f %5.2fx %10.0f %5.2fx\n",
                      m, f, b, b / flt, k, 100 * ae, 100 * ao, 100 * ag, s1, s1 / f1, s2, s2 / f2 }'
     done

@@ -2,8 +2,9 @@
  * Order within a graph: dynamic rewrites first (they read weight and input
  * quantizers), then int32 biases (they read the scales of the consuming
  * node's input and weight), then weights (DequantizeLinear of integer
- * initializers), then static activations (one QuantizeLinear →
- * DequantizeLinear per tensor). The graph is re-sorted at the end. The
+ * initializers; a symmetric 8-bit one names an all-zero zero point, which
+ * ONNX Runtime's Gemm fusion needs), then static activations (one
+ * QuantizeLinear → DequantizeLinear per tensor). The graph is re-sorted at the end. The
  * arithmetic is quant_math.c's, the same the passes measured with. */
 #include "lower_quant.h"
 #include "quant_math.h"
@@ -174,7 +175,8 @@ fail:
 }
 
 /* An all-zero initializer of dtype shaped like scale, shared by every
- * weight that needs the same one. */
+ * weight that needs the same one (past LQ_MAX_ZEROS shapes, each further
+ * weight gets its own). */
 static ecc_status shared_zeros(lq *q, int32_t dtype, const ecc_tensor *scale, ecc_value **out) {
     ecc_status st = ECC_OK;
     ecc_tensor *zeros = NULL;

@@ -4,8 +4,9 @@
  * node's input and weight), then weights (DequantizeLinear of integer
  * initializers; a symmetric 8-bit one names an all-zero zero point, which
  * ONNX Runtime's Gemm fusion needs), then static activations (one
- * QuantizeLinear → DequantizeLinear per tensor). The graph is re-sorted at the end. The
- * arithmetic is quant_math.c's, the same the passes measured with. */
+ * QuantizeLinear → DequantizeLinear per tensor). The graph is re-sorted at
+ * the end. The arithmetic is quant_math.c's, the same the passes measured
+ * with. */
 #include "lower_quant.h"
 #include "quant_math.h"
 
@@ -13,15 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { LQ_MAX_ZEROS = 32 };
-
 typedef struct lq {
     ecc_ctx *ctx;
     ecc_graph *g;
     size_t front;            /* next insertion point for constant-only nodes */
     int64_t weights, biases, activations, dynamic, kept_float;
-    ecc_value *zeros[LQ_MAX_ZEROS]; /* all-zero weight zero points, shared by shape */
-    int n_zeros;
 } lq;
 
 /* ---------------- small IR helpers ---------------- */
@@ -174,25 +171,21 @@ fail:
     return st;
 }
 
-/* An all-zero initializer of dtype shaped like scale, shared by every
- * weight that needs the same one (past LQ_MAX_ZEROS shapes, each further
- * weight gets its own). */
+/* An all-zero initializer of dtype shaped like scale, named for its type
+ * and size ("int8_32_zero_point") and shared by every weight that needs the
+ * same one. */
 static ecc_status shared_zeros(lq *q, int32_t dtype, const ecc_tensor *scale, ecc_value **out) {
     ecc_status st = ECC_OK;
     ecc_tensor *zeros = NULL;
-    for (int i = 0; i < q->n_zeros; i++) {
-        const ecc_tensor *z = q->zeros[i]->init;
-        if (z->dtype == dtype && z->rank == scale->rank &&
-            (z->rank == 0 || memcmp(z->dims, scale->dims, (size_t)z->rank * sizeof *z->dims) == 0)) {
-            *out = q->zeros[i];
-            return ECC_OK;
-        }
-    }
-    char base[40];
-    snprintf(base, sizeof base, "%s_%lld", ecc_dtype_name(dtype), (long long)scale->numel);
+    char name[48];
+    snprintf(name, sizeof name, "%s_%lld_zero_point", ecc_dtype_name(dtype),
+             (long long)scale->numel);
     ECC_TRY(ecc_tensor_create(q->ctx, dtype, scale->rank, scale->dims, &zeros));
-    ECC_TRY(new_init(q, base, "_zero_point", zeros, out));
-    if (q->n_zeros < LQ_MAX_ZEROS) q->zeros[q->n_zeros++] = *out;
+    ecc_value *have = ecc_graph_lookup(q->g, name);
+    if (have && have->init && ecc_tensor_equal(have->init, zeros))
+        *out = have;
+    else
+        ECC_TRY(new_init(q, name, "", zeros, out));
 fail:
     ecc_tensor_unref(zeros);
     return st;

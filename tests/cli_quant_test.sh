@@ -44,12 +44,13 @@ expect 2 "opset9 softmax" -- "$ECC" compress testdata/edge/opset9.onnx -o "$T/o/
 says "opset9 softmax" "node 'softmax' (Softmax)"
 
 # --- runs a model in ecc (and ORT when present) on the 64 samples; same top-1
-runs() { # MODEL DESCRIPTION
-    expect 0 "$2: ecc runs it" -- "$ECC" run "$1" --data $CAL -o "$T/run" -q
+runs() { # MODEL DESCRIPTION [ORT-ARGS: to ort_run.js, e.g. --optimize]
+    rm_=$1; rd_=$2; shift 2
+    expect 0 "$rd_: ecc runs it" -- "$ECC" run "$rm_" --data $CAL -o "$T/run" -q
     [ "$HAVE_ORT" = 1 ] || return 0
-    expect 0 "$2: ORT runs it" -- node tests/interop/ort_run.js "$1" --fmnist 64 -o "$T/ort"
-    expect 0 "$2: compare" -- "$ECC" compare "$T/ort" "$T/run"
-    grep -q "top-1 agreement 64/64" "$T/out" && ok || bad "$2: ecc and ORT top-1 differ: $(cat "$T/out")"
+    expect 0 "$rd_: ORT runs it" -- node tests/interop/ort_run.js "$rm_" --fmnist 64 -o "$T/ort" "$@"
+    expect 0 "$rd_: compare" -- "$ECC" compare "$T/ort" "$T/run"
+    grep -q "top-1 agreement 64/64" "$T/out" && ok || bad "$rd_: ecc and ORT top-1 differ: $(cat "$T/out")"
 }
 acc() { # MODEL: accuracy on the 64 samples (ecc eval)
     "$ECC" eval "$1" --data $CAL --labels $LAB -q 2>/dev/null | sed -n 's/^accuracy: \([0-9.]*\).*/\1/p'
@@ -94,15 +95,11 @@ done
 # a Gemm's weight needs its zero point written for that) with the same top-1
 deployed() { # MODEL DESCRIPTION INTEGER-OP=COUNT...
     [ "$HAVE_ORT" = 1 ] || return 0
-    m=$1; d=$2; shift 2
-    expect 0 "$d: ORT fuses it" -- node tests/interop/ort_run.js "$m" --optimize --ops
-    for op in "$@"; do grep -q "[ :]$op\( \|\$\)" "$T/out" && ok || bad "$d: no $op in $(cat "$T/out")"; done
-    grep -q " \(Conv\|Gemm\|MatMul\)=" "$T/out" && bad "$d: float layers left: $(cat "$T/out")" || ok
-    expect 0 "$d: ecc runs it" -- "$ECC" run "$m" --data $CAL -o "$T/run" -q
-    expect 0 "$d: ORT runs it fused" -- node tests/interop/ort_run.js "$m" --fmnist 64 --optimize \
-        -o "$T/ortf"
-    expect 0 "$d: compare fused" -- "$ECC" compare "$T/ortf" "$T/run"
-    grep -q "top-1 agreement 64/64" "$T/out" && ok || bad "$d: fused top-1 differs: $(cat "$T/out")"
+    dm_=$1; dd_=$2; shift 2
+    expect 0 "$dd_: ORT fuses it" -- node tests/interop/ort_run.js "$dm_" --optimize --ops
+    for op in "$@"; do grep -q "[ :]$op\( \|\$\)" "$T/out" && ok || bad "$dd_: no $op in $(cat "$T/out")"; done
+    grep -q " \(Conv\|Gemm\|MatMul\)=" "$T/out" && bad "$dd_: float layers left: $(cat "$T/out")" || ok
+    runs "$dm_" "$dd_ fused" --optimize
 }
 # dynamic Conv layers become ConvInteger (slow in ORT): said once, with the way out
 expect 0 "dynamic cnn note" -- "$ECC" compress testdata/cnn.onnx -o "$T/d8n.onnx" --passes quant:mode=dynamic

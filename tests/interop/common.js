@@ -28,8 +28,9 @@ function oneLine(msg, max = 240) {
 // optimize: ONNX Runtime's full graph optimisations (its QDQ fusions into
 // integer kernels), as a deployment runs the model; otherwise none, so that
 // Q/DQ pairs run as written. saveTo: where ORT writes the graph it runs.
-async function createSession(model, { optimize = false, saveTo = null } = {}) {
-  const opts = { ...SESSION_OPTIONS };
+// threads: intra-op threads (default 1).
+async function createSession(model, { optimize = false, saveTo = null, threads = 1 } = {}) {
+  const opts = { ...SESSION_OPTIONS, intraOpNumThreads: threads };
   if (optimize) opts.graphOptimizationLevel = 'all';
   if (saveTo) opts.optimizedModelFilePath = saveTo;
   return ort.InferenceSession.create(model, opts);

@@ -307,6 +307,23 @@ void qc_fidelity(const calib_out *ref, const calib_out *out, double *sqnr_db, do
     *agree = (double)same / (double)rows;
 }
 
+ecc_status qc_check_ref(ecc_ctx *ctx, const char *pass, const calib_out *ref) {
+    if (ref->y) return ECC_OK;
+    return ecc_ctx_error(ctx, ECC_E_INPUT,
+                         "%s: the model's first output is not float32 [N, …]: fidelity cannot "
+                         "be measured", pass);
+}
+
+void qc_report_fidelity(const ecc_host_api *host, ecc_pass_run *run, const char *pass,
+                        const char *subject, const char *against, int64_t rows, double sqnr,
+                        double agree) {
+    host->stat(run, "calib.output_sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
+    host->stat(run, "calib.top1_agreement", agree);
+    ecc_log(run->ctx, 0, "  %s: on %lld calibration samples %s first output has SQNR %.1f dB "
+            "and top-1 agreement %.4f with %s", pass, (long long)rows, subject, sqnr, agree,
+            against);
+}
+
 /* The statistic "<prefix><name>.<what>". */
 static void stat_key(const ecc_host_api *host, ecc_pass_run *run, const char *prefix,
                      const char *name, const char *what, double v) {

@@ -100,6 +100,18 @@ double qc_sqnr_db(const float *ref, const float *x, int64_t n);
  * agreement); NAN, NAN without rows. */
 void qc_fidelity(const calib_out *ref, const calib_out *out, double *sqnr_db, double *agree);
 
+/* ECC_E_INPUT ("<pass>: the model's first output is not float32 [N, …]:
+ * fidelity cannot be measured") when ref holds no output. */
+ecc_status qc_check_ref(ecc_ctx *ctx, const char *pass, const calib_out *ref);
+
+/* Reports a fidelity of qc_fidelity: the statistics calib.output_sqnr_db
+ * (999 when identical) and calib.top1_agreement, and the line "<pass>: on
+ * <rows> calibration samples <subject> first output has SQNR … dB and top-1
+ * agreement … with <against>". */
+void qc_report_fidelity(const ecc_host_api *host, ecc_pass_run *run, const char *pass,
+                        const char *subject, const char *against, int64_t rows, double sqnr,
+                        double agree);
+
 /* Per weight statistics "tensor.<name>.<what>" (bits, symmetric, block (0 per
  * channel, -1 per tensor), scale_min/max, sqnr_db, bytes_before/after) and a
  * log line; adds to the totals. t: the float values w->quant is measured

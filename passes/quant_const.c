@@ -224,9 +224,7 @@ static ecc_status measure(const ecc_host_api *host, ecc_pass_run *run, const ecc
     ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_size(run), &d));
     ref.samples = out.samples = d->samples;
     ECC_TRY(calib_data_run(ctx, run->model, d, CALIB_BATCH, NULL, NULL, calib_out_batch, &ref));
-    ECC_FAIL_IF(!ref.y, ctx, ECC_E_INPUT,
-                PASS ": the model's first output is not float32 [N, …]: fidelity cannot be "
-                "measured");
+    ECC_TRY(qc_check_ref(ctx, PASS, &ref));
     for (size_t i = 0; i < done->n; i++) { /* the stored values, in place */
         ecc_value *v = done->items[i];
         ECC_TRY(qc_save_values(ctx, v, saved, &n_saved));
@@ -234,11 +232,8 @@ static ecc_status measure(const ecc_host_api *host, ecc_pass_run *run, const ecc
     }
     ECC_TRY(calib_data_run(ctx, run->model, d, CALIB_BATCH, NULL, NULL, calib_out_batch, &out));
     qc_fidelity(&ref, &out, &sqnr, &agree);
-    host->stat(run, "calib.output_sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
-    host->stat(run, "calib.top1_agreement", agree);
-    ecc_log(ctx, 0, "  " PASS ": on %lld calibration samples the model's first output has SQNR "
-            "%.1f dB and top-1 agreement %.4f with the float constants'", (long long)ref.rows,
-            sqnr, agree);
+    qc_report_fidelity(host, run, PASS, "the model's", "the float constants'", ref.rows, sqnr,
+                       agree);
 fail:
     if (saved) qc_saved_restore(saved, n_saved);
     free(saved);

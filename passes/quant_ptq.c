@@ -626,9 +626,7 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     *sqnr = NAN;
     *agree = NAN;
     ECC_FAIL_IF(!saved, p->ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_FAIL_IF(!p->ref.y, p->ctx, ECC_E_INPUT,
-                PASS ": the model's first output is not float32 [N, …]: fidelity cannot be "
-                "measured");
+    ECC_TRY(qc_check_ref(p->ctx, PASS, &p->ref));
     plan(p);
     memset(p->act_sig, 0, p->n_ids * sizeof *p->act_sig);
     memset(p->act_noise, 0, p->n_ids * sizeof *p->act_noise);
@@ -839,11 +837,8 @@ static ecc_status measure(qp *p) {
         set_active(p, mask);
         ECC_TRY(simulate(p, &sqnr, &agree));
     }
-    p->host->stat(p->run, "calib.output_sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
-    p->host->stat(p->run, "calib.top1_agreement", agree);
-    ecc_log(p->ctx, 0, "  %s: on %lld calibration samples the quantized model's first output "
-            "has SQNR %.1f dB and top-1 agreement %.4f with the float model",
-            PASS, (long long)p->ref.rows, sqnr, agree);
+    qc_report_fidelity(p->host, p->run, PASS, "the quantized model's", "the float model",
+                       p->ref.rows, sqnr, agree);
 fail:
     free(mask);
     return st;

@@ -2,7 +2,9 @@
  * tensor/channel/block with and without zero points, bitmask, N:M along
  * every axis, codebook) chosen and restored exactly; quantizer annotations
  * packed and restored as QDQ and as float (bit-identical dequantized
- * weights); the DequantizeLinear pattern of ONNX quantizers recognised;
+ * weights); the DequantizeLinear pattern of ONNX quantizers recognised; a
+ * zero point shared by two DequantizeLinear nodes (and refused when an entry
+ * carries other values);
  * lossless round trips of the testdata models; determinism; the `cluster`
  * pass; SHA-256 vectors; and robustness: every byte of a small artifact
  * flipped (detected by verify, or provably harmless: the restored model is
@@ -433,6 +435,37 @@ static void test_onnx_dq_pattern(void **state) {
     ecc_model_free(src);
 }
 
+/* A zero point that two DequantizeLinear nodes share (the seed
+ * shared_zp.ecc; ecc's lowering shares the all-zero zero point of symmetric
+ * weights) is carried by both entries: it reads back as one initializer that
+ * both nodes read. bad/shared_zp_differs.ecc, whose second entry carries
+ * other values (tests/tools/make_artifact_seeds.c splices that frame in), is
+ * refused by verify and by the reader, naming the file, the entry and the
+ * zero point. */
+static void test_shared_zero_point(void **state) {
+    fixture *f = *state;
+    ecc_model *m = read_ecc(f, "testdata/artifact/shared_zp.ecc", false);
+    const ecc_value *a = ecc_graph_find(m->graph, "a")->producer->inputs[2];
+    const ecc_value *b = ecc_graph_find(m->graph, "b")->producer->inputs[2];
+    assert_ptr_equal(a, b);
+    assert_string_equal(a->name, "zp");
+    assert_int_equal(a->init->numel, 4);
+    for (int64_t i = 0; i < 4; i++) assert_int_equal(((const int8_t *)a->init->data)[i], 0);
+    ecc_model_free(m);
+
+    static const char *const bad = "testdata/artifact/bad/shared_zp_differs.ecc";
+    assert_int_equal(ecc_artifact_verify(f->ctx, bad, NULL), ECC_E_INPUT);
+    assert_non_null(strstr(ecc_ctx_message(f->ctx), "'zp', shared with an earlier entry"));
+    m = NULL;
+    assert_int_equal(ecc_artifact_read(f->ctx, bad, NULL, &m), ECC_E_INPUT);
+    assert_null(m);
+    const char *msg = ecc_ctx_message(f->ctx);
+    print_message("  %s\n", msg);
+    assert_non_null(strstr(msg, bad));
+    assert_non_null(strstr(msg, "'b_q'"));
+    assert_non_null(strstr(msg, "'zp', shared with an earlier entry, holds other values"));
+}
+
 /* ======================= whole models ======================= */
 
 static void test_lossless_models_and_determinism(void **state) {
@@ -715,6 +748,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dtypes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quantizers_qdq_and_float, setup, teardown),
         cmocka_unit_test_setup_teardown(test_onnx_dq_pattern, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_zero_point, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lossless_models_and_determinism, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_dispatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_pass, setup, teardown),

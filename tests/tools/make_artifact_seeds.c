@@ -10,9 +10,11 @@
  * per-block sparse, int8 per-tensor scalar scale), dq.ecc (the
  * DequantizeLinear pattern of ONNX quantizers, int8 per-channel and int4
  * per-tensor), cluster.ecc (codebook + bitmask, codebook + N:M), typed.ecc
- * (testdata/edge/typed_fields.onnx). bad: truncated.ecc, header_crc.ecc,
- * directory_crc.ecc, frame_checksum.ecc, padding.ecc, trailing.ecc,
- * empty.ecc, onnx.ecc (an ONNX file). payload: <artifact>_<k>.bin, the
+ * (testdata/edge/typed_fields.onnx), shared_zp.ecc (two int8 weights whose
+ * DequantizeLinear nodes share a zero point). bad: truncated.ecc,
+ * header_crc.ecc, directory_crc.ecc, frame_checksum.ecc, padding.ecc,
+ * trailing.ecc, empty.ecc, onnx.ecc (an ONNX file), shared_zp_differs.ecc
+ * (an entry fills the shared zero point with other values). payload: <artifact>_<k>.bin, the
  * 128-byte directory entry of each tensor followed by its decompressed
  * payload (what fuzz_artifact's "wrapped" mode feeds the payload decoders). */
 #include "art_quant.h"
@@ -126,9 +128,11 @@ static void quant(const char *dir) {
     write_to(m, dir, "quant.ecc");
 }
 
-/* x (integers), scale, zero point → DequantizeLinear → Identity → output. */
+/* x (integers), scale, zero point → DequantizeLinear → Identity → output.
+ * With shared_zp the DequantizeLinear reads that zero point instead of its
+ * own. */
 static void dq(ecc_model *m, const char *name, int32_t qt, int64_t rows, int axis, bool per_channel,
-               bool zp) {
+               bool zp, ecc_value *shared_zp) {
     char n[128];
     int64_t d[2] = {rows, 6}, sd[1] = {rows};
     snprintf(n, sizeof n, "%s_q", name);
@@ -137,8 +141,8 @@ static void dq(ecc_model *m, const char *name, int32_t qt, int64_t rows, int axi
     snprintf(n, sizeof n, "%s_scale", name);
     ecc_value *s = tensor(m, n, ECC_DTYPE_FLOAT, per_channel ? 1 : 0, sd, false);
     for (int64_t i = 0; i < s->init->numel; i++) ((float *)s->init->data)[i] = 0.01f * (float)(i + 1);
-    ecc_value *z = NULL;
-    if (zp) {
+    ecc_value *z = shared_zp;
+    if (zp && !z) {
         snprintf(n, sizeof n, "%s_zp", name);
         z = tensor(m, n, qt, per_channel ? 1 : 0, sd, false);
         for (int64_t i = 0; i < z->init->numel; i++) ecc_tensor_set_f64(z->init, i, (double)(i % 3) - 1);
@@ -153,8 +157,8 @@ static void dq(ecc_model *m, const char *name, int32_t qt, int64_t rows, int axi
 
 static void dqs(const char *dir) {
     ecc_model *m = new_model();
-    dq(m, "w8", ECC_DTYPE_INT8, 12, 0, true, true);
-    dq(m, "w4", ECC_DTYPE_INT4, 5, 0, false, false);
+    dq(m, "w8", ECC_DTYPE_INT8, 12, 0, true, true, NULL);
+    dq(m, "w4", ECC_DTYPE_INT4, 5, 0, false, false, NULL);
     write_to(m, dir, "dq.ecc");
 }
 
@@ -218,6 +222,61 @@ static void bad(const char *dir) {
     free(c);
 }
 
+/* Two int8 per-channel weights whose DequantizeLinear nodes share one
+ * all-zero zero point (as ecc's lowering writes symmetric weights); with
+ * `differs`, the second reads a zero point of its own, 0 but for a 1. */
+static ecc_model *shared_zp_model(bool differs) {
+    ecc_model *m = new_model();
+    int64_t sd[1] = {4};
+    ecc_value *zp = tensor(m, "zp", ECC_DTYPE_INT8, 1, sd, false);
+    dq(m, "a", ECC_DTYPE_INT8, 4, 0, true, true, zp);
+    if (differs) {
+        ecc_value *other = tensor(m, "b_zp", ECC_DTYPE_INT8, 1, sd, false);
+        ((int8_t *)other->init->data)[2] = 1;
+        zp = other;
+    }
+    dq(m, "b", ECC_DTYPE_INT8, 4, 0, true, true, zp);
+    /* b's integers scattered over the int8 range: its frame does not
+     * compress, so it has the same size with either zero point */
+    int8_t *b = ecc_graph_find(m->graph, "b_q")->init->data;
+    for (int64_t i = 0; i < 24; i++) b[i] = (int8_t)((i * 97 + 31) % 251 - 125);
+    return m;
+}
+
+/* shared_zp.ecc, and bad/shared_zp_differs.ecc: the same file with b_q's
+ * frame taken from the artifact of shared_zp_model(true). The frame has the
+ * same size and its own checksum, so the container stays valid; only the
+ * restore can tell that entry b_q fills the shared zero point with other
+ * values. */
+static void shared_zp(const char *dir) {
+    char path[1024], tmp[1024];
+    size_t n, on;
+    write_to(shared_zp_model(false), dir, "shared_zp.ecc");
+    write_to(shared_zp_model(true), dir, "bad/shared_zp.tmp");
+    snprintf(path, sizeof path, "%s/shared_zp.ecc", dir);
+    snprintf(tmp, sizeof tmp, "%s/bad/shared_zp.tmp", dir);
+    uint8_t *good = file_bytes(path, SIZE_MAX, &n), *other = file_bytes(tmp, SIZE_MAX, &on);
+    ecc_loader L, LO;
+    void *work = malloc(ecc_load_workspace_size()), *work_o = malloc(ecc_load_workspace_size());
+    uint32_t i, io;
+    ecc_load_info in, ino;
+    if (!good || !other || ecc_load_open_memory(&L, good, n, work, ecc_load_workspace_size()) ||
+        ecc_load_open_memory(&LO, other, on, work_o, ecc_load_workspace_size()) ||
+        ecc_load_find(&L, "b_q", &i) || ecc_load_find(&LO, "b_q", &io) ||
+        ecc_load_info_at(&L, i, &in) || ecc_load_info_at(&LO, io, &ino) ||
+        in.e.comp_size != ino.e.comp_size) {
+        fprintf(stderr, "make_artifact_seeds: cannot splice b_q's frame into shared_zp.ecc\n");
+        exit(3);
+    }
+    memcpy(good + in.e.offset, other + ino.e.offset, (size_t)in.e.comp_size);
+    spit(dir, "shared_zp_differs.ecc", good, n);
+    remove(tmp);
+    free(work);
+    free(work_o);
+    free(good);
+    free(other);
+}
+
 /* Entry record + decompressed payload of every tensor of dir/name. */
 static void payloads(const char *dir, const char *name) {
     char path[1024];
@@ -263,11 +322,13 @@ int main(int argc, char **argv) {
     quant(argv[1]);
     dqs(argv[1]);
     cluster(argv[1]);
+    shared_zp(argv[1]);
     ecc_model *typed = NULL;
     check(ecc_model_read(ctx, "testdata/edge/typed_fields.onnx", &typed));
     write_to(typed, argv[1], "typed.ecc");
     bad(argv[1]);
-    static const char *const good[] = {"small.ecc", "quant.ecc", "dq.ecc", "cluster.ecc"};
+    static const char *const good[] = {"small.ecc", "quant.ecc", "dq.ecc", "cluster.ecc",
+                                       "shared_zp.ecc"};
     for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) payloads(argv[1], good[k]);
     ecc_ctx_free(ctx);
     return 0;

@@ -61,6 +61,9 @@ double ecc_tensor_get_f64(const ecc_tensor *t, int64_t i);
 /* Stores v (rounded/saturated for integer types) at element i. */
 void ecc_tensor_set_f64(ecc_tensor *t, int64_t i, double v);
 bool ecc_tensor_equal(const ecc_tensor *a, const ecc_tensor *b); /* dtype, dims and bytes */
+/* The coordinates of flat index i in a C-order tensor of dims, as "[2,0,5]"
+ * ("[]" for rank 0), truncated to fit n bytes. */
+void ecc_index_text(int32_t rank, const int64_t *dims, int64_t i, char *buf, size_t n);
 /* float16/bfloat16 conversions */
 float ecc_f16_to_f32(uint16_t h);
 uint16_t ecc_f32_to_f16(float f);

@@ -230,6 +230,20 @@ void ecc_tensor_set_f64(ecc_tensor *t, int64_t i, double v) {
     }
 }
 
+void ecc_index_text(int32_t rank, const int64_t *dims, int64_t i, char *buf, size_t n) {
+    if (n == 0) return;
+    size_t len = (size_t)snprintf(buf, n, "[");
+    for (int32_t d = 0; d < rank && len < n; d++) {
+        int64_t stride = 1;
+        for (int32_t e = d + 1; e < rank; e++) stride *= dims[e] > 0 ? dims[e] : 1;
+        int64_t at = dims[d] > 0 ? i / stride % dims[d] : 0;
+        int k = snprintf(buf + len, n - len, "%s%lld", d ? "," : "", (long long)at);
+        if (k < 0) return;
+        len += (size_t)k;
+    }
+    if (len < n) snprintf(buf + len, n - len, "]");
+}
+
 bool ecc_tensor_equal(const ecc_tensor *a, const ecc_tensor *b) {
     if (a->dtype != b->dtype || a->rank != b->rank || a->nbytes != b->nbytes) return false;
     if (memcmp(a->dims, b->dims, (size_t)a->rank * sizeof(int64_t)) != 0) return false;

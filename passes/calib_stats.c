@@ -1,15 +1,16 @@
 /* calib_stats.c — calibration data and per-layer input statistics (see
  * calib_stats.h): samples read once into memory (through the public dataset
- * readers, bound to the model's inputs), batches run through the
- * interpreter with an observer, and the statistics of each weight layer's
- * input collected on the way: per Conv group, the mean of x_j² (Wanda's
- * ‖X_j‖²) and of x_j, and optionally the full H = mean x xᵀ (SparseGPT,
- * GPTQ), with x the im2col patch of a Conv in weight memory order (channel,
- * kh, kw) or the feature row of a Gemm/MatMul. H is accumulated with
- * cblas_ssyrk in chunks of tokens. */
+ * readers, bound to the model's inputs; non-finite float32 values are
+ * refused), batches run through the interpreter with an observer, and the
+ * statistics of each weight layer's input collected on the way: per Conv
+ * group, the mean of x_j² (Wanda's ‖X_j‖²) and of x_j, and optionally the
+ * full H = mean x xᵀ (SparseGPT, GPTQ), with x the im2col patch of a Conv in
+ * weight memory order (channel, kh, kw) or the feature row of a Gemm/MatMul.
+ * H is accumulated with cblas_ssyrk in chunks of tokens. */
 #include "calib_stats.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,26 @@ static ecc_status data_append(ecc_ctx *ctx, ecc_rt_tensor *t, const ecc_array *a
     return ECC_OK;
 }
 
+/* Observer ranges, Hessians and fidelity measured on a NaN or an infinity
+ * are meaningless: non-finite float32 samples are refused, naming the
+ * first. */
+static ecc_status check_finite(ecc_ctx *ctx, const char *input, const ecc_rt_tensor *t) {
+    if (t->dtype != ECC_DTYPE_FLOAT || t->rank < 1) return ECC_OK;
+    const float *x = t->data;
+    int64_t n = (int64_t)(t->nbytes / sizeof *x), per = t->dims[0] ? n / t->dims[0] : 0;
+    for (int64_t k = 0; k < n; k++) {
+        if (isfinite(x[k])) continue;
+        char at[160];
+        ecc_index_text(t->rank - 1, t->dims + 1, k % per, at, sizeof at);
+        return ecc_ctx_error(ctx, ECC_E_INPUT,
+                             "calibration sample %lld of input '%s' holds %s at %s; "
+                             "calibration data must be finite",
+                             (long long)(k / per), input ? input : "?",
+                             isnan(x[k]) ? "NaN" : x[k] > 0 ? "inf" : "-inf", at);
+    }
+    return ECC_OK;
+}
+
 ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
                            int64_t limit, calib_data **out) {
     ecc_status st = ECC_OK;
@@ -78,6 +99,8 @@ ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *pat
         if (ecc_dataset_whole(ds)) break;
     }
     ECC_FAIL_IF(d->samples == 0, ctx, ECC_E_INPUT, "%s: no calibration samples", path);
+    for (size_t i = 0; i < d->n_inputs; i++)
+        ECC_TRY(check_finite(ctx, ecc_session_input(s, i, NULL), &d->inputs[i]));
     ecc_ctx_set_subject(ctx, subject);
     *out = d;
     d = NULL;

@@ -1,9 +1,11 @@
 /* layers.c — weight layers (see layers.h): constants behind values, the
  * Conv / Gemm / MatMul views ([rows, k] over the weight's memory), the
- * classifier-head test, canonical copies and name globs. */
+ * classifier-head test, canonical copies, name globs and the finite-values
+ * check. */
 #include "layers.h"
 
 #include <fnmatch.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,4 +312,24 @@ ecc_status wl_check_globs(ecc_ctx *ctx, const wl_layers *ls, const char *opt, co
                          "%s='%s' matches no layer (globs over node or weight names, '|' "
                          "between globs); the layers are: %s",
                          opt, gc.unmatched, names);
+}
+
+/* ---------------- finite values ---------------- */
+
+ecc_status wl_check_finite(ecc_ctx *ctx, const ecc_value *v, const char *what, const char *owner) {
+    const ecc_tensor *t = wl_const(v);
+    if (!t || t->dtype != ECC_DTYPE_FLOAT) return ECC_OK;
+    const float *x = t->data;
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < t->numel; i++)
+        if (!isfinite(x[i]) && bad++ == 0) first = i;
+    if (!bad) return ECC_OK;
+    char at[160];
+    ecc_index_text(t->rank, t->dims, first, at, sizeof at);
+    return ecc_ctx_error(ctx, ECC_E_INPUT,
+                         "%s '%s'%s%s holds %lld non-finite value%s (the first, %s, at %s); only "
+                         "finite values can be compressed",
+                         what, v->name, owner ? " of " : "", owner ? owner : "", (long long)bad,
+                         bad == 1 ? "" : "s", isnan(x[first]) ? "NaN" : x[first] > 0 ? "inf" : "-inf",
+                         at);
 }

@@ -82,4 +82,13 @@ bool wl_glob_any(const char *list, const char *a, const char *b);
  * the layers. */
 ecc_status wl_check_globs(ecc_ctx *ctx, const wl_layers *ls, const char *opt, const char *list);
 
+/* ---------------- finite values ---------------- */
+
+/* ECC_E_INPUT unless every element of the float32 constant behind v is
+ * finite: quantizer scales, pruning scores and codebooks computed from a NaN
+ * or an infinity are meaningless, and the compressed model would silently
+ * differ. what ("weight", "bias") and owner (the layer, may be NULL) name it
+ * in the message. Other element types pass. */
+ecc_status wl_check_finite(ecc_ctx *ctx, const ecc_value *v, const char *what, const char *owner);
+
 #endif

@@ -155,6 +155,7 @@ ecc_status prune_layers_prepare(ecc_ctx *ctx, ecc_model *m, const prune_config *
         for (size_t j = 0; j < i && L->skip == PRUNE_SKIP_NONE; j++)
             if (ls->items[j].skip == PRUNE_SKIP_NONE && ls->items[j].w == L->w)
                 L->skip = PRUNE_SKIP_SHARED;
+        if (L->skip == PRUNE_SKIP_NONE) ECC_TRY(wl_check_finite(ctx, L->w, "weight", L->name));
     }
 fail:
     return st;

@@ -713,6 +713,9 @@ static ecc_status const_scores(pc_state *s, pc_criterion c, pc_src want) {
         const pc_action *x = &s->acts[i];
         if (x->src != want || x->kind != PC_SLICE) continue;
         const ecc_tensor *t = wl_const(x->node->inputs[x->slot]);
+        ecc_status st = wl_check_finite(s->ctx, x->node->inputs[x->slot],
+                                        want == PC_SRC_WEIGHT ? "weight" : "scale", x->node->name);
+        if (st != ECC_OK) return st;
         double *pos = malloc((size_t)t->dims[x->axis] * sizeof *pos + 1);
         if (!pos) return ECC_OOM(s->ctx);
         const_positions(t, x->axis, c == PC_BN ? PC_L1 : c, pos);

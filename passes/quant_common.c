@@ -83,6 +83,8 @@ ecc_status qc_layers_find(ecc_ctx *ctx, ecc_graph *g, const char *pass, const ch
                     q->why);
             continue;
         }
+        ECC_TRY(wl_check_finite(ctx, q->w, "weight", q->name));
+        if (q->bias) ECC_TRY(wl_check_finite(ctx, q->bias, "bias", q->name));
         ECC_TRY(wl_materialize(ctx, q->w));
         if (q->bias) ECC_TRY(wl_materialize(ctx, q->bias));
     }
@@ -277,6 +279,8 @@ double qc_sqnr_db(const float *ref, const float *x, int64_t n) {
     return 10.0 * log10(sig / noise);
 }
 
+double qc_db_stat(double db) { return db > 999.0 ? 999.0 : db >= -999.0 ? db : -999.0; }
+
 ecc_status qc_save_values(ecc_ctx *ctx, ecc_value *v, qc_saved *saved, size_t *n) {
     ecc_status st = ECC_OK;
     ECC_TRY(ecc_tensor_make_unique(ctx, &v->init));
@@ -307,17 +311,26 @@ void qc_fidelity(const calib_out *ref, const calib_out *out, double *sqnr_db, do
     *agree = (double)same / (double)rows;
 }
 
-ecc_status qc_check_ref(ecc_ctx *ctx, const char *pass, const calib_out *ref) {
-    if (ref->y) return ECC_OK;
-    return ecc_ctx_error(ctx, ECC_E_INPUT,
-                         "%s: the model's first output is not float32 [N, …]: fidelity cannot "
-                         "be measured", pass);
+ecc_status qc_check_ref(ecc_ctx *ctx, const calib_out *ref) {
+    if (!ref->y)
+        return ecc_ctx_error(ctx, ECC_E_INPUT,
+                             "the model's first output is not float32 [N, …]: fidelity cannot "
+                             "be measured");
+    for (int64_t i = 0; i < ref->rows * ref->cols; i++)
+        if (!isfinite(ref->y[i]))
+            return ecc_ctx_error(ctx, ECC_E_INPUT,
+                                 "the float model's first output is %s on calibration sample "
+                                 "%lld: the data overflows the model (is it scaled as the model "
+                                 "expects?), so ranges and fidelity measured on it mean nothing",
+                                 isnan(ref->y[i]) ? "NaN" : "infinite",
+                                 (long long)(i / ref->cols));
+    return ECC_OK;
 }
 
 void qc_report_fidelity(const ecc_host_api *host, ecc_pass_run *run, const char *pass,
                         const char *subject, const char *against, int64_t rows, double sqnr,
                         double agree) {
-    host->stat(run, "calib.output_sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
+    host->stat(run, "calib.output_sqnr_db", qc_db_stat(sqnr));
     host->stat(run, "calib.top1_agreement", agree);
     ecc_log(run->ctx, 0, "  %s: on %lld calibration samples %s first output has SQNR %.1f dB "
             "and top-1 agreement %.4f with %s", pass, (long long)rows, subject, sqnr, agree,
@@ -355,7 +368,7 @@ ecc_status qc_report_weight(const ecc_host_api *host, ecc_pass_run *run, const e
     stat_key(host, run, "tensor.", w->name, "block", block);
     stat_key(host, run, "tensor.", w->name, "scale_min", smin);
     stat_key(host, run, "tensor.", w->name, "scale_max", smax);
-    stat_key(host, run, "tensor.", w->name, "sqnr_db", isfinite(sqnr) ? sqnr : 999.0);
+    stat_key(host, run, "tensor.", w->name, "sqnr_db", qc_db_stat(sqnr));
     stat_key(host, run, "tensor.", w->name, "bytes_before", (double)before);
     stat_key(host, run, "tensor.", w->name, "bytes_after", (double)after);
     ecc_log(run->ctx, 1, "  %-40s %s%d %-5s %-9s scale %.3g..%.3g  SQNR %5.1f dB  %lld -> %lld B",
@@ -380,7 +393,7 @@ void qc_report_totals(const ecc_host_api *host, ecc_pass_run *run, const char *w
     stat_key(host, run, "", what, "bytes_after", (double)tot->bytes_after);
     stat_key(host, run, "", what, "ratio",
              tot->bytes_before ? (double)tot->bytes_after / (double)tot->bytes_before : 0);
-    stat_key(host, run, "", what, "sqnr_min_db", isfinite(tot->sqnr_min) ? tot->sqnr_min : 999.0);
+    stat_key(host, run, "", what, "sqnr_min_db", qc_db_stat(tot->sqnr_min));
 }
 
 ecc_status qc_check_opset(ecc_ctx *ctx, const char *pass, ecc_model *m, int64_t need,

@@ -94,15 +94,19 @@ void qc_saved_restore(qc_saved *saved, size_t n);
 
 /* 10 log10(Σ ref² / Σ (ref - x)²); +inf when identical. */
 double qc_sqnr_db(const float *ref, const float *x, int64_t n);
+/* An SQNR as a report number (JSON has no infinities): exact (+inf) is 999,
+ * no signal (-inf) or unmeasurable (NaN) -999. */
+double qc_db_stat(double db);
 
 /* SQNR (dB) of out's rows against ref's (their common rows) and the
  * fraction of rows whose largest element is at the same place (top-1
  * agreement); NAN, NAN without rows. */
 void qc_fidelity(const calib_out *ref, const calib_out *out, double *sqnr_db, double *agree);
 
-/* ECC_E_INPUT ("<pass>: the model's first output is not float32 [N, …]:
- * fidelity cannot be measured") when ref holds no output. */
-ecc_status qc_check_ref(ecc_ctx *ctx, const char *pass, const calib_out *ref);
+/* ECC_E_INPUT when ref holds no output (the model's first output is not
+ * float32 [N, …]: fidelity cannot be measured) or a non-finite one (the
+ * calibration data overflows the float model). */
+ecc_status qc_check_ref(ecc_ctx *ctx, const calib_out *ref);
 
 /* Reports a fidelity of qc_fidelity: the statistics calib.output_sqnr_db
  * (999 when identical) and calib.top1_agreement, and the line "<pass>: on

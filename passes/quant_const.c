@@ -224,7 +224,7 @@ static ecc_status measure(const ecc_host_api *host, ecc_pass_run *run, const ecc
     ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_size(run), &d));
     ref.samples = out.samples = d->samples;
     ECC_TRY(calib_data_run(ctx, run->model, d, CALIB_BATCH, NULL, NULL, calib_out_batch, &ref));
-    ECC_TRY(qc_check_ref(ctx, PASS, &ref));
+    ECC_TRY(qc_check_ref(ctx, &ref));
     for (size_t i = 0; i < done->n; i++) { /* the stored values, in place */
         ecc_value *v = done->items[i];
         ECC_TRY(qc_save_values(ctx, v, saved, &n_saved));

@@ -626,7 +626,7 @@ static ecc_status simulate(qp *p, double *sqnr, double *agree) {
     *sqnr = NAN;
     *agree = NAN;
     ECC_FAIL_IF(!saved, p->ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(qc_check_ref(p->ctx, PASS, &p->ref));
+    ECC_TRY(qc_check_ref(p->ctx, &p->ref));
     plan(p);
     memset(p->act_sig, 0, p->n_ids * sizeof *p->act_sig);
     memset(p->act_noise, 0, p->n_ids * sizeof *p->act_noise);
@@ -790,7 +790,7 @@ static void report_units(qp *p) {
         char key[700];
         if (isfinite(un->sqnr) || isinf(un->sqnr)) {
             snprintf(key, sizeof key, "layer.%s.sqnr_db", un->name);
-            p->host->stat(p->run, key, isfinite(un->sqnr) ? un->sqnr : 999.0);
+            p->host->stat(p->run, key, qc_db_stat(un->sqnr));
             snprintf(key, sizeof key, "layer.%s.top1_agreement", un->name);
             p->host->stat(p->run, key, un->agree);
         }

@@ -3,6 +3,8 @@
 # `quant-const`, `equalize`):
 # misuse refused before any work (exit 1 with one line quoting what is
 # allowed, exit 2 for calibration samples of the wrong shape, no output left),
+# non-finite weights, biases and calibration samples and calibration data
+# that overflows the model refused (exit 2 naming the first bad element),
 # INT4 blocked and INT8 per-channel weight-only models (opset raised and said
 # so, weight bytes in the report), static W8A8 and dynamic models, GPTQ,
 # determinism, per-tensor report keys, the smallest INT8 file (per-tensor
@@ -42,6 +44,40 @@ refuse 2 "wrong-shape calibration samples" "quant" "do not fit" --calib testdata
 [ -z "$(ls -A "$T/o")" ] && ok || bad "refused runs left files: $(ls "$T/o")"
 expect 2 "opset9 softmax" -- "$ECC" compress testdata/edge/opset9.onnx -o "$T/o/y.onnx" --passes quant-weight
 says "opset9 softmax" "node 'softmax' (Softmax)"
+
+# --- non-finite values: exit 2 naming the tensor and its first bad element, nothing written
+NF=testdata/edge/nonfinite_weights.onnx
+nonfinite() { # DESCRIPTION MODEL PASSES TEXT [extra args]
+    d=$1; m=$2; p=$3; txt=$4; shift 4
+    expect 2 "$d" -- "$ECC" compress "$m" -o "$T/o/nf.onnx" --passes "$p" "$@"
+    says "$d" "$txt"
+}
+W1="weight 'fc1.w' of fc1 holds 2 non-finite values (the first, NaN, at [3,100])"
+for p in quant quant:mode=dynamic quant-weight quant-weight:method=gptq equalize prune:head=true prune-channel \
+         prune:method=wanda; do
+    nonfinite "NaN weight, $p" $NF "$p" "$W1" --calib $CAL
+done
+nonfinite "NaN weight, cluster" $NF cluster "weight 'fc1.w' holds 2 non-finite values"
+nonfinite "-inf bias, quant" $NF quant:exclude=fc1 "bias 'fc2.b' of fc2 holds 1 non-finite value (the first, -inf, at [4])" --calib $CAL
+expect 0 "non-finite model still runs" -- "$ECC" run $NF --data $CAL -o "$T/nf_run" -q
+# calibration data: a NaN written into sample 3 at [0,5,5] of a copy of the 64 samples
+off=$(( $(wc -c <$CAL) - 64 * 784 * 4 + (3 * 784 + 5 * 28 + 5) * 4 ))
+cp $CAL "$T/nan.npy"
+printf '\000\000\300\177' | dd of="$T/nan.npy" bs=1 seek=$off conv=notrunc 2>/dev/null
+for p in quant quant-weight:method=gptq prune:method=sparsegpt; do
+    nonfinite "NaN calibration sample, $p" testdata/mlp.onnx "$p" \
+        "calibration sample 3 of input 'input' holds NaN at [0,5,5]" --calib "$T/nan.npy"
+done
+# calibration data the float model overflows on: every sample scaled by 3e37
+node -e 'const fs = require("fs"), b = fs.readFileSync(process.argv[1]);
+         const d = 64 * 784 * 4, o = b.length - d;
+         for (let i = o; i < b.length; i += 4) b.writeFloatLE(b.readFloatLE(i) * 3e37, i);
+         fs.writeFileSync(process.argv[2], b)' $CAL "$T/huge.npy"
+nonfinite "overflowing calibration, quant" testdata/mlp.onnx quant \
+    "the float model's first output is infinite on calibration sample" --calib "$T/huge.npy"
+nonfinite "overflowing calibration, gptq" testdata/cnn.onnx quant-weight:method=gptq \
+    "the layer input statistics (mean x xT) overflow float32" --calib "$T/huge.npy"
+no_output_left "non-finite inputs" "$T/o"
 
 # --- runs a model in ecc (and ORT when present) on the 64 samples; same top-1
 runs() { # MODEL DESCRIPTION [ORT-ARGS: to ort_run.js, e.g. --optimize]

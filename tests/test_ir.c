@@ -130,6 +130,16 @@ static void test_tensors(void **state) {
     assert_false(ecc_tensor_equal(c, t));
     ecc_tensor_unref(c);
     ecc_tensor_unref(t);
+    char at[32];
+    int64_t d3[3] = {2, 3, 4};
+    ecc_index_text(3, d3, 23, at, sizeof at);
+    assert_string_equal(at, "[1,2,3]");
+    ecc_index_text(3, d3, 4 * 3 + 5, at, sizeof at);
+    assert_string_equal(at, "[1,1,1]");
+    ecc_index_text(0, NULL, 0, at, sizeof at);
+    assert_string_equal(at, "[]");
+    ecc_index_text(3, d3, 23, at, 5); /* truncated, still terminated */
+    assert_string_equal(at, "[1,2");
     int64_t neg[1] = {-1}, huge[2] = {INT64_MAX / 2, 4};
     assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, 1, neg, &t), ECC_E_INPUT);
     assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, 2, huge, &t), ECC_E_INPUT);

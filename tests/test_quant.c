@@ -6,8 +6,8 @@
  * (which constants it takes, bit-exact lowering, excludes, an annotated
  * tensor final for later passes), `quant` (static: activation
  * quantizers, one shared Q/DQ per tensor, int32 biases, simulation matching
- * the lowered graph; dynamic: the integer-op form), misuse refused before
- * any work, the opset upgrade rewrites, `equalize`, bias correction and
+ * the lowered graph; dynamic: the integer-op form), misuse and non-finite
+ * weights refused before any work, the opset upgrade rewrites, `equalize`, bias correction and
  * exclude/fallback — on graphs built with the IR API and run with the
  * interpreter. */
 #include <setjmp.h>
@@ -774,6 +774,30 @@ static void test_misuse(void **state) {
         assert_null(((ecc_value *)f->m->graph->values.items[i])->quant);
 }
 
+/* A non-finite weight is refused before any annotation, naming the tensor,
+ * its layer and the first bad element; a non-finite bias of a layer `quant`
+ * takes likewise. Report numbers for SQNRs JSON cannot hold. */
+static void test_nonfinite(void **state) {
+    fixture *f = *state;
+    net_calibrated(f);
+    float *w = ecc_graph_find(f->m->graph, "fc.w")->init->data;
+    w[2 * 288 + 7] = NAN;
+    w[5 * 288] = INFINITY;
+    const char *want = "weight 'fc.w' of g holds 2 non-finite values (the first, NaN, at [2,7])";
+    expect_refused(f, "quant-weight", ECC_E_INPUT, want);
+    expect_refused(f, "quant", ECC_E_INPUT, want);
+    expect_refused(f, "prune:head=true", ECC_E_INPUT, want);
+    for (size_t i = 0; i < f->m->graph->values.n; i++) /* nothing annotated */
+        assert_null(((ecc_value *)f->m->graph->values.items[i])->quant);
+    w[2 * 288 + 7] = w[5 * 288] = 0.0f;
+    ((float *)ecc_graph_find(f->m->graph, "conv.b")->init->data)[6] = -INFINITY;
+    expect_refused(f, "quant", ECC_E_INPUT, "bias 'conv.b' of c holds 1 non-finite value (the first, -inf, at [6])");
+    assert_true(qc_db_stat(INFINITY) == 999.0);
+    assert_true(qc_db_stat(-INFINITY) == -999.0);
+    assert_true(qc_db_stat(NAN) == -999.0);
+    assert_true(qc_db_stat(42.5) == 42.5);
+}
+
 /* ---------------- opset upgrade ---------------- */
 
 static void test_opset_upgrade(void **state) {
@@ -923,6 +947,7 @@ int main(void) {
         T(test_quant_sim_matches_lowering),
         T(test_quant_dynamic),
         T(test_misuse),
+        T(test_nonfinite),
         cmocka_unit_test_setup_teardown(test_opset_upgrade, setup11, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_opset_upgrade_refuses, setup11, fixture_teardown),
         T(test_equalize),

@@ -457,6 +457,36 @@ def make_empty_layers():
     save(m, "empty_layers.onnx")
 
 
+def make_nonfinite_weights():
+    """A valid model whose weights are not all finite: Flatten → Gemm fc1 (784→16, two
+    NaNs in its weight, the first at [3,100]) → Relu → Gemm fc2 (16→10, -inf in its bias
+    at [4]). It loads and runs; the lossy passes must refuse it with a message naming the
+    tensor and the first bad element instead of computing scales, rankings or codebooks
+    from NaN."""
+    r = rng(17)
+    w1 = weights(r, 16, 784)
+    w1[3, 100] = np.nan
+    w1[9, 5] = np.nan
+    b2 = weights(r, 10, scale=0.1)
+    b2[4] = -np.inf
+    inits = [
+        raw_tensor("fc1.w", w1),
+        raw_tensor("fc1.b", weights(r, 16, scale=0.1)),
+        raw_tensor("fc2.w", weights(r, 10, 16)),
+        raw_tensor("fc2.b", b2),
+    ]
+    nodes = [
+        helper.make_node("Flatten", ["input"], ["x"], name="flatten"),
+        helper.make_node("Gemm", ["x", "fc1.w", "fc1.b"], ["h"], transB=1, name="fc1"),
+        helper.make_node("Relu", ["h"], ["a"], name="relu"),
+        helper.make_node("Gemm", ["a", "fc2.w", "fc2.b"], ["logits"], transB=1, name="fc2"),
+    ]
+    inp, out = fmnist_io()
+    g = helper.make_graph(nodes, "nonfinite_weights", [inp], [out], initializer=inits)
+    m = helper.make_model(g, opset_imports=[opset(13)], ir_version=7, producer_name="ecc-testdata")
+    save(m, "nonfinite_weights.onnx")
+
+
 def main():
     os.makedirs(EDGE, exist_ok=True)
     make_const_weights()
@@ -466,6 +496,7 @@ def main():
     make_typed_fields()
     make_external()
     make_empty_layers()
+    make_nonfinite_weights()
 
 
 if __name__ == "__main__":

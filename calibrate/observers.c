@@ -190,65 +190,83 @@ static void range_percentile(const ecc_observer *o, double *lo, double *hi) {
     *lo = o->mn < 0 ? fmax(o->mn, hist_quantile(o, 1.0 - p)) : o->mn;
 }
 
+/* Prefix sums over the histogram h (ECC_OBS_BINS bins), for kl_at: below
+ * bin b, the count (sum[b]) and the non-empty bins (nonzero[b]); and log h. */
+typedef struct kl_prefix {
+    double sum[ECC_OBS_BINS + 1], logh[ECC_OBS_BINS];
+    int nonzero[ECC_OBS_BINS + 1];
+} kl_prefix;
+
+static void kl_prefix_fill(kl_prefix *k, const double *h) {
+    k->sum[0] = 0;
+    k->nonzero[0] = 0;
+    for (int b = 0; b < ECC_OBS_BINS; b++) {
+        k->sum[b + 1] = k->sum[b] + h[b];
+        k->nonzero[b + 1] = k->nonzero[b] + (h[b] != 0);
+        k->logh[b] = h[b] > 0 ? log(h[b]) : 0.0;
+    }
+}
+
 /* KL(p || q) for the first i bins of h: p with the clipped tail added to
- * its last bin; q the non-empty bins of p merged into nq levels (bin b goes
+ * its last bin; q the non-empty bins of h merged into nq levels (bin b goes
  * to level b·nq/i) and spread back evenly. Empty q bins where p is not
- * empty make the divergence infinite, as in scipy's entropy(). */
-static double kl_at(const double *h, int i, int nq, double tail, double *p, double *q) {
-    double ps = 0, qs = 0;
-    for (int b = 0; b < i; b++) p[b] = h[b];
-    p[i - 1] += tail;
-    for (int start = 0; start < i;) {
-        int level = (int)((int64_t)start * nq / i), stop = start + 1;
-        while (stop < i && (int)((int64_t)stop * nq / i) == level) stop++;
-        double sum = 0;
-        int nonzero = 0;
+ * empty make the divergence infinite, as in scipy's entropy(). With P = Σp
+ * (the total) and Q = Σq (the count below i), KL = Σ p (log p − log q) / P
+ * − log(P/Q); q is constant over a level's non-empty bins, so the prefix
+ * sums give it with one logarithm per level, and log h is computed once.
+ * A bin where p = q adds exactly 0, so equal minima stay equal. */
+static double kl_at(const kl_prefix *k, const double *h, int i, int nq, double tail) {
+    double total = k->sum[i] + tail, below = k->sum[i], kl = 0;
+    if (!(total > 0) || !(below > 0)) return INFINITY;
+    if (h[i - 1] == 0 && tail > 0) return INFINITY; /* p > 0 where q is 0 */
+    for (int level = 0; level < nq; level++) {
+        int start = (int)(((int64_t)level * i + nq - 1) / nq);
+        int stop = (int)(((int64_t)(level + 1) * i + nq - 1) / nq);
+        double sum = k->sum[stop] - k->sum[start];
+        if (start >= stop || !(sum > 0)) continue;
+        double logq = log(sum / (k->nonzero[stop] - k->nonzero[start]));
         for (int b = start; b < stop; b++) {
-            sum += h[b];
-            nonzero += h[b] != 0;
+            if (!(h[b] > 0)) continue;
+            bool last = b == i - 1 && tail > 0;
+            kl += last ? (h[b] + tail) * (log(h[b] + tail) - logq) : h[b] * (k->logh[b] - logq);
         }
-        for (int b = start; b < stop; b++) q[b] = h[b] != 0 ? sum / nonzero : 0;
-        start = stop;
     }
-    for (int b = 0; b < i; b++) {
-        ps += p[b];
-        qs += q[b];
-    }
-    if (!(ps > 0) || !(qs > 0)) return INFINITY;
-    double kl = 0;
-    for (int b = 0; b < i; b++) {
-        if (p[b] <= 0) continue;
-        if (q[b] <= 0) return INFINITY;
-        kl += p[b] / ps * log((p[b] / ps) / (q[b] / qs));
-    }
-    return kl;
+    return kl / total - log(total / below);
 }
 
 /* The entropy threshold (NVIDIA's TensorRT calibration as in its
  * pytorch-quantization toolkit): |x| histogram with the zero bin flattened
  * to its neighbour (ReLU's spike at 0 would otherwise dominate), levels
  * 2^(bits-1) (2^bits for unsigned formats on non-negative data), thresholds
- * from 128 bins up; the largest threshold among equal minima wins. */
+ * from 128 bins up; the largest threshold among equal minima wins (equal
+ * within ECC_KL_TIE nats: divergences that are equal in exact arithmetic,
+ * e.g. 0 for every threshold past the data of a few distinct values, differ
+ * in the last bits). */
+#define ECC_KL_TIE 1e-12
 static void range_entropy(const ecc_observer *o, double *lo, double *hi) {
     bool nonneg = o->mn >= 0 && !o->o.is_signed;
     int nq = 1 << (o->o.bits - 1 + (nonneg ? 1 : 0));
-    double *h = malloc(3 * ECC_OBS_BINS * sizeof *h);
-    if (!h) return; /* keep min/max */
-    double *p = h + ECC_OBS_BINS, *q = p + ECC_OBS_BINS;
+    double *h = malloc(ECC_OBS_BINS * sizeof *h);
+    kl_prefix *k = malloc(sizeof *k);
+    if (!h || !k) { /* keep min/max */
+        free(h);
+        free(k);
+        return;
+    }
     memcpy(h, o->hist, ECC_OBS_BINS * sizeof *h);
     h[0] = h[1];
+    kl_prefix_fill(k, h);
     int start = 128 < ECC_OBS_BINS ? 128 : 1, best_i = ECC_OBS_BINS;
-    double tail = 0, best = INFINITY;
-    for (int b = start; b < ECC_OBS_BINS; b++) tail += h[b];
+    double best = INFINITY;
     for (int i = start; i <= ECC_OBS_BINS; i++) {
-        double kl = kl_at(h, i, nq, tail, p, q);
-        if (kl <= best) {
-            best = kl;
+        double kl = kl_at(k, h, i, nq, k->sum[ECC_OBS_BINS] - k->sum[i]);
+        if (kl <= best + ECC_KL_TIE) {
+            best = fmin(best, kl);
             best_i = i;
         }
-        if (i < ECC_OBS_BINS) tail -= h[i];
     }
     free(h);
+    free(k);
     double t = (double)best_i * o->h_width;
     *hi = fmin(o->mx, t);
     *lo = fmax(o->mn, -t);

@@ -64,6 +64,11 @@ bool ecc_tensor_equal(const ecc_tensor *a, const ecc_tensor *b); /* dtype, dims 
 /* The coordinates of flat index i in a C-order tensor of dims, as "[2,0,5]"
  * ("[]" for rank 0), truncated to fit n bytes. */
 void ecc_index_text(int32_t rank, const int64_t *dims, int64_t i, char *buf, size_t n);
+/* How many of x[0..n) are NaN or ±inf; *first: the index of the first (-1
+ * when none). */
+int64_t ecc_nonfinite_count(const float *x, int64_t n, int64_t *first);
+/* "NaN", "inf" or "-inf" for a non-finite v. */
+const char *ecc_nonfinite_name(float v);
 /* float16/bfloat16 conversions */
 float ecc_f16_to_f32(uint16_t h);
 uint16_t ecc_f32_to_f16(float f);

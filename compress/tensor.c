@@ -244,6 +244,16 @@ void ecc_index_text(int32_t rank, const int64_t *dims, int64_t i, char *buf, siz
     if (len < n) snprintf(buf + len, n - len, "]");
 }
 
+int64_t ecc_nonfinite_count(const float *x, int64_t n, int64_t *first) {
+    int64_t bad = 0;
+    *first = -1;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) && bad++ == 0) *first = i;
+    return bad;
+}
+
+const char *ecc_nonfinite_name(float v) { return isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf"; }
+
 bool ecc_tensor_equal(const ecc_tensor *a, const ecc_tensor *b) {
     if (a->dtype != b->dtype || a->rank != b->rank || a->nbytes != b->nbytes) return false;
     if (memcmp(a->dims, b->dims, (size_t)a->rank * sizeof(int64_t)) != 0) return false;

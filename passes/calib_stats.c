@@ -10,7 +10,6 @@
 #include "calib_stats.h"
 
 #include <cblas.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,18 +54,15 @@ static ecc_status data_append(ecc_ctx *ctx, ecc_rt_tensor *t, const ecc_array *a
 static ecc_status check_finite(ecc_ctx *ctx, const char *input, const ecc_rt_tensor *t) {
     if (t->dtype != ECC_DTYPE_FLOAT || t->rank < 1) return ECC_OK;
     const float *x = t->data;
-    int64_t n = (int64_t)(t->nbytes / sizeof *x), per = t->dims[0] ? n / t->dims[0] : 0;
-    for (int64_t k = 0; k < n; k++) {
-        if (isfinite(x[k])) continue;
-        char at[160];
-        ecc_index_text(t->rank - 1, t->dims + 1, k % per, at, sizeof at);
-        return ecc_ctx_error(ctx, ECC_E_INPUT,
-                             "calibration sample %lld of input '%s' holds %s at %s; "
-                             "calibration data must be finite",
-                             (long long)(k / per), input ? input : "?",
-                             isnan(x[k]) ? "NaN" : x[k] > 0 ? "inf" : "-inf", at);
-    }
-    return ECC_OK;
+    int64_t k, n = (int64_t)(t->nbytes / sizeof *x);
+    if (!ecc_nonfinite_count(x, n, &k)) return ECC_OK;
+    int64_t per = n / t->dims[0]; /* n > 0, so dims[0] > 0 */
+    char at[160];
+    ecc_index_text(t->rank - 1, t->dims + 1, k % per, at, sizeof at);
+    return ecc_ctx_error(ctx, ECC_E_INPUT,
+                         "calibration sample %lld of input '%s' holds %s at %s; calibration "
+                         "data must be finite",
+                         (long long)(k / per), input ? input : "?", ecc_nonfinite_name(x[k]), at);
 }
 
 ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,

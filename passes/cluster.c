@@ -221,9 +221,11 @@ static int cluster_run(const ecc_host_api *host, ecc_pass_run *run) {
                        init && strcmp(init, "kmeans++") == 0, host->opt_int(run, "iters"), 0};
     int64_t min_size = host->opt_int(run, "min_size");
     ecc_graph *g = run->model->graph;
-    for (size_t i = 0; i < g->inits.n; i++) /* before any work */
-        if (eligible(g->inits.items[i], min_size) && !((ecc_value *)g->inits.items[i])->quant)
-            ECC_TRY(wl_check_finite(run->ctx, g->inits.items[i], "weight", NULL));
+    for (size_t i = 0; i < g->inits.n; i++) { /* before any work */
+        const ecc_value *v = g->inits.items[i];
+        if (eligible(v, min_size) && !v->quant)
+            ECC_TRY(wl_check_finite(run->ctx, v, "weight", NULL));
+    }
     for (size_t i = 0; i < g->inits.n; i++) {
         ecc_value *v = g->inits.items[i];
         if (!eligible(v, min_size)) continue;

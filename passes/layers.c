@@ -5,7 +5,6 @@
 #include "layers.h"
 
 #include <fnmatch.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,10 +318,7 @@ ecc_status wl_check_globs(ecc_ctx *ctx, const wl_layers *ls, const char *opt, co
 ecc_status wl_check_finite(ecc_ctx *ctx, const ecc_value *v, const char *what, const char *owner) {
     const ecc_tensor *t = wl_const(v);
     if (!t || t->dtype != ECC_DTYPE_FLOAT) return ECC_OK;
-    const float *x = t->data;
-    int64_t bad = 0, first = -1;
-    for (int64_t i = 0; i < t->numel; i++)
-        if (!isfinite(x[i]) && bad++ == 0) first = i;
+    int64_t first, bad = ecc_nonfinite_count(t->data, t->numel, &first);
     if (!bad) return ECC_OK;
     char at[160];
     ecc_index_text(t->rank, t->dims, first, at, sizeof at);
@@ -330,6 +326,6 @@ ecc_status wl_check_finite(ecc_ctx *ctx, const ecc_value *v, const char *what, c
                          "%s '%s'%s%s holds %lld non-finite value%s (the first, %s, at %s); only "
                          "finite values can be compressed",
                          what, v->name, owner ? " of " : "", owner ? owner : "", (long long)bad,
-                         bad == 1 ? "" : "s", isnan(x[first]) ? "NaN" : x[first] > 0 ? "inf" : "-inf",
+                         bad == 1 ? "" : "s", ecc_nonfinite_name(((const float *)t->data)[first]),
                          at);
 }

@@ -316,15 +316,13 @@ ecc_status qc_check_ref(ecc_ctx *ctx, const calib_out *ref) {
         return ecc_ctx_error(ctx, ECC_E_INPUT,
                              "the model's first output is not float32 [N, …]: fidelity cannot "
                              "be measured");
-    for (int64_t i = 0; i < ref->rows * ref->cols; i++)
-        if (!isfinite(ref->y[i]))
-            return ecc_ctx_error(ctx, ECC_E_INPUT,
-                                 "the float model's first output is %s on calibration sample "
-                                 "%lld: the data overflows the model (is it scaled as the model "
-                                 "expects?), so ranges and fidelity measured on it mean nothing",
-                                 isnan(ref->y[i]) ? "NaN" : "infinite",
-                                 (long long)(i / ref->cols));
-    return ECC_OK;
+    int64_t i;
+    if (!ecc_nonfinite_count(ref->y, ref->rows * ref->cols, &i)) return ECC_OK;
+    return ecc_ctx_error(ctx, ECC_E_INPUT,
+                         "the float model's first output is %s on calibration sample %lld: the "
+                         "data overflows the model (is it scaled as the model expects?), so "
+                         "ranges and fidelity measured on it mean nothing",
+                         isnan(ref->y[i]) ? "NaN" : "infinite", (long long)(i / ref->cols));
 }
 
 void qc_report_fidelity(const ecc_host_api *host, ecc_pass_run *run, const char *pass,

@@ -190,33 +190,37 @@ static void range_percentile(const ecc_observer *o, double *lo, double *hi) {
     *lo = o->mn < 0 ? fmax(o->mn, hist_quantile(o, 1.0 - p)) : o->mn;
 }
 
-/* Prefix sums over the histogram h (ECC_OBS_BINS bins), for kl_at: below
- * bin b, the count (sum[b]) and the non-empty bins (nonzero[b]); and log h. */
-typedef struct kl_prefix {
-    double sum[ECC_OBS_BINS + 1], logh[ECC_OBS_BINS];
+/* The histogram of range_entropy (h: the zero bin flattened) with prefix
+ * sums for kl_at: below bin b, the count (sum[b]) and the non-empty bins
+ * (nonzero[b]); and log h. */
+typedef struct kl_hist {
+    double h[ECC_OBS_BINS], logh[ECC_OBS_BINS], sum[ECC_OBS_BINS + 1];
     int nonzero[ECC_OBS_BINS + 1];
-} kl_prefix;
+} kl_hist;
 
-static void kl_prefix_fill(kl_prefix *k, const double *h) {
+static void kl_hist_fill(kl_hist *k, const double *hist) {
+    memcpy(k->h, hist, sizeof k->h);
+    k->h[0] = k->h[1];
     k->sum[0] = 0;
     k->nonzero[0] = 0;
     for (int b = 0; b < ECC_OBS_BINS; b++) {
-        k->sum[b + 1] = k->sum[b] + h[b];
-        k->nonzero[b + 1] = k->nonzero[b] + (h[b] != 0);
-        k->logh[b] = h[b] > 0 ? log(h[b]) : 0.0;
+        k->sum[b + 1] = k->sum[b] + k->h[b];
+        k->nonzero[b + 1] = k->nonzero[b] + (k->h[b] != 0);
+        k->logh[b] = k->h[b] > 0 ? log(k->h[b]) : 0.0;
     }
 }
 
-/* KL(p || q) for the first i bins of h: p with the clipped tail added to
- * its last bin; q the non-empty bins of h merged into nq levels (bin b goes
- * to level b·nq/i) and spread back evenly. Empty q bins where p is not
- * empty make the divergence infinite, as in scipy's entropy(). With P = Σp
- * (the total) and Q = Σq (the count below i), KL = Σ p (log p − log q) / P
- * − log(P/Q); q is constant over a level's non-empty bins, so the prefix
- * sums give it with one logarithm per level, and log h is computed once.
+/* KL(p || q) for the first i bins of h: p with the clipped tail (the count
+ * from bin i on) added to its last bin; q the non-empty bins of h merged
+ * into nq levels (bin b goes to level b·nq/i) and spread back evenly. Empty
+ * q bins where p is not empty make the divergence infinite, as in scipy's
+ * entropy(). With P = Σp (the total) and Q = Σq (the count below i),
+ * KL = Σ p (log p − log q) / P − log(P/Q); q is constant over a level's
+ * non-empty bins, so the prefix sums give it with one logarithm per level.
  * A bin where p = q adds exactly 0, so equal minima stay equal. */
-static double kl_at(const kl_prefix *k, const double *h, int i, int nq, double tail) {
-    double total = k->sum[i] + tail, below = k->sum[i], kl = 0;
+static double kl_at(const kl_hist *k, int i, int nq) {
+    const double *h = k->h;
+    double below = k->sum[i], tail = k->sum[ECC_OBS_BINS] - below, total = below + tail, kl = 0;
     if (!(total > 0) || !(below > 0)) return INFINITY;
     if (h[i - 1] == 0 && tail > 0) return INFINITY; /* p > 0 where q is 0 */
     for (int level = 0; level < nq; level++) {
@@ -246,26 +250,18 @@ static double kl_at(const kl_prefix *k, const double *h, int i, int nq, double t
 static void range_entropy(const ecc_observer *o, double *lo, double *hi) {
     bool nonneg = o->mn >= 0 && !o->o.is_signed;
     int nq = 1 << (o->o.bits - 1 + (nonneg ? 1 : 0));
-    double *h = malloc(ECC_OBS_BINS * sizeof *h);
-    kl_prefix *k = malloc(sizeof *k);
-    if (!h || !k) { /* keep min/max */
-        free(h);
-        free(k);
-        return;
-    }
-    memcpy(h, o->hist, ECC_OBS_BINS * sizeof *h);
-    h[0] = h[1];
-    kl_prefix_fill(k, h);
+    kl_hist *k = malloc(sizeof *k);
+    if (!k) return; /* keep min/max */
+    kl_hist_fill(k, o->hist);
     int start = 128 < ECC_OBS_BINS ? 128 : 1, best_i = ECC_OBS_BINS;
     double best = INFINITY;
     for (int i = start; i <= ECC_OBS_BINS; i++) {
-        double kl = kl_at(k, h, i, nq, k->sum[ECC_OBS_BINS] - k->sum[i]);
+        double kl = kl_at(k, i, nq);
         if (kl <= best + ECC_KL_TIE) {
             best = fmin(best, kl);
             best_i = i;
         }
     }
-    free(h);
     free(k);
     double t = (double)best_i * o->h_width;
     *hi = fmin(o->mx, t);

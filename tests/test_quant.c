@@ -1,15 +1,16 @@
 /* test_quant.c — quantization: the arithmetic (round half to even, ranges,
- * scale/zero point, INT4 packing low nibble first, grouped layouts), the
- * calibration observers, `quant-weight` (RTN annotations, lowering to opset-21
- * blocked DequantizeLinear that reproduces the pass's fake quantization bit
- * for bit, per-channel and per-tensor INT8, GPTQ beating RTN), `quant-const`
+ * scale/zero point, INT4 packing low nibble first, grouped layouts, the
+ * measured fake quantization), the calibration observers (entropy ties
+ * included), `quant-weight` (RTN annotations, lowering to opset-21 blocked
+ * DequantizeLinear that reproduces the pass's fake quantization bit for
+ * bit, per-channel and per-tensor INT8, GPTQ beating RTN), `quant-const`
  * (which constants it takes, bit-exact lowering, excludes, an annotated
- * tensor final for later passes), `quant` (static: activation
- * quantizers, one shared Q/DQ per tensor, int32 biases, simulation matching
- * the lowered graph; dynamic: the integer-op form), misuse and non-finite
- * weights refused before any work, the opset upgrade rewrites, `equalize`, bias correction and
- * exclude/fallback — on graphs built with the IR API and run with the
- * interpreter. */
+ * tensor final for later passes), `quant` (static: activation quantizers,
+ * one shared Q/DQ per tensor, int32 biases, simulation matching the lowered
+ * graph; dynamic: the integer-op form), misuse and non-finite weights
+ * refused before any work, the opset upgrade rewrites, `equalize`, bias
+ * correction and exclude/fallback — on graphs built with the IR API and run
+ * with the interpreter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -4,15 +4,14 @@
  * and N:M pruning, channel pruning, equalization, clustering, dynamic and
  * weight-only quantization, lowering, and the lossless rewrite with
  * --short-names) and, for a model with one float32 input and one input in
- * FUZZ_CALIB_EVERY, calibrated ones on a few generated samples (static quant with entropy histograms,
- * sensitivity and fallback; Wanda with scope=auto; SparseGPT 2:4 with GPTQ;
- * activation-criterion channel pruning with bias correction); what a
- * pipeline writes must read back. Errors are fine;
+ * FUZZ_CALIB_EVERY, calibrated ones on a few generated samples (static quant
+ * with entropy histograms, sensitivity and fallback; Wanda with scope=auto;
+ * SparseGPT 2:4 with GPTQ; activation-criterion channel pruning with bias
+ * correction); what a pipeline writes must read back. Errors are fine;
  * crashes, sanitizer reports, multi-line messages and unreadable outputs are
- * not. Built with libFuzzer when ECC_LIBFUZZER is
- * defined; otherwise a plain main() replays files and directories (and with
- * --mutate N, N deterministic mutations of each), so CI runs the seeds under
- * ASan/UBSan.
+ * not. Built with libFuzzer when ECC_LIBFUZZER is defined; otherwise a plain
+ * main() replays files and directories (and with --mutate N, N
+ * deterministic mutations of each), so CI runs the seeds under ASan/UBSan.
  *   usage: fuzz_pipeline [--mutate N] [--seed S] FILE|DIR...               */
 #include "../../calibrate/data.h"
 #include "dtype.h"

@@ -6,10 +6,12 @@
  * group, the mean of x_j² (Wanda's ‖X_j‖²) and of x_j, and optionally the
  * full H = mean x xᵀ (SparseGPT, GPTQ), with x the im2col patch of a Conv in
  * weight memory order (channel, kh, kw) or the feature row of a Gemm/MatMul.
- * H is accumulated with cblas_ssyrk in chunks of tokens. */
+ * H is accumulated with cblas_ssyrk in chunks of tokens; statistics that
+ * overflow are refused. */
 #include "calib_stats.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,6 +379,22 @@ static void stats_finish(wl_layer *L) {
     }
 }
 
+/* Statistics of a layer whose input reached ±inf, or whose x xT left
+ * float32's range (inputs beyond about 1e19), rank, prune and reconstruct
+ * nothing: refused, naming the layer. */
+static ecc_status stats_check(ecc_ctx *ctx, const wl_layer *L) {
+    const wl_stats *s = &L->stats;
+    int64_t n = L->groups * L->k, first;
+    bool finite = !s->h || !ecc_nonfinite_count(s->h, n * L->k, &first);
+    for (int64_t i = 0; finite && i < n; i++) finite = isfinite(s->sq[i]) && isfinite(s->mean[i]);
+    if (finite) return ECC_OK;
+    return ecc_ctx_error(ctx, ECC_E_INPUT,
+                         "layer '%s': the layer input statistics (mean x xT) overflow float32: "
+                         "the calibration data drives its input beyond 1e19 (is it scaled as "
+                         "the model expects?)",
+                         L->name);
+}
+
 ecc_status calib_collect_stats(ecc_ctx *ctx, ecc_model *model, const calib_data *d,
                                wl_layers *ls, const bool *want, bool full) {
     ecc_status st = ECC_OK;
@@ -392,8 +410,11 @@ ecc_status calib_collect_stats(ecc_ctx *ctx, ecc_model *model, const calib_data 
     st = calib_data_run(ctx, model, d, CALIB_BATCH, collect_observe, &j, NULL, NULL);
     if (j.st != ECC_OK) st = j.st;
     ECC_TRY(st);
-    for (size_t i = 0; i < ls->n; i++)
-        if (wanted(&j, i)) stats_finish(&ls->items[i]);
+    for (size_t i = 0; i < ls->n; i++) {
+        if (!wanted(&j, i)) continue;
+        stats_finish(&ls->items[i]);
+        ECC_TRY(stats_check(ctx, &ls->items[i]));
+    }
 fail:
     free(j.buf);
     return st;

@@ -77,6 +77,8 @@ nonfinite "overflowing calibration, quant" testdata/mlp.onnx quant \
     "the float model's first output is infinite on calibration sample" --calib "$T/huge.npy"
 nonfinite "overflowing calibration, gptq" testdata/cnn.onnx quant-weight:method=gptq \
     "the layer input statistics (mean x xT) overflow float32" --calib "$T/huge.npy"
+nonfinite "overflowing calibration, sparsegpt" testdata/cnn.onnx prune:method=sparsegpt \
+    "layer '/conv2/Conv': the layer input statistics (mean x xT) overflow float32" --calib "$T/huge.npy"
 no_output_left "non-finite inputs" "$T/o"
 
 # --- runs a model in ecc (and ORT when present) on the 64 samples; same top-1

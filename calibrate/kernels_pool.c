@@ -1,7 +1,11 @@
 /* kernels_pool.c — pooling: MaxPool (dilations, pads, auto_pad, ceil_mode,
  * optional Indices), AveragePool (count_include_pad, ceil_mode, dilations),
  * GlobalAveragePool and GlobalMaxPool, 1-D to 3-D, parallel over the
- * (image, channel) planes. */
+ * (image, channel) planes. A row of windows that lie inside the input is
+ * reduced a tap at a time along the row; clipped windows (borders) and
+ * MaxPool's Indices go one output at a time. Either way each output sees
+ * its taps in (depth, height, width) order, so results do not depend on
+ * the path. */
 #include "kernel_window.h"
 
 #include <float.h>
@@ -85,14 +89,16 @@ static inline void ecc_taps(int64_t start, int64_t d, int64_t k, int64_t lo_boun
     *hi = b < *lo ? *lo : b > k ? k : b;
 }
 
-static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
+/* MaxPool with Indices: per output, the first position holding the
+ * maximum. */
+static void ecc_maxpool_idx_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     ecc_pool_job *j = arg;
     const ecc_window *g = j->g;
     for (int64_t p = begin; p < end; p++) {
         const float *x = j->x + p * g->in_sz;
         float *y = j->y + p * g->out_sz;
-        int64_t *yi = j->idx ? j->idx + p * g->out_sz : NULL;
+        int64_t *yi = j->idx + p * g->out_sz;
         int64_t o = 0;
         for (int64_t od = 0; od < g->out[0]; od++) {
             int64_t sd = od * g->s[0] - g->pb[0], d0, d1;
@@ -109,14 +115,6 @@ static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
                         for (int64_t kh = h0; kh < h1; kh++) {
                             int64_t rowbase =
                                 ((sd + kd * g->d[0]) * g->in[1] + sh + kh * g->d[1]) * g->in[2];
-                            if (!yi) { /* branch-free when no index is wanted */
-                                const float *row = x + rowbase + sw;
-                                for (int64_t kw = w0; kw < w1; kw++) {
-                                    float v = row[kw * g->d[2]];
-                                    best = v > best ? v : best;
-                                }
-                                continue;
-                            }
                             for (int64_t kw = w0; kw < w1; kw++) {
                                 int64_t e = rowbase + sw + kw * g->d[2];
                                 if (x[e] > best || at < 0) {
@@ -126,7 +124,6 @@ static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
                             }
                         }
                     y[o] = best;
-                    if (!yi) continue;
                     if (at >= 0 && j->col_major) { /* (h, w) → w * H + h within the plane */
                         int64_t hw = g->in[1] * g->in[2], dd = at / hw, rem = at % hw;
                         at = dd * hw + (rem % g->in[2]) * g->in[1] + rem / g->in[2];
@@ -135,6 +132,95 @@ static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
                 }
             }
         }
+    }
+}
+
+/* Output columns [*lo, *hi) whose window lies wholly inside the input
+ * row: no tap is clipped, so a whole run of them is reduced at once. */
+static void ecc_w_inside(const ecc_window *g, int64_t *lo, int64_t *hi) {
+    int64_t s = g->s[2], last = g->in[2] - 1 - (g->k[2] - 1) * g->d[2] + g->pb[2];
+    int64_t a = (g->pb[2] + s - 1) / s, b = last < 0 ? 0 : last / s + 1;
+    *lo = a < g->out[2] ? a : g->out[2];
+    *hi = b < *lo ? *lo : b > g->out[2] ? g->out[2] : b;
+}
+
+/* One output row of a max or sum window at depth/height start sd/sh with
+ * taps [d0, d1) x [h0, h1): y[ow] for every ow, each reduced over its taps
+ * in (kd, kh, kw) order, so every output is exactly what a per-output loop
+ * gives. Columns [lo, hi) (ecc_w_inside) go a tap at a time along the
+ * row, which vectorises; the clipped ones at either end go one by one. */
+typedef struct ecc_pool_row {
+    int64_t sd, d0, d1, sh, h0, h1, lo, hi;
+} ecc_pool_row;
+
+static float ecc_window_reduce(const ecc_window *g, const float *x, const ecc_pool_row *r,
+                               int64_t ow, bool max) {
+    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
+    ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
+    float acc = max ? -FLT_MAX : 0.0f;
+    for (int64_t kd = r->d0; kd < r->d1; kd++)
+        for (int64_t kh = r->h0; kh < r->h1; kh++) {
+            const float *row = x + ((r->sd + kd * g->d[0]) * g->in[1] + r->sh + kh * g->d[1]) *
+                                       g->in[2] + sw;
+            for (int64_t kw = w0; kw < w1; kw++) {
+                float v = row[kw * g->d[2]];
+                acc = max ? (v > acc ? v : acc) : acc + v;
+            }
+        }
+    return acc;
+}
+
+static void ecc_pool_row_reduce(const ecc_window *g, const float *x, const ecc_pool_row *r,
+                                bool max, float *y) {
+    for (int64_t ow = 0; ow < r->lo; ow++) y[ow] = ecc_window_reduce(g, x, r, ow, max);
+    for (int64_t ow = r->hi; ow < g->out[2]; ow++) y[ow] = ecc_window_reduce(g, x, r, ow, max);
+    int64_t n = r->hi - r->lo, s = g->s[2];
+    if (n <= 0) return;
+    float *yr = y + r->lo;
+    for (int64_t i = 0; i < n; i++) yr[i] = max ? -FLT_MAX : 0.0f;
+    for (int64_t kd = r->d0; kd < r->d1; kd++)
+        for (int64_t kh = r->h0; kh < r->h1; kh++) {
+            const float *row = x + ((r->sd + kd * g->d[0]) * g->in[1] + r->sh + kh * g->d[1]) *
+                                       g->in[2] + r->lo * s - g->pb[2];
+            for (int64_t kw = 0; kw < g->k[2]; kw++) {
+                const float *src = row + kw * g->d[2];
+                if (max)
+                    for (int64_t i = 0; i < n; i++) yr[i] = src[i * s] > yr[i] ? src[i * s] : yr[i];
+                else
+                    for (int64_t i = 0; i < n; i++) yr[i] += src[i * s];
+            }
+        }
+}
+
+/* The taps of output row (od, oh) clipped at the input (*r), and (when
+ * padded is non-NULL) their counts within the padded input, depth x height. */
+static void ecc_pool_row_at(const ecc_window *g, int64_t od, int64_t oh, ecc_pool_row *r,
+                            int64_t *padded) {
+    r->sd = od * g->s[0] - g->pb[0];
+    r->sh = oh * g->s[1] - g->pb[1];
+    ecc_taps(r->sd, g->d[0], g->k[0], 0, g->in[0], &r->d0, &r->d1);
+    ecc_taps(r->sh, g->d[1], g->k[1], 0, g->in[1], &r->h0, &r->h1);
+    if (!padded) return;
+    int64_t pd0, pd1, ph0, ph1;
+    ecc_taps(r->sd, g->d[0], g->k[0], -g->pb[0], g->in[0] + g->pe[0], &pd0, &pd1);
+    ecc_taps(r->sh, g->d[1], g->k[1], -g->pb[1], g->in[1] + g->pe[1], &ph0, &ph1);
+    *padded = (pd1 - pd0) * (ph1 - ph0);
+}
+
+static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    ecc_pool_job *j = arg;
+    const ecc_window *g = j->g;
+    ecc_pool_row r;
+    ecc_w_inside(g, &r.lo, &r.hi);
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * g->in_sz;
+        float *y = j->y + p * g->out_sz;
+        for (int64_t od = 0; od < g->out[0]; od++)
+            for (int64_t oh = 0; oh < g->out[1]; oh++, y += g->out[2]) {
+                ecc_pool_row_at(g, od, oh, &r, NULL);
+                ecc_pool_row_reduce(g, x, &r, true, y);
+            }
     }
 }
 
@@ -153,44 +239,37 @@ ECC_KERNEL_PROTO(ecc_k_maxpool_f32) {
         ECC_TRY(ecc_pool_alloc(k, in[0], &g, out[1], ECC_DTYPE_INT64));
         j.idx = out[1]->data;
     }
-    ecc_pool_run(k, out[0], &j, ecc_maxpool_task);
+    ecc_pool_run(k, out[0], &j, j.idx ? ecc_maxpool_idx_task : ecc_maxpool_task);
 fail:
     return st;
 }
 
+/* Sums by ecc_pool_row_reduce, then divides each by its count of taps:
+ * inside the input, or (count_include_pad) inside the padded input. */
 static void ecc_avgpool_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     ecc_pool_job *j = arg;
     const ecc_window *g = j->g;
+    ecc_pool_row r;
+    ecc_w_inside(g, &r.lo, &r.hi);
     for (int64_t p = begin; p < end; p++) {
         const float *x = j->x + p * g->in_sz;
         float *y = j->y + p * g->out_sz;
-        int64_t o = 0;
-        for (int64_t od = 0; od < g->out[0]; od++) {
-            int64_t sd = od * g->s[0] - g->pb[0], d0, d1, pd0, pd1;
-            ecc_taps(sd, g->d[0], g->k[0], 0, g->in[0], &d0, &d1);
-            ecc_taps(sd, g->d[0], g->k[0], -g->pb[0], g->in[0] + g->pe[0], &pd0, &pd1);
-            for (int64_t oh = 0; oh < g->out[1]; oh++) {
-                int64_t sh = oh * g->s[1] - g->pb[1], h0, h1, ph0, ph1;
-                ecc_taps(sh, g->d[1], g->k[1], 0, g->in[1], &h0, &h1);
-                ecc_taps(sh, g->d[1], g->k[1], -g->pb[1], g->in[1] + g->pe[1], &ph0, &ph1);
-                for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
-                    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1, pw0, pw1;
+        for (int64_t od = 0; od < g->out[0]; od++)
+            for (int64_t oh = 0; oh < g->out[1]; oh++, y += g->out[2]) {
+                int64_t padded;
+                ecc_pool_row_at(g, od, oh, &r, &padded);
+                ecc_pool_row_reduce(g, x, &r, false, y);
+                for (int64_t ow = 0; ow < g->out[2]; ow++) {
+                    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
                     ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
-                    ecc_taps(sw, g->d[2], g->k[2], -g->pb[2], g->in[2] + g->pe[2], &pw0, &pw1);
-                    float sum = 0;
-                    for (int64_t kd = d0; kd < d1; kd++)
-                        for (int64_t kh = h0; kh < h1; kh++) {
-                            const float *row = x + ((sd + kd * g->d[0]) * g->in[1] + sh +
-                                                    kh * g->d[1]) * g->in[2] + sw;
-                            for (int64_t kw = w0; kw < w1; kw++) sum += row[kw * g->d[2]];
-                        }
-                    int64_t div = j->include_pad ? (pd1 - pd0) * (ph1 - ph0) * (pw1 - pw0)
-                                                 : (d1 - d0) * (h1 - h0) * (w1 - w0);
-                    y[o] = div ? sum / (float)div : 0.0f;
+                    if (j->include_pad)
+                        ecc_taps(sw, g->d[2], g->k[2], -g->pb[2], g->in[2] + g->pe[2], &w0, &w1);
+                    int64_t div = (j->include_pad ? padded : (r.d1 - r.d0) * (r.h1 - r.h0)) *
+                                  (w1 - w0);
+                    y[ow] = div ? y[ow] / (float)div : 0.0f;
                 }
             }
-        }
     }
 }
 

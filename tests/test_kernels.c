@@ -12,6 +12,7 @@
 #include "kernels.h"
 #include "kernels_conv_direct.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -990,6 +991,142 @@ static void test_pools(void **state) {
     kt_ints(t, "kernel_shape", k9, 2);
     kt_bad(t, "larger than the padded input");
     kt_free(t);
+}
+
+/* One MaxPool / AveragePool geometry, 1-D to 3-D. */
+typedef struct pool_case {
+    int sp;
+    int64_t in[3], k[3], s[3], d[3], pb[3], pe[3];
+    int ceil_mode, include_pad;
+} pool_case;
+
+/* Output size of one axis as the ONNX spec defines it. */
+static int64_t pool_out_dim(const pool_case *pc, int i) {
+    int64_t eff = (pc->k[i] - 1) * pc->d[i] + 1, span = pc->in[i] + pc->pb[i] + pc->pe[i];
+    int64_t o = pc->ceil_mode ? (span - eff + pc->s[i] - 1) / pc->s[i] + 1
+                              : (span - eff) / pc->s[i] + 1;
+    if (pc->ceil_mode && (o - 1) * pc->s[i] >= pc->in[i] + pc->pb[i]) o--;
+    return o;
+}
+
+/* Per output, taps in (kd, kh, kw) order: the max (v > acc, from -FLT_MAX)
+ * or the float sum divided by the taps inside the input (or, include_pad,
+ * inside the padded input). */
+static float naive_pool_at(const pool_case *pc, const float *x, const int64_t *o, bool max) {
+    float acc = max ? -FLT_MAX : 0.0f;
+    int64_t count = 1, padded = 1, in3[3] = {1, 1, 1}, kk[3] = {1, 1, 1}, st[3] = {1, 1, 1},
+            dl[3] = {1, 1, 1}, pb[3] = {0, 0, 0}, pe[3] = {0, 0, 0}, oo[3] = {0, 0, 0};
+    for (int i = 0; i < pc->sp; i++) { /* left-pad to 3-D */
+        int a = 3 - pc->sp + i;
+        in3[a] = pc->in[i], kk[a] = pc->k[i], st[a] = pc->s[i], dl[a] = pc->d[i];
+        pb[a] = pc->pb[i], pe[a] = pc->pe[i], oo[a] = o[i];
+    }
+    int64_t taps[3] = {0, 0, 0}, ptaps[3] = {0, 0, 0};
+    for (int a = 0; a < 3; a++)
+        for (int64_t t = 0; t < kk[a]; t++) {
+            int64_t at = oo[a] * st[a] - pb[a] + t * dl[a];
+            taps[a] += at >= 0 && at < in3[a];
+            ptaps[a] += at >= -pb[a] && at < in3[a] + pe[a];
+        }
+    for (int64_t kd = 0; kd < kk[0]; kd++)
+        for (int64_t kh = 0; kh < kk[1]; kh++)
+            for (int64_t kw = 0; kw < kk[2]; kw++) {
+                int64_t zd = oo[0] * st[0] - pb[0] + kd * dl[0];
+                int64_t zh = oo[1] * st[1] - pb[1] + kh * dl[1];
+                int64_t zw = oo[2] * st[2] - pb[2] + kw * dl[2];
+                if (zd < 0 || zd >= in3[0] || zh < 0 || zh >= in3[1] || zw < 0 || zw >= in3[2])
+                    continue;
+                float v = x[(zd * in3[1] + zh) * in3[2] + zw];
+                acc = max ? (v > acc ? v : acc) : acc + v;
+            }
+    if (max) return acc;
+    count = taps[0] * taps[1] * taps[2];
+    padded = ptaps[0] * ptaps[1] * ptaps[2];
+    int64_t div = pc->include_pad ? padded : count;
+    return div ? acc / (float)div : 0.0f;
+}
+
+/* Runs op on x [2, 3, in...] (with Indices when idx) and checks it
+ * bit for bit against naive_pool_at; returns the outputs' element count. */
+static int64_t check_pool(const pool_case *pc, const float *x, const char *op, bool idx,
+                          int threads, float *y_out) {
+    kt *t = kt_new(19);
+    t->threads = threads;
+    int64_t xd[5] = {2, 3}, yd[5] = {2, 3}, k[3], s[3], d[3], pads[6];
+    for (int i = 0; i < pc->sp; i++) {
+        xd[2 + i] = pc->in[i];
+        yd[2 + i] = pool_out_dim(pc, i);
+        k[i] = pc->k[i], s[i] = pc->s[i], d[i] = pc->d[i];
+        pads[i] = pc->pb[i], pads[pc->sp + i] = pc->pe[i];
+    }
+    kt_input(t, "x", F32, 2 + pc->sp, xd, x);
+    kt_node(t, op, "x", idx ? "y,i" : "y");
+    kt_ints(t, "kernel_shape", k, (size_t)pc->sp);
+    kt_ints(t, "strides", s, (size_t)pc->sp);
+    kt_ints(t, "dilations", d, (size_t)pc->sp);
+    kt_ints(t, "pads", pads, 2 * (size_t)pc->sp);
+    kt_int(t, "ceil_mode", pc->ceil_mode);
+    if (strcmp(op, "AveragePool") == 0) kt_int(t, "count_include_pad", pc->include_pad);
+    kt_ok(t);
+    const ecc_rt_tensor *y = kt_out(t, 0);
+    expect_dims(y, 2 + pc->sp, yd);
+    int64_t plane_in = 1, plane_out = 1, n = ecc_rt_numel(y);
+    for (int i = 0; i < pc->sp; i++) plane_in *= pc->in[i], plane_out *= yd[2 + i];
+    const float *yv = y->data;
+    for (int64_t e = 0; e < n; e++) {
+        int64_t p = e / plane_out, r = e % plane_out, o[3];
+        for (int i = pc->sp - 1; i >= 0; i--) o[i] = r % yd[2 + i], r /= yd[2 + i];
+        float want = naive_pool_at(pc, x + p * plane_in, o, op[0] == 'M');
+        if (memcmp(&want, &yv[e], sizeof want) != 0)
+            fail_msg("%s sp %d in %lld k %lld s %lld d %lld pads %lld,%lld ceil %d pad %d: "
+                     "output %lld is %.9g, want %.9g", op, pc->sp, (long long)pc->in[pc->sp - 1],
+                     (long long)pc->k[pc->sp - 1], (long long)pc->s[pc->sp - 1],
+                     (long long)pc->d[pc->sp - 1], (long long)pc->pb[pc->sp - 1],
+                     (long long)pc->pe[pc->sp - 1], pc->ceil_mode, pc->include_pad,
+                     (long long)e, (double)yv[e], (double)want);
+    }
+    if (y_out) memcpy(y_out, yv, (size_t)n * sizeof *yv);
+    kt_free(t);
+    return n;
+}
+
+/* MaxPool and AveragePool over many geometries (1-D to 3-D, kernel 1-4,
+ * stride 1-3, dilation 1-2, pads, ceil_mode, count_include_pad; 1 and 2
+ * threads) against a per-output loop, bit for bit: the kernels reduce
+ * whole rows of windows at once and must give each output exactly what
+ * visiting its taps in order gives. MaxPool without Indices also equals
+ * MaxPool with them (a separate per-output path). */
+static void test_pools_vs_naive(void **state) {
+    (void)state;
+    float *x = malloc(2 * 3 * 9 * 9 * 9 * sizeof *x), *a = malloc(2 * 3 * 729 * sizeof *a),
+          *b = malloc(2 * 3 * 729 * sizeof *b);
+    assert_non_null(x), assert_non_null(a), assert_non_null(b);
+    int cases = 0;
+    for (int c = 0; c < 600; c++) {
+        pool_case pc = {.sp = 1 + c % 3, .ceil_mode = (c / 3) % 2, .include_pad = (c / 6) % 2};
+        for (int i = 0; i < pc.sp; i++) {
+            pc.k[i] = 1 + (int64_t)((frand() + 1) * 2);   /* 1..4 */
+            pc.s[i] = 1 + (int64_t)((frand() + 1) * 1.5); /* 1..3 */
+            pc.d[i] = 1 + (frand() > 0.5f);
+            int64_t eff = (pc.k[i] - 1) * pc.d[i] + 1;
+            pc.pb[i] = (int64_t)((frand() + 1) * 0.5 * (double)eff); /* < eff */
+            pc.pe[i] = (int64_t)((frand() + 1) * 0.5 * (double)eff);
+            pc.in[i] = 1 + (int64_t)((frand() + 1) * (pc.sp == 3 ? 3 : 4.5));
+            if (pc.in[i] + pc.pb[i] + pc.pe[i] < eff) pc.in[i] = eff;
+        }
+        int64_t nx = 6;
+        for (int i = 0; i < pc.sp; i++) nx *= pc.in[i];
+        fill(x, nx);
+        if (c % 7 == 0) x[0] = -0.0f, x[1] = 0.0f; /* equal values: the first tap wins */
+        int threads = 1 + c % 2;
+        int64_t n = check_pool(&pc, x, "MaxPool", false, threads, a);
+        assert_int_equal(check_pool(&pc, x, "MaxPool", true, threads, b), n);
+        assert_memory_equal(a, b, (size_t)n * sizeof *a);
+        check_pool(&pc, x, "AveragePool", false, threads, NULL);
+        cases++;
+    }
+    assert_int_equal(cases, 600);
+    free(x), free(a), free(b);
 }
 
 /* ---------------- normalisation ---------------- */
@@ -2155,6 +2292,7 @@ int main(void) {
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_conv_hostile),
         cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_pools_vs_naive),
         cmocka_unit_test(test_norms),
         cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_reshape_family),

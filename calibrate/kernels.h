@@ -24,6 +24,16 @@
 #pragma GCC optimize("vect-cost-model=dynamic", "no-trapping-math")
 #endif
 
+/* The hottest loops also get an AVX2 clone, picked once at load time from
+ * the CPU (an ifunc) beside the baseline x86-64 one. AVX2 does not bring
+ * FMA, so both clones do the same float operations in the same order and
+ * give identical values; only the vector width differs. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__OPTIMIZE__)
+#define ECC_WIDE __attribute__((target_clones("avx2", "default")))
+#else
+#define ECC_WIDE
+#endif
+
 /* Largest byte size of one runtime tensor; beyond it a shape is treated as
  * hostile (ECC_E_INPUT) rather than attempted. */
 #define ECC_KERNEL_MAX_BYTES ((int64_t)1 << 34)

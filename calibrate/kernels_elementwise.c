@@ -59,7 +59,8 @@ fail:
 }
 
 #define ECC_UNARY(name, PREP, EXPR)                                                      \
-    static void ecc_row_##name(const float *x, float *y, int64_t n, const ecc_uparam *p) { \
+    ECC_WIDE static void ecc_row_##name(const float *x, float *y, int64_t n,             \
+                                        const ecc_uparam *p) {                           \
         (void)p;                                                                         \
         for (int64_t i = 0; i < n; i++) {                                                \
             float v = x[i];                                                              \

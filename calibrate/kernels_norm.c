@@ -140,7 +140,7 @@ typedef struct ecc_ln_job {
     float eps;
 } ecc_ln_job;
 
-static void ecc_ln_task(void *arg, int64_t begin, int64_t end, int tid) {
+ECC_WIDE static void ecc_ln_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const ecc_ln_job *j = arg;
     int64_t d = j->d;

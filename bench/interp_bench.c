@@ -5,11 +5,15 @@
  *       prints "samples_per_s workspace_bytes input_bytes" for MODEL run on
  *       BATCH images (testdata/fmnist_64.npy, repeated as needed) after three
  *       warm-up runs, timed for at least SECONDS and 10 runs;
+ *   interp_bench --blas
+ *       prints the OpenBLAS kernels in use (OPENBLAS_CORETYPE overrides the
+ *       CPU's own choice, so ratios against ORT depend on it);
  *   interp_bench
  *       (as `make bench` runs it) a table for every testdata model at batch
  *       64 with 1 and 2 threads, one second each. */
 #include "../calibrate/data.h"
 
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -95,6 +99,7 @@ int main(int argc, char **argv) {
     ecc_ctx *ctx = ecc_ctx_create();
     int rc = 0;
     if (argc == 1) rc = table(ctx);
+    else if (argc == 2 && strcmp(argv[1], "--blas") == 0) printf("%s\n", openblas_get_corename());
     else if (argc == 5) {
         result r;
         if (bench(ctx, argv[1], atoll(argv[2]), atoi(argv[3]), atof(argv[4]), &r)) {

@@ -13,9 +13,10 @@ BUILD=${BUILD:-build}
 D="$BUILD/bench"
 SECONDS_PER=${BENCH_SECONDS:-2}
 mkdir -p "$D"
-[ -x "$D/interp_bench" ] || make --no-print-directory "$D/interp_bench" >/dev/null
+make --no-print-directory BUILD="$BUILD" "$D/interp_bench" >/dev/null
 ROOT=$(pwd)
 
+echo "OpenBLAS kernels: $("$D/interp_bench" --blas)${OPENBLAS_CORETYPE:+ (forced by OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}"
 echo "throughput at batch 64, samples/s (ratio ecc/ORT; goal >= 0.5 CNN, >= 0.8 MLP/transformer)"
 printf "  %-14s %7s %12s %12s %7s\n" model threads ecc ORT ratio
 for m in mlp cnn transformer; do

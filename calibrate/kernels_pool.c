@@ -63,6 +63,7 @@ typedef struct ecc_pool_job {
     int64_t *idx;           /* MaxPool Indices, or NULL */
     bool col_major;         /* storage_order 1 */
     bool include_pad;
+    bool max;               /* MaxPool, else AveragePool */
 } ecc_pool_job;
 
 /* Runs task over the N * C planes; y is the output the job writes. */
@@ -207,7 +208,22 @@ static void ecc_pool_row_at(const ecc_window *g, int64_t od, int64_t oh, ecc_poo
     *padded = (pd1 - pd0) * (ph1 - ph0);
 }
 
-static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
+/* AveragePool: each sum of output row y divided by its count of taps,
+ * inside the input or (count_include_pad) inside the padded input, whose
+ * depth x height part ecc_pool_row_at gave as padded. */
+static void ecc_avg_divide(const ecc_window *g, const ecc_pool_row *r, int64_t padded,
+                           bool include_pad, float *y) {
+    for (int64_t ow = 0; ow < g->out[2]; ow++) {
+        int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
+        ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
+        if (include_pad) ecc_taps(sw, g->d[2], g->k[2], -g->pb[2], g->in[2] + g->pe[2], &w0, &w1);
+        int64_t div = (include_pad ? padded : (r->d1 - r->d0) * (r->h1 - r->h0)) * (w1 - w0);
+        y[ow] = div ? y[ow] / (float)div : 0.0f;
+    }
+}
+
+/* MaxPool without Indices and AveragePool, an output row at a time. */
+static void ecc_pool_rows_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     ecc_pool_job *j = arg;
     const ecc_window *g = j->g;
@@ -218,8 +234,10 @@ static void ecc_maxpool_task(void *arg, int64_t begin, int64_t end, int tid) {
         float *y = j->y + p * g->out_sz;
         for (int64_t od = 0; od < g->out[0]; od++)
             for (int64_t oh = 0; oh < g->out[1]; oh++, y += g->out[2]) {
-                ecc_pool_row_at(g, od, oh, &r, NULL);
-                ecc_pool_row_reduce(g, x, &r, true, y);
+                int64_t padded;
+                ecc_pool_row_at(g, od, oh, &r, j->max ? NULL : &padded);
+                ecc_pool_row_reduce(g, x, &r, j->max, y);
+                if (!j->max) ecc_avg_divide(g, &r, padded, j->include_pad, y);
             }
     }
 }
@@ -234,43 +252,14 @@ ECC_KERNEL_PROTO(ecc_k_maxpool_f32) {
     ECC_KFAIL_IF(order != 0 && order != 1, k, "storage_order must be 0 or 1");
     ECC_KFAIL_IF(order == 1 && g.sp == 3, k, "storage_order 1 is only defined for 1-D and 2-D");
     ECC_TRY(ecc_pool_alloc(k, in[0], &g, out[0], ECC_DTYPE_FLOAT));
-    ecc_pool_job j = {&g, in[0]->data, out[0]->data, NULL, order == 1, false};
+    ecc_pool_job j = {&g, in[0]->data, out[0]->data, NULL, order == 1, false, true};
     if (n_out > 1 && out[1]) {
         ECC_TRY(ecc_pool_alloc(k, in[0], &g, out[1], ECC_DTYPE_INT64));
         j.idx = out[1]->data;
     }
-    ecc_pool_run(k, out[0], &j, j.idx ? ecc_maxpool_idx_task : ecc_maxpool_task);
+    ecc_pool_run(k, out[0], &j, j.idx ? ecc_maxpool_idx_task : ecc_pool_rows_task);
 fail:
     return st;
-}
-
-/* Sums by ecc_pool_row_reduce, then divides each by its count of taps:
- * inside the input, or (count_include_pad) inside the padded input. */
-static void ecc_avgpool_task(void *arg, int64_t begin, int64_t end, int tid) {
-    (void)tid;
-    ecc_pool_job *j = arg;
-    const ecc_window *g = j->g;
-    ecc_pool_row r;
-    ecc_w_inside(g, &r.lo, &r.hi);
-    for (int64_t p = begin; p < end; p++) {
-        const float *x = j->x + p * g->in_sz;
-        float *y = j->y + p * g->out_sz;
-        for (int64_t od = 0; od < g->out[0]; od++)
-            for (int64_t oh = 0; oh < g->out[1]; oh++, y += g->out[2]) {
-                int64_t padded;
-                ecc_pool_row_at(g, od, oh, &r, &padded);
-                ecc_pool_row_reduce(g, x, &r, false, y);
-                for (int64_t ow = 0; ow < g->out[2]; ow++) {
-                    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
-                    ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
-                    if (j->include_pad)
-                        ecc_taps(sw, g->d[2], g->k[2], -g->pb[2], g->in[2] + g->pe[2], &w0, &w1);
-                    int64_t div = (j->include_pad ? padded : (r.d1 - r.d0) * (r.h1 - r.h0)) *
-                                  (w1 - w0);
-                    y[ow] = div ? y[ow] / (float)div : 0.0f;
-                }
-            }
-    }
 }
 
 ECC_KERNEL_PROTO(ecc_k_averagepool_f32) {
@@ -281,8 +270,8 @@ ECC_KERNEL_PROTO(ecc_k_averagepool_f32) {
     ECC_TRY(ecc_pool_geom_make(k, in, n_in, out, n_out, 19, &g));
     ECC_TRY(ecc_ka_int(k, "count_include_pad", 0, &include));
     ECC_TRY(ecc_pool_alloc(k, in[0], &g, out[0], ECC_DTYPE_FLOAT));
-    ecc_pool_job j = {&g, in[0]->data, out[0]->data, NULL, false, include != 0};
-    ecc_pool_run(k, out[0], &j, ecc_avgpool_task);
+    ecc_pool_job j = {&g, in[0]->data, out[0]->data, NULL, false, include != 0, false};
+    ecc_pool_run(k, out[0], &j, ecc_pool_rows_task);
 fail:
     return st;
 }

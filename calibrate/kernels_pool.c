@@ -90,32 +90,57 @@ static inline void ecc_taps(int64_t start, int64_t d, int64_t k, int64_t lo_boun
     *hi = b < *lo ? *lo : b > k ? k : b;
 }
 
+/* The window taps of one output row (od, oh): depth and height starts
+ * sd, sh and the taps [d0, d1) x [h0, h1) inside the input; lo, hi: the
+ * output columns whose windows lie wholly inside the row (ecc_w_inside). */
+typedef struct ecc_pool_row {
+    int64_t sd, d0, d1, sh, h0, h1, lo, hi;
+} ecc_pool_row;
+
+/* The taps of output row (od, oh) clipped at the input (*r), and (when
+ * padded is non-NULL) their counts within the padded input, depth x height. */
+static void ecc_pool_row_at(const ecc_window *g, int64_t od, int64_t oh, ecc_pool_row *r,
+                            int64_t *padded) {
+    r->sd = od * g->s[0] - g->pb[0];
+    r->sh = oh * g->s[1] - g->pb[1];
+    ecc_taps(r->sd, g->d[0], g->k[0], 0, g->in[0], &r->d0, &r->d1);
+    ecc_taps(r->sh, g->d[1], g->k[1], 0, g->in[1], &r->h0, &r->h1);
+    if (!padded) return;
+    int64_t pd0, pd1, ph0, ph1;
+    ecc_taps(r->sd, g->d[0], g->k[0], -g->pb[0], g->in[0] + g->pe[0], &pd0, &pd1);
+    ecc_taps(r->sh, g->d[1], g->k[1], -g->pb[1], g->in[1] + g->pe[1], &ph0, &ph1);
+    *padded = (pd1 - pd0) * (ph1 - ph0);
+}
+
+/* Offset in the plane of the input row under taps (kd, kh) of row r. */
+static inline int64_t ecc_tap_row(const ecc_window *g, const ecc_pool_row *r, int64_t kd,
+                                  int64_t kh) {
+    return ((r->sd + kd * g->d[0]) * g->in[1] + r->sh + kh * g->d[1]) * g->in[2];
+}
+
 /* MaxPool with Indices: per output, the first position holding the
  * maximum. */
 static void ecc_maxpool_idx_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     ecc_pool_job *j = arg;
     const ecc_window *g = j->g;
+    ecc_pool_row r;
     for (int64_t p = begin; p < end; p++) {
         const float *x = j->x + p * g->in_sz;
         float *y = j->y + p * g->out_sz;
         int64_t *yi = j->idx + p * g->out_sz;
         int64_t o = 0;
-        for (int64_t od = 0; od < g->out[0]; od++) {
-            int64_t sd = od * g->s[0] - g->pb[0], d0, d1;
-            ecc_taps(sd, g->d[0], g->k[0], 0, g->in[0], &d0, &d1);
+        for (int64_t od = 0; od < g->out[0]; od++)
             for (int64_t oh = 0; oh < g->out[1]; oh++) {
-                int64_t sh = oh * g->s[1] - g->pb[1], h0, h1;
-                ecc_taps(sh, g->d[1], g->k[1], 0, g->in[1], &h0, &h1);
+                ecc_pool_row_at(g, od, oh, &r, NULL);
                 for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
                     int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
                     ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
                     float best = -FLT_MAX;
                     int64_t at = -1;
-                    for (int64_t kd = d0; kd < d1; kd++)
-                        for (int64_t kh = h0; kh < h1; kh++) {
-                            int64_t rowbase =
-                                ((sd + kd * g->d[0]) * g->in[1] + sh + kh * g->d[1]) * g->in[2];
+                    for (int64_t kd = r.d0; kd < r.d1; kd++)
+                        for (int64_t kh = r.h0; kh < r.h1; kh++) {
+                            int64_t rowbase = ecc_tap_row(g, &r, kd, kh);
                             for (int64_t kw = w0; kw < w1; kw++) {
                                 int64_t e = rowbase + sw + kw * g->d[2];
                                 if (x[e] > best || at < 0) {
@@ -132,7 +157,6 @@ static void ecc_maxpool_idx_task(void *arg, int64_t begin, int64_t end, int tid)
                     yi[o] = p * g->in_sz + (at < 0 ? 0 : at);
                 }
             }
-        }
     }
 }
 
@@ -145,15 +169,7 @@ static void ecc_w_inside(const ecc_window *g, int64_t *lo, int64_t *hi) {
     *hi = b < *lo ? *lo : b > g->out[2] ? g->out[2] : b;
 }
 
-/* One output row of a max or sum window at depth/height start sd/sh with
- * taps [d0, d1) x [h0, h1): y[ow] for every ow, each reduced over its taps
- * in (kd, kh, kw) order, so every output is exactly what a per-output loop
- * gives. Columns [lo, hi) (ecc_w_inside) go a tap at a time along the
- * row, which vectorises; the clipped ones at either end go one by one. */
-typedef struct ecc_pool_row {
-    int64_t sd, d0, d1, sh, h0, h1, lo, hi;
-} ecc_pool_row;
-
+/* Output column ow of row r: its taps clipped at the input, reduced. */
 static float ecc_window_reduce(const ecc_window *g, const float *x, const ecc_pool_row *r,
                                int64_t ow, bool max) {
     int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
@@ -161,8 +177,7 @@ static float ecc_window_reduce(const ecc_window *g, const float *x, const ecc_po
     float acc = max ? -FLT_MAX : 0.0f;
     for (int64_t kd = r->d0; kd < r->d1; kd++)
         for (int64_t kh = r->h0; kh < r->h1; kh++) {
-            const float *row = x + ((r->sd + kd * g->d[0]) * g->in[1] + r->sh + kh * g->d[1]) *
-                                       g->in[2] + sw;
+            const float *row = x + ecc_tap_row(g, r, kd, kh) + sw;
             for (int64_t kw = w0; kw < w1; kw++) {
                 float v = row[kw * g->d[2]];
                 acc = max ? (v > acc ? v : acc) : acc + v;
@@ -171,6 +186,10 @@ static float ecc_window_reduce(const ecc_window *g, const float *x, const ecc_po
     return acc;
 }
 
+/* Output row y of a max or sum window, each output reduced over its taps
+ * in (kd, kh, kw) order, exactly as a per-output loop gives it. Columns
+ * [lo, hi) go a tap at a time along the row, which vectorises; the clipped
+ * ones at either end go one by one (ecc_window_reduce). */
 static void ecc_pool_row_reduce(const ecc_window *g, const float *x, const ecc_pool_row *r,
                                 bool max, float *y) {
     for (int64_t ow = 0; ow < r->lo; ow++) y[ow] = ecc_window_reduce(g, x, r, ow, max);
@@ -181,8 +200,7 @@ static void ecc_pool_row_reduce(const ecc_window *g, const float *x, const ecc_p
     for (int64_t i = 0; i < n; i++) yr[i] = max ? -FLT_MAX : 0.0f;
     for (int64_t kd = r->d0; kd < r->d1; kd++)
         for (int64_t kh = r->h0; kh < r->h1; kh++) {
-            const float *row = x + ((r->sd + kd * g->d[0]) * g->in[1] + r->sh + kh * g->d[1]) *
-                                       g->in[2] + r->lo * s - g->pb[2];
+            const float *row = x + ecc_tap_row(g, r, kd, kh) + r->lo * s - g->pb[2];
             for (int64_t kw = 0; kw < g->k[2]; kw++) {
                 const float *src = row + kw * g->d[2];
                 if (max)
@@ -191,21 +209,6 @@ static void ecc_pool_row_reduce(const ecc_window *g, const float *x, const ecc_p
                     for (int64_t i = 0; i < n; i++) yr[i] += src[i * s];
             }
         }
-}
-
-/* The taps of output row (od, oh) clipped at the input (*r), and (when
- * padded is non-NULL) their counts within the padded input, depth x height. */
-static void ecc_pool_row_at(const ecc_window *g, int64_t od, int64_t oh, ecc_pool_row *r,
-                            int64_t *padded) {
-    r->sd = od * g->s[0] - g->pb[0];
-    r->sh = oh * g->s[1] - g->pb[1];
-    ecc_taps(r->sd, g->d[0], g->k[0], 0, g->in[0], &r->d0, &r->d1);
-    ecc_taps(r->sh, g->d[1], g->k[1], 0, g->in[1], &r->h0, &r->h1);
-    if (!padded) return;
-    int64_t pd0, pd1, ph0, ph1;
-    ecc_taps(r->sd, g->d[0], g->k[0], -g->pb[0], g->in[0] + g->pe[0], &pd0, &pd1);
-    ecc_taps(r->sh, g->d[1], g->k[1], -g->pb[1], g->in[1] + g->pe[1], &ph0, &ph1);
-    *padded = (pd1 - pd0) * (ph1 - ph0);
 }
 
 /* AveragePool: each sum of output row y divided by its count of taps,

@@ -237,8 +237,8 @@ static void ecc_pool_rows_task(void *arg, int64_t begin, int64_t end, int tid) {
         float *y = j->y + p * g->out_sz;
         for (int64_t od = 0; od < g->out[0]; od++)
             for (int64_t oh = 0; oh < g->out[1]; oh++, y += g->out[2]) {
-                int64_t padded;
-                ecc_pool_row_at(g, od, oh, &r, j->max ? NULL : &padded);
+                int64_t padded = 0; /* read only with count_include_pad */
+                ecc_pool_row_at(g, od, oh, &r, j->include_pad ? &padded : NULL);
                 ecc_pool_row_reduce(g, x, &r, j->max, y);
                 if (!j->max) ecc_avg_divide(g, &r, padded, j->include_pad, y);
             }

@@ -24,10 +24,14 @@
 #pragma GCC optimize("vect-cost-model=dynamic", "no-trapping-math")
 #endif
 
-/* The hottest loops also get an AVX2 clone, picked once at load time from
- * the CPU (an ifunc) beside the baseline x86-64 one. AVX2 does not bring
- * FMA, so both clones do the same float operations in the same order and
- * give identical values; only the vector width differs. */
+/* The hottest plain loops also get an AVX2 clone, picked once at load time
+ * from the CPU (an ifunc) beside the baseline x86-64 one. AVX2 does not
+ * bring FMA, so both clones do the same float operations in the same order
+ * and give identical values; only the vector width differs. (The direct
+ * convolution keeps its own table of variants, kernels_conv_direct.c: its
+ * tiles differ in shape per instruction set, use FMA, and tests select each
+ * one. Here there is nothing to select: on an AVX2 machine the tests run
+ * the AVX2 clone, and the baseline one only where AVX2 is missing.) */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__OPTIMIZE__)
 #define ECC_WIDE __attribute__((target_clones("avx2", "default")))
 #else

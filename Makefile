@@ -20,7 +20,7 @@ ONNX_PROTO := /usr/include/onnx/onnx.proto
 GEN_C   := $(BUILD)/gen/onnx.pb-c.c
 GEN_H   := $(BUILD)/gen/onnx.pb-c.h
 
-LIB_DIRS := compress formats/onnx formats/artifact passes calibrate
+LIB_DIRS := compress formats/onnx formats/artifact passes calibrate calibrate/train
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/onnx.pb-c.o
 CLI_SRC  := $(wildcard cli/*.c)

@@ -9,6 +9,7 @@ allowed() { # folder -> space-separated folders whose headers it may include
         formats/onnx) echo "formats/onnx compress" ;;
         formats/artifact) echo "formats/artifact formats/onnx compress" ;;  # the graph section is ONNX
         calibrate) echo "calibrate compress" ;;
+        calibrate/train) echo "calibrate/train calibrate compress" ;;
         passes) echo "passes compress calibrate" ;;
         cli) echo "cli public" ;;
         plugins|tests/plugins) echo "plugin" ;;

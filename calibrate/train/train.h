@@ -1,0 +1,112 @@
+/* train.h — the trainer's numeric core (calibrate/train/, see TRAINING.md):
+ * losses over a batch of logits (loss.c), optimizers over a list of
+ * parameters with their state (optim.c), learning-rate schedules (schedule.c).
+ * No threads, fixed summation order, double accumulators: the same inputs
+ * give the same bytes. Nothing here knows about graphs or the gradient
+ * engine; callers hand in plain float arrays they own. */
+#ifndef ECC_TRAIN_H
+#define ECC_TRAIN_H
+
+#include "base.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------- losses (loss.c) ----------------
+ * Logits are row-major [rows, cols] float32. Each loss writes the mean over
+ * rows (over elements for MSE) to *loss and, when grad != NULL, d(loss)/d(the
+ * first argument) into grad (caller-owned, same shape, already divided by the
+ * batch). grad may alias neither input. Errors: ECC_E_USAGE for a bad
+ * temperature, ECC_E_INPUT for a non-finite logit or a label out of range
+ * (naming the row), ECC_E_INTERNAL for an empty or negative shape. */
+
+/* Distillation: T² · KL(softmax(teacher/T) ‖ softmax(student/T)), T > 0;
+ * gradient T·(softmax(student/T) − softmax(teacher/T))/rows. */
+ecc_status ecc_loss_kl(ecc_ctx *ctx, const float *student, const float *teacher, int64_t rows,
+                       int64_t cols, double temperature, double *loss, float *grad);
+/* Cross-entropy of logits against class indices labels[rows] in [0, cols). */
+ecc_status ecc_loss_ce(ecc_ctx *ctx, const float *logits, const int64_t *labels, int64_t rows,
+                       int64_t cols, double *loss, float *grad);
+/* Mean over n elements of (a − b)²; gradient 2(a − b)/n with respect to a. */
+ecc_status ecc_loss_mse(ecc_ctx *ctx, const float *a, const float *b, int64_t n, double *loss,
+                        float *grad);
+
+/* ---------------- optimizers (optim.c) ---------------- */
+
+/* One trainable tensor. All pointers are borrowed from the caller and must
+ * outlive the optimizer that holds them. */
+typedef struct ecc_train_param {
+    float *w;             /* weights, updated in place */
+    float *g;             /* gradient of the loss, read by a step (clipping scales it) */
+    int64_t n;            /* elements */
+    const uint8_t *keep;  /* mask: 0 = pruned, stays exactly 0.0f; NULL keeps all */
+    bool decay;           /* weight decay applies (weights yes, biases and norms no) */
+} ecc_train_param;
+
+typedef enum ecc_optim_kind { ECC_OPTIM_SGD, ECC_OPTIM_ADAMW, ECC_OPTIM_COUNT } ecc_optim_kind;
+
+typedef struct ecc_optim_config {
+    ecc_optim_kind kind;
+    double weight_decay;  /* >= 0; SGD: coupled L2 (g += wd·w), AdamW: decoupled */
+    double momentum;      /* SGD, [0, 1) */
+    bool nesterov;        /* SGD, needs momentum > 0 */
+    double beta1, beta2;  /* AdamW, [0, 1) */
+    double eps;           /* AdamW, > 0 */
+} ecc_optim_config;
+
+typedef struct ecc_optim ecc_optim;
+
+/* The defaults of a kind (SGD: momentum 0.9; AdamW: betas 0.9/0.999, eps
+ * 1e-8, weight decay 0.01). */
+ecc_optim_config ecc_optim_defaults(ecc_optim_kind kind);
+/* "sgd" | "adamw" → kind; ECC_E_USAGE listing the choices otherwise. */
+ecc_status ecc_optim_kind_parse(ecc_ctx *ctx, const char *name, ecc_optim_kind *out);
+const char *ecc_optim_kind_name(ecc_optim_kind kind); /* NULL when out of range */
+/* ECC_E_USAGE naming the option and its bound when cfg is out of range. */
+ecc_status ecc_optim_config_check(ecc_ctx *ctx, const ecc_optim_config *cfg);
+/* Checks cfg, copies params[0..n) (their arrays stay borrowed) and allocates
+ * zeroed state beside each parameter. *out is the caller's, freed with
+ * ecc_optim_free; ctx is borrowed for error messages of later steps. */
+ecc_status ecc_optim_create(ecc_ctx *ctx, const ecc_optim_config *cfg,
+                            const ecc_train_param *params, size_t n, ecc_optim **out);
+/* One update of every parameter from its gradient at learning rate lr
+ * (finite, >= 0, else ECC_E_USAGE). Pruned elements end exactly 0.0f with
+ * zero state. */
+ecc_status ecc_optim_step(ecc_optim *o, double lr);
+/* State k of parameter i (SGD: 0 = momentum buffer; AdamW: 0 = m, 1 = v),
+ * owned by o; NULL when the kind has no such state. */
+const float *ecc_optim_state(const ecc_optim *o, size_t i, int k);
+int64_t ecc_optim_steps(const ecc_optim *o); /* steps taken so far */
+void ecc_optim_free(ecc_optim *o);           /* NULL is a no-op */
+
+/* Global L2 norm of the gradients (pruned elements count as 0), returned
+ * before clipping. When max_norm > 0 and the norm is finite and larger, every
+ * gradient is scaled by max_norm/norm so that the norm becomes max_norm;
+ * max_norm <= 0 only measures. */
+double ecc_grad_clip(const ecc_train_param *p, size_t n, double max_norm);
+
+/* ---------------- learning-rate schedules (schedule.c) ---------------- */
+
+typedef enum ecc_lr_kind { ECC_LR_CONSTANT, ECC_LR_STEP, ECC_LR_COSINE, ECC_LR_COUNT } ecc_lr_kind;
+
+typedef struct ecc_lr_schedule {
+    ecc_lr_kind kind;
+    double lr;          /* peak rate, finite and > 0 */
+    int64_t warmup;     /* steps of linear warm-up, lr/warmup up to lr; 0 = none */
+    double min_lr;      /* cosine: the rate reached at total_steps, in [0, lr] */
+    int64_t step_size;  /* step: multiply by gamma every step_size steps (>= 1) */
+    double gamma;       /* step: in (0, 1] */
+} ecc_lr_schedule;
+
+/* "constant" | "step" | "cosine" → kind; ECC_E_USAGE listing the choices. */
+ecc_status ecc_lr_kind_parse(ecc_ctx *ctx, const char *name, ecc_lr_kind *out);
+const char *ecc_lr_kind_name(ecc_lr_kind kind); /* NULL when out of range */
+/* ECC_E_USAGE naming the field and its bound when s is out of range. */
+ecc_status ecc_lr_schedule_check(ecc_ctx *ctx, const ecc_lr_schedule *s);
+/* The rate of 0-based step `step` of total_steps (s checked). Warm-up steps
+ * 0..warmup-1 rise linearly lr·(step+1)/warmup; after them the kind's decay
+ * counts from the end of warm-up. Steps past total_steps keep its rate. */
+double ecc_lr_at(const ecc_lr_schedule *s, int64_t step, int64_t total_steps);
+
+#endif

@@ -14,7 +14,7 @@
  * does not match the plan (data-dependent shapes) gets its own memory and
  * marks the plan stale; the next run records again. Graph outputs and kept
  * values are never reused. */
-#include "kernels.h"
+#include "interp_internal.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -24,109 +24,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ECC_BUF_EXTERNAL (-1) /* caller input, initializer, Constant attribute */
-#define ECC_BUF_FALLBACK (-2) /* outside the plan, freed at the next run */
-#define ECC_BUF_NONE (-3)     /* nothing recorded */
-#define ECC_LIFE_END UINT32_MAX
 /* Data pointer for empty tensors that came without one. */
 static uint64_t ecc_empty_data[1];
-#define ECC_ALIGN 64
 /* Options struct from a caller that may be older: is `field` inside it? */
 #define ECC_OPT_HAS(o, field)                                                            \
     ((o)->struct_size >= offsetof(ecc_interp_options, field) + sizeof((o)->field))
-
-typedef struct ecc_slot {
-    ecc_rt_tensor t;
-    const ecc_value *v;
-    int32_t buf;          /* buffer index, or ECC_BUF_* */
-    uint32_t n_uses;      /* node input slots reading it */
-    bool pinned;          /* graph output or kept: never reused */
-    bool is_const;        /* initializer: set once at create */
-    void *masked;         /* initializer's masked copy (owned), or NULL */
-    void *folded;         /* output of a node folded at create (owned), or NULL */
-    bool is_input;
-    bool produced;
-} ecc_slot;
-
-typedef struct ecc_buffer {
-    size_t size, offset;
-    uint32_t first, last;
-    int64_t pending;      /* record mode: uses still to come */
-    bool pinned;
-    void *mem;            /* record mode: malloc'd until its last use */
-} ecc_buffer;
-
-typedef struct ecc_alloc_rec {
-    int32_t buf;
-    int32_t out_slot;     /* output index, or -1 for scratch */
-    size_t size;
-} ecc_alloc_rec;
-
-typedef struct ecc_inode {
-    const ecc_node *node;
-    const ecc_kernel_entry *kern;
-    int32_t kern_dtype;
-    uint32_t io;          /* first entry in it->io: inputs then outputs */
-    uint32_t plan_off, plan_n;
-} ecc_inode;
-
-typedef struct ecc_pool ecc_pool;
-
-struct ecc_interp {
-    const ecc_model *model;
-    const ecc_graph *g;
-    int64_t opset;
-    int threads;
-    ecc_observe_fn observe;
-    void *observe_user;
-    int64_t max_batch;
-    /* values */
-    ecc_slot *slots;
-    size_t n_slots;
-    int32_t *slot_of_id;      /* value id → slot, -1 */
-    uint32_t n_ids;
-    int32_t *inputs, *outputs; /* slot per graph input (non-initializer) / output */
-    size_t n_inputs, n_outputs;
-    int32_t *kept;
-    size_t n_kept;
-    /* nodes in execution order */
-    ecc_inode *nodes;
-    size_t n_nodes;
-    int32_t *io;              /* slot per node input / output, -1 = absent */
-    int32_t *out_alias;       /* per io entry (outputs): buffer aliased when recorded */
-    size_t n_io;
-    const ecc_rt_tensor **in_ptrs; /* kernel argument arrays, sized for the widest node */
-    ecc_rt_tensor **out_ptrs;
-    /* plan */
-    bool recording, planned, stale;
-    int64_t *sig;
-    size_t n_sig;
-    ecc_buffer *bufs;
-    size_t n_bufs, cap_bufs;
-    ecc_alloc_rec *recs;
-    size_t n_recs, cap_recs;
-    uint8_t *arena;
-    size_t arena_size;
-    void **fallback;
-    size_t n_fallback, cap_fallback;
-    size_t fallback_bytes;
-    size_t live_bytes;        /* activation memory held right now (record + fallback) */
-    size_t mem_limit;         /* refuse a model that needs more (half the RAM) */
-    ecc_pool *pool;
-};
-
-struct ecc_kernel_ctx {
-    ecc_ctx *ctx;
-    ecc_interp *it;
-    const ecc_node *node;
-    uint32_t pos;
-    ecc_inode *in_node;
-    ecc_rt_tensor *const *outs;
-    size_t n_outs;
-    const ecc_rt_tensor *const *ins;
-    size_t n_ins;
-    uint32_t n_allocs;
-};
 
 /* ================= thread pool ================= */
 
@@ -278,7 +180,7 @@ void ecc_kernel_parallel(ecc_kernel_ctx *k, int64_t n, int64_t work, ecc_par_fn 
 
 /* ================= kernel services ================= */
 
-static const char *ecc_node_label(const ecc_node *n) {
+const char *ecc_node_label(const ecc_node *n) {
     if (n->name && n->name[0]) return n->name;
     for (uint32_t i = 0; i < n->n_outputs; i++)
         if (n->outputs[i]) return n->outputs[i]->name;
@@ -449,6 +351,7 @@ static void ecc_mark_produced(ecc_kernel_ctx *k, int32_t j, int32_t buf) {
 
 ecc_status ecc_kernel_alloc(ecc_kernel_ctx *k, ecc_rt_tensor *out, int32_t dtype, int32_t rank,
                             const int64_t *dims) {
+    if (k->backward) return ecc_ctx_error(k->ctx, ECC_E_INTERNAL, "backward kernel allocated");
     int32_t j = ecc_out_index(k, out);
     if (j < 0) return ecc_ctx_error(k->ctx, ECC_E_INTERNAL, "kernel allocated a non-output");
     size_t bytes;
@@ -465,6 +368,7 @@ ecc_status ecc_kernel_alloc(ecc_kernel_ctx *k, ecc_rt_tensor *out, int32_t dtype
 
 ecc_status ecc_kernel_scratch(ecc_kernel_ctx *k, size_t bytes, void **out) {
     int32_t buf = ECC_BUF_NONE;
+    if (k->backward) return ecc_backward_scratch(k, bytes, out);
     return ecc_get_memory(k, bytes, -1, &buf, out);
 }
 
@@ -555,7 +459,7 @@ static int32_t ecc_slot_of(const ecc_interp *it, const ecc_value *v) {
     return it->slot_of_id[v->id];
 }
 
-/* A float initializer whose mask covers it: s->masked gets a copy with the
+/* A float initializer whose mask covers it: s->copy gets a copy with the
  * removed weights zeroed, as lowering will make them. Otherwise NULL. */
 static ecc_status ecc_mask_initializer(ecc_ctx *ctx, ecc_slot *s) {
     const ecc_tensor *t = s->v->init;
@@ -568,7 +472,7 @@ static ecc_status ecc_mask_initializer(ecc_ctx *ctx, ecc_slot *s) {
     const uint8_t *keep = m->keep->data;
     for (int64_t i = 0; i < t->numel; i++)
         if (!keep[i]) w[i] = 0.0f;
-    s->masked = w;
+    s->copy = w;
     return ECC_OK;
 }
 
@@ -583,7 +487,7 @@ static ecc_status ecc_bind_initializer(ecc_ctx *ctx, ecc_slot *s) {
     s->t.dtype = t->dtype;
     s->t.rank = t->rank;
     for (int32_t d = 0; d < t->rank; d++) s->t.dims[d] = t->dims[d];
-    s->t.data = s->masked ? s->masked : t->data;
+    s->t.data = s->copy ? s->copy : t->data;
     s->t.nbytes = t->nbytes;
     s->is_const = s->produced = true;
     s->buf = ECC_BUF_EXTERNAL;
@@ -634,6 +538,42 @@ static ecc_status ecc_bind_keep(ecc_ctx *ctx, ecc_interp *it, const char *const 
     }
 fail:
     return st;
+}
+
+/* Training parameters: each named float32 initializer reads from a copy the
+ * interpreter owns (the masked copy when it has a mask). */
+static ecc_status ecc_bind_params(ecc_ctx *ctx, ecc_interp *it, const char *const *names) {
+    ecc_status st = ECC_OK;
+    size_t n = 0;
+    while (names && names[n]) n++;
+    it->params = calloc(n + 1, sizeof *it->params);
+    ECC_FAIL_IF(!it->params, ctx, ECC_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int32_t s = ecc_slot_of(it, ecc_graph_find(it->g, names[i]));
+        ECC_FAIL_IF(s < 0 || !it->slots[s].v->init, ctx, ECC_E_USAGE,
+                    "params: the model has no initializer named '%s'", names[i]);
+        ecc_slot *sl = &it->slots[s];
+        ECC_FAIL_IF(sl->t.dtype != ECC_DTYPE_FLOAT, ctx, ECC_E_USAGE,
+                    "params: '%s' is %s; only float32 weights train", names[i],
+                    ecc_dtype_name(sl->t.dtype));
+        ECC_FAIL_IF(sl->trainable, ctx, ECC_E_USAGE, "params: '%s' is named twice", names[i]);
+        if (!sl->copy) {
+            sl->copy = malloc(sl->t.nbytes + 1);
+            ECC_FAIL_IF(!sl->copy, ctx, ECC_E_INTERNAL, "out of memory");
+            memcpy(sl->copy, sl->t.data, sl->t.nbytes);
+            sl->t.data = sl->copy;
+        }
+        sl->trainable = sl->needs_grad = true;
+        it->params[it->n_params++] = s;
+    }
+fail:
+    return st;
+}
+
+/* keep_all: no activation is reused, so a backward pass can read them all. */
+static void ecc_keep_all(ecc_interp *it) {
+    for (size_t i = 0; i < it->n_slots; i++)
+        if (it->slots[i].v->producer) it->slots[i].pinned = true;
 }
 
 /* Kahn's algorithm over the main graph; ties keep file order. */
@@ -833,7 +773,7 @@ static bool ecc_op_random(const char *op) {
 static bool ecc_inputs_const(const ecc_interp *it, const ecc_inode *in) {
     for (uint32_t j = 0; j < in->node->n_inputs; j++) {
         int32_t s = it->io[in->io + j];
-        if (s >= 0 && !it->slots[s].is_const) return false;
+        if (s >= 0 && (!it->slots[s].is_const || it->slots[s].trainable)) return false;
     }
     return true;
 }
@@ -919,9 +859,12 @@ ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
     ECC_TRY(ecc_index_values(ctx, it));
     ECC_TRY(ecc_bind_graph_io(ctx, it));
     ECC_TRY(ecc_bind_keep(ctx, it, opts && ECC_OPT_HAS(opts, keep) ? opts->keep : NULL));
+    ECC_TRY(ecc_bind_params(ctx, it, opts && ECC_OPT_HAS(opts, params) ? opts->params : NULL));
+    if (opts && ECC_OPT_HAS(opts, keep_all) && opts->keep_all) ecc_keep_all(it);
     ECC_TRY(ecc_order_nodes(ctx, it));
     ECC_TRY(ecc_wire_nodes(ctx, it));
     ECC_TRY(ecc_check_kernels(ctx, it));
+    if (it->n_params) ECC_TRY(ecc_backward_plan(ctx, it));
     if (it->threads > 1) it->pool = ecc_pool_create(it->threads);
     if (!it->pool) it->threads = 1;
     if (!it->observe) ecc_fold_constants(ctx, it);
@@ -970,11 +913,13 @@ void ecc_interp_free(ecc_interp *it) {
     free(it->inputs);
     free(it->outputs);
     for (size_t i = 0; it->slots && i < it->n_slots; i++) {
-        free(it->slots[i].masked);
+        free(it->slots[i].copy);
         free(it->slots[i].folded);
     }
     free(it->slots);
     free(it->slot_of_id);
+    ecc_backward_release(it);
+    free(it->params);
     free(it);
 }
 

@@ -1,7 +1,7 @@
 /* interp.h — the CPU reference interpreter: plan a graph once (topological
  * order, liveness, buffer reuse, one workspace reused across batches), then
  * run it batch after batch. Kernels live in a table (op, dtype) → forward
- * (and, later, backward) functions. Activations stay addressable by value so
+ * and backward functions. Activations stay addressable by value so
  * calibration observers and training can read them. Pruning masks are
  * honoured: a run sees every masked float weight as lowering will make it. */
 #ifndef ECC_INTERP_H
@@ -35,6 +35,14 @@ typedef struct ecc_interp_options {
     const char *const *keep;  /* value names to keep readable after a run (NULL-terminated) */
     ecc_observe_fn observe;   /* may be NULL */
     void *observe_user;
+    /* Training. params: float32 initializers (NULL-terminated names) the
+     * interpreter reads from its own copy (ecc_interp_param), so a caller can
+     * update them between runs; nodes reading them are never folded. The copy
+     * starts as the weight lowering would make it (mask applied). keep_all:
+     * every activation stays readable until the next run, as a backward pass
+     * needs (ecc_interp_backward). */
+    const char *const *params;
+    bool keep_all;
 } ecc_interp_options;
 
 /* Plans model for execution. Every node must have a kernel: otherwise
@@ -71,6 +79,28 @@ const ecc_rt_tensor *ecc_interp_value(const ecc_interp *it, const char *name);
  * are not counted. */
 size_t ecc_interp_workspace_bytes(const ecc_interp *it);
 
+/* ---- training (backward.c) ---- */
+/* Parameters named in ecc_interp_options.params, in that order. */
+size_t ecc_interp_param_count(const ecc_interp *it);
+const ecc_value *ecc_interp_param_value(const ecc_interp *it, size_t i);
+/* The parameter's float32 data (numel elements), owned by the interpreter;
+ * the caller may write it between runs. */
+float *ecc_interp_param(ecc_interp *it, size_t i);
+/* Gradients of the last ecc_interp_backward, numel floats per parameter
+ * (zeros where no gradient reached it), owned by the interpreter; NULL before
+ * the first backward. */
+const float *ecc_interp_param_grad(const ecc_interp *it, size_t i);
+/* Reverse-mode gradients of the last run. dout[i] is d(loss)/d(output i)
+ * with that output's dtype and dims, or NULL (no gradient through it). Needs
+ * keep_all, and the run's inputs still valid. Every node between a parameter
+ * and a graph output must have a backward kernel; one without is refused
+ * naming the node (ecc_interp_create already checks the model's declared
+ * types). Deterministic: same bytes for any thread count. */
+ecc_status ecc_interp_backward(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *const *dout);
+/* Peak bytes of gradient buffers during the last backward (parameter
+ * gradients included). */
+size_t ecc_interp_grad_peak_bytes(const ecc_interp *it);
+
 /* ---- kernel table ---- */
 typedef struct ecc_kernel_ctx ecc_kernel_ctx; /* threads, scratch, ctx for errors */
 
@@ -78,12 +108,25 @@ typedef ecc_status (*ecc_kernel_fn)(ecc_kernel_ctx *k, const ecc_node *node,
                                     const ecc_rt_tensor *const *in, size_t n_in,
                                     ecc_rt_tensor *const *out, size_t n_out);
 
+/* Backward kernel: given the forward's inputs and outputs and dout[j] =
+ * d(loss)/d(output j) (NULL: no gradient through output j, read as zeros),
+ * adds d(loss)/d(input i) into din[i] for every non-NULL din[i]. din[i] comes
+ * allocated with input i's dtype and dims and zeroed. Scratch comes from
+ * ecc_kernel_scratch; ecc_kernel_alloc is not for backward kernels. The
+ * result must not depend on the thread count: work is split over output
+ * elements of din, never over a reduction. */
+typedef ecc_status (*ecc_backward_fn)(ecc_kernel_ctx *k, const ecc_node *node,
+                                      const ecc_rt_tensor *const *in, size_t n_in,
+                                      const ecc_rt_tensor *const *out,
+                                      const ecc_rt_tensor *const *dout, size_t n_out,
+                                      ecc_rt_tensor *const *din);
+
 typedef struct ecc_kernel_entry {
     const char *op;           /* ONNX op_type, default domain */
     int32_t dtype;            /* dtype of the first input it handles; 0 = any */
     int since_opset;          /* first opset with these semantics */
     ecc_kernel_fn forward;
-    ecc_kernel_fn backward;   /* NULL until training lands */
+    ecc_backward_fn backward; /* NULL: not differentiable here */
 } ecc_kernel_entry;
 
 /* Kernel side: sets out's dtype and dims and gives it memory from the

@@ -155,7 +155,22 @@ void ecc_bc_each(const ecc_bcast *b, ecc_bc_row_fn row, void *arg);
 /* Copies src into the already allocated dst, broadcasting src (same dtype). */
 ecc_status ecc_k_broadcast_copy(ecc_kernel_ctx *k, const ecc_rt_tensor *src, ecc_rt_tensor *dst);
 
+/* ---- gradient helpers (kernels_common.c) ---- */
+/* dst += scale * g summed over the dimensions along which dst broadcasts to
+ * g's shape (NumPy rules): the gradient of a broadcast input. Serial, so the
+ * sums never depend on the thread count. */
+ecc_status ecc_k_unbroadcast_add(ecc_kernel_ctx *k, const ecc_rt_tensor *g, ecc_rt_tensor *dst,
+                                 float scale);
+/* dst += scale * src broadcast to dst's shape. */
+ecc_status ecc_k_broadcast_add(ecc_kernel_ctx *k, const ecc_rt_tensor *src, ecc_rt_tensor *dst,
+                               float scale);
+
 /* ---- kernel prototypes ---- */
+/* Backward kernels: ecc_k_<op>_back_<dtype>, contract in interp.h. */
+#define ECC_BACKWARD_PROTO(name)                                                         \
+    ecc_status name(ecc_kernel_ctx *k, const ecc_node *node, const ecc_rt_tensor *const *in, \
+                    size_t n_in, const ecc_rt_tensor *const *out,                        \
+                    const ecc_rt_tensor *const *dout, size_t n_out, ecc_rt_tensor *const *din)
 #define ECC_KERNEL_PROTO(name)                                                           \
     ecc_status name(ecc_kernel_ctx *k, const ecc_node *node, const ecc_rt_tensor *const *in, \
                     size_t n_in, ecc_rt_tensor *const *out, size_t n_out)
@@ -170,6 +185,16 @@ ecc_status ecc_k_broadcast_copy(ecc_kernel_ctx *k, const ecc_rt_tensor *src, ecc
         (void)node;                                                                      \
         return fn(k, in, n_in, out, n_out);                                              \
     }
+
+/* Backward kernels (same files as their forward ones). */
+#define ECC_K_BACKWARD_F32(X)                                                          \
+    X(abs) X(neg) X(sqrt) X(exp) X(log) X(reciprocal) X(relu) X(leakyrelu) X(sigmoid)    \
+    X(hardsigmoid) X(hardswish) X(tanh) X(erf) X(gelu) X(softplus) X(elu) X(clip) X(sin) \
+    X(cos) X(add) X(sub) X(mul) X(div) X(pow) X(gemm) X(matmul) X(reducemean) X(reducesum)
+#define ECC_X_DECL(op) ECC_BACKWARD_PROTO(ecc_k_##op##_back_f32);
+ECC_K_BACKWARD_F32(ECC_X_DECL)
+#undef ECC_X_DECL
+ECC_BACKWARD_PROTO(ecc_k_view_back_any);
 
 /* kernels_elementwise.c */
 #define ECC_K_UNARY_F32(X)                                                               \

@@ -318,3 +318,60 @@ ecc_status ecc_k_broadcast_copy(ecc_kernel_ctx *k, const ecc_rt_tensor *src, ecc
     ecc_bc_each(&b, ecc_bcopy_row, &j);
     return ECC_OK;
 }
+
+/* ---- gradients through broadcasting ---- */
+
+typedef struct ecc_bgrad_job {
+    const float *g;  /* full-shape side */
+    float *d;        /* broadcast side */
+    float scale;
+    bool to_full;    /* broadcast_add: full += scale * bcast; else bcast += scale * full */
+} ecc_bgrad_job;
+
+static void ecc_bgrad_row(void *arg, int64_t out_off, const int64_t *in_off, int64_t len,
+                          const int64_t *in_stride) {
+    ecc_bgrad_job *j = arg;
+    int64_t s = in_stride[1];
+    if (j->to_full) {
+        float *o = (float *)j->g + out_off;
+        const float *x = j->d + in_off[1];
+        for (int64_t i = 0; i < len; i++) o[i] += j->scale * x[i * s];
+        return;
+    }
+    const float *x = j->g + out_off;
+    float *o = j->d + in_off[1];
+    if (s) {
+        for (int64_t i = 0; i < len; i++) o[i] += j->scale * x[i];
+        return;
+    }
+    float acc = 0.0f;
+    for (int64_t i = 0; i < len; i++) acc += x[i];
+    o[0] += j->scale * acc;
+}
+
+/* Plans full (out shape) against part (broadcast to it); both float32. */
+static ecc_status ecc_bgrad(ecc_kernel_ctx *k, const ecc_rt_tensor *full,
+                            const ecc_rt_tensor *part, ecc_bgrad_job *j) {
+    const ecc_rt_tensor *ts[2] = {full, part};
+    ecc_bcast b;
+    if (full->dtype != ECC_DTYPE_FLOAT || part->dtype != ECC_DTYPE_FLOAT)
+        return ecc_kernel_fail(k, "gradients are float32 only");
+    ecc_status st = ecc_k_bcast(k, ts, 2, &b);
+    if (st) return st;
+    if (b.out_rank != full->rank || memcmp(b.out_dims, full->dims, (size_t)full->rank * 8) != 0)
+        return ecc_kernel_fail(k, "gradient does not broadcast to the output shape");
+    ecc_bc_each(&b, ecc_bgrad_row, j);
+    return ECC_OK;
+}
+
+ecc_status ecc_k_unbroadcast_add(ecc_kernel_ctx *k, const ecc_rt_tensor *g, ecc_rt_tensor *dst,
+                                 float scale) {
+    ecc_bgrad_job j = {g->data, dst->data, scale, false};
+    return ecc_bgrad(k, g, dst, &j);
+}
+
+ecc_status ecc_k_broadcast_add(ecc_kernel_ctx *k, const ecc_rt_tensor *src, ecc_rt_tensor *dst,
+                               float scale) {
+    ecc_bgrad_job j = {dst->data, (float *)src->data, scale, true};
+    return ecc_bgrad(k, dst, src, &j);
+}

@@ -195,6 +195,96 @@ ECC_UNARY(asinh, NULL, asinhf(v))
 ECC_UNARY(acosh, NULL, acoshf(v))
 ECC_UNARY(atanh, NULL, atanhf(v))
 
+/* ---- unary float32 backward: dx = dy * f'(x), from x, y = f(x) and dy ---- */
+
+typedef void (*ecc_ugrad_row_fn)(const float *x, const float *y, const float *dy, float *dx,
+                                 int64_t n, const ecc_uparam *p);
+
+typedef struct ecc_ugrad_job {
+    const float *x, *y, *dy;
+    float *dx;
+    int64_t n;
+    const ecc_uparam *p;
+    ecc_ugrad_row_fn row;
+} ecc_ugrad_job;
+
+static void ecc_ugrad_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    ecc_ugrad_job *j = arg;
+    int64_t b = begin * ECC_PAR_MIN, e = end * ECC_PAR_MIN < j->n ? end * ECC_PAR_MIN : j->n;
+    j->row(j->x + b, j->y + b, j->dy + b, j->dx + b, e - b, j->p);
+}
+
+static ecc_status ecc_unary_back_f32(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                     size_t n_in, const ecc_rt_tensor *const *out,
+                                     const ecc_rt_tensor *const *dout,
+                                     ecc_rt_tensor *const *din, ecc_uprep_fn prep,
+                                     ecc_ugrad_row_fn row) {
+    ecc_uparam p = {0};
+    if (!din[0] || !dout[0]) return ECC_OK;
+    if (prep) {
+        ecc_status st = prep(k, in, n_in, &p);
+        if (st) return st;
+    }
+    int64_t n = ecc_rt_numel(in[0]);
+    ecc_ugrad_job j = {in[0]->data, out[0]->data, dout[0]->data, din[0]->data, n, &p, row};
+    ecc_kernel_parallel(k, (n + ECC_PAR_MIN - 1) / ECC_PAR_MIN, n, ecc_ugrad_task, &j);
+    return ECC_OK;
+}
+
+/* DEXPR: dy * f'(x) from v = x, y = f(x), g = dy and the parameters p. */
+#define ECC_UNARY_GRAD(name, PREP, DEXPR)                                                \
+    static void ecc_grow_##name(const float *x, const float *yy, const float *dy, float *dx, \
+                                int64_t n, const ecc_uparam *p) {                        \
+        (void)p, (void)yy, (void)x;                                                      \
+        for (int64_t i = 0; i < n; i++) {                                                \
+            float v = x[i], y = yy[i], g = dy[i];                                        \
+            (void)v, (void)y;                                                            \
+            dx[i] += (DEXPR);                                                            \
+        }                                                                                \
+    }                                                                                    \
+    ECC_BACKWARD_PROTO(ecc_k_##name##_back_f32) {                                        \
+        (void)node, (void)n_out;                                                         \
+        return ecc_unary_back_f32(k, in, n_in, out, dout, din, PREP, ecc_grow_##name);   \
+    }
+
+#define ECC_2_SQRTPI 1.12837916709551257f
+#define ECC_INV_SQRT2PI 0.398942280401432678f
+
+/* d/dv of the tanh-approximated Gelu. */
+static inline float ecc_gelu_tanh_grad(float v) {
+    float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+    float t = tanhf(u);
+    float du = 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * v * v);
+    return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
+}
+static inline float ecc_gelu_grad(float v, bool tanh_approx) {
+    if (tanh_approx) return ecc_gelu_tanh_grad(v);
+    return 0.5f * (1.0f + ecc_erf_f(v * 0.70710678118654752f)) +
+           v * ECC_INV_SQRT2PI * expf(-0.5f * v * v);
+}
+
+ECC_UNARY_GRAD(abs, NULL, v > 0 ? g : v < 0 ? -g : 0.0f)
+ECC_UNARY_GRAD(neg, NULL, -g)
+ECC_UNARY_GRAD(sqrt, NULL, g * 0.5f / y)
+ECC_UNARY_GRAD(exp, NULL, g * y)
+ECC_UNARY_GRAD(log, NULL, g / v)
+ECC_UNARY_GRAD(reciprocal, NULL, -g * y * y)
+ECC_UNARY_GRAD(relu, NULL, v > 0 ? g : 0.0f)
+ECC_UNARY_GRAD(leakyrelu, ecc_prep_leaky, v >= 0 ? g : p->a * g)
+ECC_UNARY_GRAD(sigmoid, NULL, g * y * (1.0f - y))
+ECC_UNARY_GRAD(hardsigmoid, ecc_prep_hsig,
+               p->a * v + p->b > 0.0f && p->a * v + p->b < 1.0f ? p->a * g : 0.0f)
+ECC_UNARY_GRAD(hardswish, NULL, v < -3.0f ? 0.0f : v > 3.0f ? g : g * (v / 3.0f + 0.5f))
+ECC_UNARY_GRAD(tanh, NULL, g * (1.0f - y * y))
+ECC_UNARY_GRAD(erf, NULL, g * ECC_2_SQRTPI * expf(-v * v))
+ECC_UNARY_GRAD(gelu, ecc_prep_gelu, g * ecc_gelu_grad(v, p->flag))
+ECC_UNARY_GRAD(softplus, NULL, g * ecc_sigmoid(v))
+ECC_UNARY_GRAD(elu, ecc_prep_elu, v >= 0 ? g : g * (y + p->a))
+ECC_UNARY_GRAD(clip, ecc_prep_clip, v >= p->a && v <= p->b ? g : 0.0f)
+ECC_UNARY_GRAD(sin, NULL, g * cosf(v))
+ECC_UNARY_GRAD(cos, NULL, -g * sinf(v))
+
 /* ================= unary integer ================= */
 
 static ecc_status ecc_unary_int(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in, size_t n_in,
@@ -501,6 +591,83 @@ ECC_KERNEL_PROTO(ecc_k_prelu_f32) {
     }
     st = ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, x->rank, x->dims);
     return st ? st : ecc_binary_into(k, x, &s2, out[0], ecc_row_prelu_f32);
+}
+
+/* ---- binary float32 backward: each input's share of dy at full shape,
+ * summed back over the dimensions it was broadcast along ---- */
+
+typedef float (*ecc_bgrad_fn)(float g, float a, float b);
+static float ecc_d_pass(float g, float a, float b) { return (void)a, (void)b, g; }
+static float ecc_d_negate(float g, float a, float b) { return (void)a, (void)b, -g; }
+static float ecc_d_mul_a(float g, float a, float b) { return (void)a, g * b; }
+static float ecc_d_mul_b(float g, float a, float b) { return (void)b, g * a; }
+static float ecc_d_div_a(float g, float a, float b) { return (void)a, g / b; }
+static float ecc_d_div_b(float g, float a, float b) { return -g * a / (b * b); }
+static float ecc_d_pow_a(float g, float a, float b) { return g * b * powf(a, b - 1.0f); }
+static float ecc_d_pow_b(float g, float a, float b) { return g * powf(a, b) * logf(a); }
+
+typedef struct ecc_bshare_job {
+    const float *g, *a, *b;
+    float *t;
+    ecc_bgrad_fn fn;
+} ecc_bshare_job;
+
+static void ecc_bshare_row(void *arg, int64_t out_off, const int64_t *in_off, int64_t len,
+                           const int64_t *in_stride) {
+    ecc_bshare_job *j = arg;
+    const float *a = j->a + in_off[0], *b = j->b + in_off[1], *g = j->g + out_off;
+    float *t = j->t + out_off;
+    for (int64_t i = 0; i < len; i++) t[i] = j->fn(g[i], a[i * in_stride[0]], b[i * in_stride[1]]);
+}
+
+/* din[i] += unbroadcast(fn_i(dy, a, b)) for each wanted input. */
+static ecc_status ecc_binary_back_f32(ecc_kernel_ctx *k, const ecc_rt_tensor *a,
+                                      const ecc_rt_tensor *b, const ecc_rt_tensor *dy,
+                                      ecc_rt_tensor *const *din, ecc_bgrad_fn fa,
+                                      ecc_bgrad_fn fb) {
+    ecc_status st = ECC_OK;
+    const ecc_rt_tensor *ts[2] = {a, b};
+    ecc_bcast bc;
+    float *t;
+    ECC_TRY(ecc_k_bcast(k, ts, 2, &bc));
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(ecc_rt_numel(dy) + 1) * sizeof *t, (void **)&t));
+    ecc_rt_tensor share = *dy;
+    share.data = t;
+    ecc_bgrad_fn fns[2] = {fa, fb};
+    for (int i = 0; i < 2; i++) {
+        if (!din[i]) continue;
+        ecc_bshare_job j = {dy->data, a->data, b->data, t, fns[i]};
+        ecc_bc_each(&bc, ecc_bshare_row, &j);
+        ECC_TRY(ecc_k_unbroadcast_add(k, &share, din[i], 1.0f));
+    }
+fail:
+    return st;
+}
+
+#define ECC_BINARY_GRAD(name, FA, FB)                                                    \
+    ECC_BACKWARD_PROTO(ecc_k_##name##_back_f32) {                                        \
+        (void)node, (void)n_in, (void)out, (void)n_out;                                  \
+        return ecc_binary_back_f32(k, in[0], in[1], dout[0], din, FA, FB);               \
+    }
+ECC_BINARY_GRAD(add, ecc_d_pass, ecc_d_pass)
+ECC_BINARY_GRAD(sub, ecc_d_pass, ecc_d_negate)
+ECC_BINARY_GRAD(mul, ecc_d_mul_a, ecc_d_mul_b)
+ECC_BINARY_GRAD(div, ecc_d_div_a, ecc_d_div_b)
+
+/* Pow: the exponent may be of another numeric type (no gradient then). */
+ECC_BACKWARD_PROTO(ecc_k_pow_back_f32) {
+    (void)node, (void)n_in, (void)out, (void)n_out;
+    ecc_rt_tensor e = *in[1];
+    if (e.dtype != ECC_DTYPE_FLOAT) {
+        int64_t n = ecc_rt_numel(in[1]);
+        float *conv;
+        ecc_status st = ecc_kernel_scratch(k, (size_t)(n + 1) * sizeof(float), (void **)&conv);
+        if (st) return st;
+        for (int64_t i = 0; i < n; i++) conv[i] = (float)ecc_rt_get_f64(in[1], i);
+        e.dtype = ECC_DTYPE_FLOAT;
+        e.data = conv;
+    }
+    return ecc_binary_back_f32(k, in[0], &e, dout[0], din, ecc_d_pow_a, ecc_d_pow_b);
 }
 
 /* ================= variadic ================= */

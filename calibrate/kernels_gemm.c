@@ -264,6 +264,71 @@ fail:
     return st;
 }
 
+/* ================= backward ================= */
+
+/* Y = alpha op(A) op(B) + beta C: dA = alpha dY op(B)^T (as stored: transposed
+ * back when transA), dB = alpha op(A)^T dY (likewise), dC = beta dY summed
+ * over C's broadcast dimensions. */
+ECC_BACKWARD_PROTO(ecc_k_gemm_back_f32) {
+    (void)node, (void)out, (void)n_out;
+    ecc_status st = ECC_OK;
+    ecc_gemm_args g;
+    ECC_TRY(ecc_gemm_prepare(k, in[0], in[1], &g));
+    const float *dy = dout[0]->data, *a = in[0]->data, *b = in[1]->data;
+    int64_t lda = g.ta ? g.m : g.kk, ldb = g.tb ? g.kk : g.n;
+    if (din[0] && !g.ta) /* [m,kk] = dY [m,n] op(B)^T */
+        ecc_k_sgemm(k, false, !g.tb, g.m, g.kk, g.n, g.alpha, dy, g.n, b, ldb, 1.0f,
+                    din[0]->data, g.kk);
+    else if (din[0]) /* [kk,m] = op(B) [kk,n] dY^T */
+        ecc_k_sgemm(k, g.tb, true, g.kk, g.m, g.n, g.alpha, b, ldb, dy, g.n, 1.0f,
+                    din[0]->data, g.m);
+    if (din[1] && !g.tb) /* [kk,n] = op(A)^T [kk,m] dY */
+        ecc_k_sgemm(k, !g.ta, false, g.kk, g.n, g.m, g.alpha, a, lda, dy, g.n, 1.0f,
+                    din[1]->data, g.n);
+    else if (din[1]) /* [n,kk] = dY^T [n,m] op(A) */
+        ecc_k_sgemm(k, true, g.ta, g.n, g.kk, g.m, g.alpha, dy, g.n, a, lda, 1.0f,
+                    din[1]->data, g.kk);
+    if (n_in > 2 && din[2]) ECC_TRY(ecc_k_unbroadcast_add(k, dout[0], din[2], g.beta));
+fail:
+    return st;
+}
+
+/* Y[i] = A[ao[i]] B[bo[i]] per output matrix i: dA[ao[i]] += dY[i] B^T,
+ * dB[bo[i]] += A^T dY[i], matrix after matrix (a broadcast operand sums in a
+ * fixed order). A plain-matrix B takes one GEMM over all rows. */
+ECC_BACKWARD_PROTO(ecc_k_matmul_back_f32) {
+    (void)node, (void)out, (void)n_out, (void)n_in;
+    ecc_status st = ECC_OK;
+    ecc_mm_plan p;
+    ecc_mm_offsets o;
+    ECC_TRY(ecc_mm_plan_make(k, in[0], in[1], &p));
+    const float *dy = dout[0]->data, *a = in[0]->data, *b = in[1]->data;
+    int64_t am = p.m * p.kk, bm = p.kk * p.n, ym = p.m * p.n;
+    if (p.batch * ym == 0) return ECC_OK;
+    if (p.b_shared && ecc_rt_numel(in[0]) == p.batch * am) {
+        ECC_TRY(ecc_blas_dims(k, p.batch * p.m, p.n, p.kk));
+        if (din[0])
+            ecc_k_sgemm(k, false, true, p.batch * p.m, p.kk, p.n, 1.0f, dy, p.n, b, p.n, 1.0f,
+                        din[0]->data, p.kk);
+        if (din[1])
+            ecc_k_sgemm(k, true, false, p.kk, p.n, p.batch * p.m, 1.0f, a, p.kk, dy, p.n, 1.0f,
+                        din[1]->data, p.n);
+        return ECC_OK;
+    }
+    ECC_TRY(ecc_mm_offsets_make(k, &p, &o));
+    for (int64_t i = 0; i < p.batch; i++) {
+        const float *dyi = dy + i * ym;
+        if (din[0])
+            ecc_k_sgemm(k, false, true, p.m, p.kk, p.n, 1.0f, dyi, p.n, b + o.bo[i] * bm, p.n,
+                        1.0f, (float *)din[0]->data + o.ao[i] * am, p.kk);
+        if (din[1])
+            ecc_k_sgemm(k, true, false, p.kk, p.n, p.m, 1.0f, a + o.ao[i] * am, p.kk, dyi, p.n,
+                        1.0f, (float *)din[1]->data + o.bo[i] * bm, p.n);
+    }
+fail:
+    return st;
+}
+
 /* ================= MatMulInteger ================= */
 
 /* (x - zp) as doubles; zp scalar, or one per row (per_row, `rows` of them,

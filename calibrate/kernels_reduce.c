@@ -225,6 +225,39 @@ ECC_RED_KERNEL(reducel1, f32, ECC_RED_L1)
 ECC_RED_KERNEL(reducelogsum, f32, ECC_RED_LOGSUM)
 ECC_RED_KERNEL(reducelogsumexp, f32, ECC_RED_LOGSUMEXP)
 
+/* ReduceMean / ReduceSum backward: dy (kept dims put back as 1) broadcast
+ * over the reduced axes, divided by the count for the mean. */
+static ecc_status ecc_reduce_back_f32(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                      size_t n_in, const ecc_rt_tensor *dy, ecc_rt_tensor *dx,
+                                      bool mean) {
+    ecc_status st = ECC_OK;
+    int64_t axes[ECC_MAX_RANK];
+    size_t n_axes;
+    bool noop_empty;
+    ecc_red_plan p;
+    if (!dx || !dy) return ECC_OK;
+    int64_t since = strcmp(ecc_kernel_node(k)->op_type, "ReduceSum") == 0 ? 13 : 18;
+    ECC_TRY(ecc_red_axes(k, in, n_in, since, axes, &n_axes, &noop_empty));
+    ECC_TRY(ecc_red_plan_make(k, in[0], axes, n_axes, noop_empty, &p));
+    ecc_rt_tensor g = *dy;
+    g.rank = in[0]->rank;
+    for (int32_t d = 0; d < g.rank; d++) g.dims[d] = p.reduced[d] ? 1 : in[0]->dims[d];
+    float scale = mean && !p.noop && p.count ? 1.0f / (float)p.count : 1.0f;
+    ECC_TRY(ecc_k_broadcast_add(k, &g, dx, scale));
+fail:
+    return st;
+}
+
+ECC_BACKWARD_PROTO(ecc_k_reducemean_back_f32) {
+    (void)node, (void)out, (void)n_out;
+    return ecc_reduce_back_f32(k, in, n_in, dout[0], din[0], true);
+}
+
+ECC_BACKWARD_PROTO(ecc_k_reducesum_back_f32) {
+    (void)node, (void)out, (void)n_out;
+    return ecc_reduce_back_f32(k, in, n_in, dout[0], din[0], false);
+}
+
 /* ---- int64 ---- */
 
 typedef struct ecc_red_i64 {

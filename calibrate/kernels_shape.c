@@ -355,3 +355,18 @@ ECC_KERNEL_PROTO(ecc_k_range_any) {
 fail:
     return st;
 }
+
+/* ================= backward ================= */
+
+/* Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference): the
+ * output is the input's elements in the same order, so is its gradient. */
+ECC_BACKWARD_PROTO(ecc_k_view_back_any) {
+    (void)node, (void)in, (void)n_in, (void)out, (void)n_out;
+    if (!din[0] || !dout[0]) return ECC_OK;
+    int64_t n = ecc_rt_numel(din[0]);
+    if (ecc_rt_numel(dout[0]) != n) return ecc_kernel_fail(k, "gradient size differs");
+    float *dx = din[0]->data;
+    const float *dy = dout[0]->data;
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
+    return ECC_OK;
+}

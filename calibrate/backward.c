@@ -1,0 +1,315 @@
+/* backward.c — reverse-mode gradients over the interpreter's last run: which
+ * values depend on a trainable parameter (planned at create), one gradient
+ * buffer per value while the reverse walk needs it, the walk that calls each
+ * node's backward kernel (the same table row as its forward), and the
+ * parameter gradients it leaves. Gradients of a value read by several nodes
+ * are summed in reverse execution order, so the bytes never depend on the
+ * thread count. */
+#include "interp_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t ecc_interp_param_count(const ecc_interp *it) { return it->n_params; }
+
+const ecc_value *ecc_interp_param_value(const ecc_interp *it, size_t i) {
+    return i < it->n_params ? it->slots[it->params[i]].v : NULL;
+}
+
+float *ecc_interp_param(ecc_interp *it, size_t i) {
+    return i < it->n_params ? it->slots[it->params[i]].copy : NULL;
+}
+
+const float *ecc_interp_param_grad(const ecc_interp *it, size_t i) {
+    return i < it->n_params && it->param_grads ? it->param_grads[i] : NULL;
+}
+
+size_t ecc_interp_grad_peak_bytes(const ecc_interp *it) { return it->grad_peak; }
+
+/* ---------------- planning (at create) ---------------- */
+
+static int32_t value_dtype(const ecc_slot *s) { return s->v->dtype ? s->v->dtype : s->t.dtype; }
+
+static bool node_reads_grad(const ecc_interp *it, const ecc_inode *in) {
+    for (uint32_t j = 0; j < in->node->n_inputs; j++) {
+        int32_t s = it->io[in->io + j];
+        if (s >= 0 && it->slots[s].needs_grad) return true;
+    }
+    return false;
+}
+
+/* The node's float outputs carry gradients; it needs a backward kernel. */
+static ecc_status plan_node(ecc_ctx *ctx, ecc_interp *it, const ecc_inode *in) {
+    const ecc_node *n = in->node;
+    bool any = false;
+    for (uint32_t j = 0; j < n->n_outputs; j++) {
+        int32_t s = it->io[in->io + n->n_inputs + j];
+        if (s < 0) continue;
+        int32_t dt = value_dtype(&it->slots[s]);
+        if (dt != ECC_DTYPE_FLOAT && dt != 0) continue;
+        it->slots[s].needs_grad = any = true;
+    }
+    if (!any) return ECC_OK;
+    int32_t dt = 0;
+    for (uint32_t j = 0; j < n->n_inputs && !dt; j++) {
+        int32_t s = it->io[in->io + j];
+        if (s >= 0) dt = value_dtype(&it->slots[s]);
+    }
+    const ecc_kernel_entry *e = dt ? ecc_kernel_find(n->op_type, dt, it->opset) : NULL;
+    if (dt && (!e || !e->backward))
+        return ecc_ctx_error(ctx, ECC_E_INPUT,
+                             "node '%s' (%s): no gradient for %s, and it lies on a path from "
+                             "a trained weight to the outputs",
+                             ecc_node_label(n), n->op_type, n->op_type);
+    return ECC_OK;
+}
+
+ecc_status ecc_backward_plan(ecc_ctx *ctx, ecc_interp *it) {
+    ecc_status st = ECC_OK;
+    for (size_t pos = 0; pos < it->n_nodes; pos++)
+        if (node_reads_grad(it, &it->nodes[pos])) ECC_TRY(plan_node(ctx, it, &it->nodes[pos]));
+    it->param_grads = calloc(it->n_params + 1, sizeof *it->param_grads);
+    it->grads = calloc(it->n_slots + 1, sizeof *it->grads);
+    ECC_FAIL_IF(!it->param_grads || !it->grads, ctx, ECC_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < it->n_params; i++) {
+        const ecc_slot *s = &it->slots[it->params[i]];
+        it->param_grads[i] = calloc((size_t)ecc_rt_numel(&s->t) + 1, sizeof(float));
+        ECC_FAIL_IF(!it->param_grads[i], ctx, ECC_E_INTERNAL, "out of memory");
+    }
+fail:
+    return st;
+}
+
+/* ---------------- gradient buffers ---------------- */
+
+static void grad_drop(ecc_interp *it, int32_t s) {
+    ecc_rt_tensor *g = &it->grads[s];
+    if (!g->data) return;
+    free(g->data);
+    it->grad_bytes -= g->nbytes;
+    memset(g, 0, sizeof *g);
+}
+
+static void grads_drop_all(ecc_interp *it) {
+    for (size_t s = 0; it->grads && s < it->n_slots; s++) grad_drop(it, (int32_t)s);
+}
+
+void ecc_backward_release(ecc_interp *it) {
+    grads_drop_all(it);
+    free(it->grads);
+    for (size_t i = 0; it->param_grads && i < it->n_params; i++) free(it->param_grads[i]);
+    free(it->param_grads);
+}
+
+/* A zeroed float tensor shaped like t (its memory counted as gradient). */
+static ecc_status grad_new(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *t,
+                           ecc_rt_tensor *out) {
+    memset(out, 0, sizeof *out);
+    out->dtype = ECC_DTYPE_FLOAT;
+    out->rank = t->rank;
+    memcpy(out->dims, t->dims, sizeof out->dims);
+    out->nbytes = (size_t)ecc_rt_numel(t) * sizeof(float);
+    out->data = calloc(out->nbytes + 1, 1);
+    if (!out->data) return ecc_ctx_error(ctx, ECC_E_INTERNAL, "out of memory for gradients");
+    it->grad_bytes += out->nbytes;
+    if (it->grad_bytes > it->grad_peak) it->grad_peak = it->grad_bytes;
+    return ECC_OK;
+}
+
+/* grads[s] += g; g's memory is taken over (freed or moved). */
+static void grad_accumulate(ecc_interp *it, int32_t s, ecc_rt_tensor *g) {
+    ecc_rt_tensor *dst = &it->grads[s];
+    if (!dst->data) {
+        *dst = *g;
+        memset(g, 0, sizeof *g);
+        return;
+    }
+    float *d = dst->data;
+    const float *x = g->data;
+    int64_t n = ecc_rt_numel(dst);
+    for (int64_t i = 0; i < n; i++) d[i] += x[i];
+    free(g->data);
+    it->grad_bytes -= g->nbytes;
+    memset(g, 0, sizeof *g);
+}
+
+/* ---------------- the reverse walk ---------------- */
+
+ecc_status ecc_backward_scratch(ecc_kernel_ctx *k, size_t bytes, void **out) {
+    if (bytes > (size_t)ECC_KERNEL_MAX_BYTES)
+        return ecc_kernel_fail(k, "a buffer of %zu bytes is too large", bytes);
+    if (k->n_scratch == k->cap_scratch) {
+        size_t cap = k->cap_scratch ? 2 * k->cap_scratch : 8;
+        void **p = realloc(k->scratch, cap * sizeof *p);
+        if (!p) return ECC_OOM(k->ctx);
+        k->scratch = p;
+        k->cap_scratch = cap;
+    }
+    void *p = aligned_alloc(ECC_ALIGN, (bytes + ECC_ALIGN) & ~(size_t)(ECC_ALIGN - 1));
+    if (!p) return ecc_ctx_error(k->ctx, ECC_E_INTERNAL, "out of memory allocating %zu bytes",
+                                 bytes);
+    k->scratch[k->n_scratch++] = p;
+    *out = p;
+    return ECC_OK;
+}
+
+static void scratch_free(ecc_kernel_ctx *k) {
+    for (size_t i = 0; i < k->n_scratch; i++) free(k->scratch[i]);
+    free(k->scratch);
+}
+
+/* Argument arrays for one node's backward call, sized for the widest node. */
+typedef struct bw_args {
+    const ecc_rt_tensor **in, **out, **dout;
+    ecc_rt_tensor **din_ptr;
+    ecc_rt_tensor *din;
+} bw_args;
+
+static ecc_status args_alloc(ecc_ctx *ctx, const ecc_interp *it, bw_args *a) {
+    size_t w = 1;
+    for (size_t i = 0; i < it->n_nodes; i++) {
+        const ecc_node *n = it->nodes[i].node;
+        if (n->n_inputs > w) w = n->n_inputs;
+        if (n->n_outputs > w) w = n->n_outputs;
+    }
+    a->in = calloc(w, sizeof *a->in);
+    a->out = calloc(w, sizeof *a->out);
+    a->dout = calloc(w, sizeof *a->dout);
+    a->din_ptr = calloc(w, sizeof *a->din_ptr);
+    a->din = calloc(w, sizeof *a->din);
+    if (!a->in || !a->out || !a->dout || !a->din_ptr || !a->din) return ECC_OOM(ctx);
+    return ECC_OK;
+}
+
+static void args_free(bw_args *a) {
+    free(a->in);
+    free(a->out);
+    free(a->dout);
+    free(a->din_ptr);
+    free(a->din);
+}
+
+static bool has_output_grad(const ecc_interp *it, const ecc_inode *in) {
+    const ecc_node *n = in->node;
+    for (uint32_t j = 0; j < n->n_outputs; j++) {
+        int32_t s = it->io[in->io + n->n_inputs + j];
+        if (s >= 0 && it->grads[s].data) return true;
+    }
+    return false;
+}
+
+/* din[j] for each float input that depends on a parameter; false if none. */
+static ecc_status wanted_inputs(ecc_ctx *ctx, ecc_interp *it, const ecc_inode *in, bw_args *a,
+                                bool *any) {
+    const ecc_node *n = in->node;
+    *any = false;
+    for (uint32_t j = 0; j < n->n_inputs; j++) {
+        int32_t s = it->io[in->io + j];
+        a->in[j] = s >= 0 ? &it->slots[s].t : NULL;
+        a->din_ptr[j] = NULL;
+        memset(&a->din[j], 0, sizeof a->din[j]);
+        if (s < 0 || !it->slots[s].needs_grad || it->slots[s].t.dtype != ECC_DTYPE_FLOAT)
+            continue;
+        ecc_status st = grad_new(ctx, it, &it->slots[s].t, &a->din[j]);
+        if (st) return st;
+        a->din_ptr[j] = &a->din[j];
+        *any = true;
+    }
+    return ECC_OK;
+}
+
+static ecc_status call_kernel(ecc_ctx *ctx, ecc_interp *it, uint32_t pos, bw_args *a) {
+    ecc_inode *in = &it->nodes[pos];
+    const ecc_node *n = in->node;
+    for (uint32_t j = 0; j < n->n_outputs; j++) {
+        int32_t s = it->io[in->io + n->n_inputs + j];
+        a->out[j] = s >= 0 ? &it->slots[s].t : NULL;
+        a->dout[j] = s >= 0 && it->grads[s].data ? &it->grads[s] : NULL;
+    }
+    ecc_kernel_ctx k = {.ctx = ctx, .it = it, .node = n, .pos = pos, .in_node = in,
+                        .ins = a->in, .n_ins = n->n_inputs, .backward = true};
+    ecc_status st;
+    if (!in->kern || !in->kern->backward)
+        st = ecc_kernel_fail(&k, "no gradient for %s", n->op_type);
+    else
+        st = in->kern->backward(&k, n, a->in, n->n_inputs, a->out, a->dout, n->n_outputs,
+                                a->din_ptr);
+    scratch_free(&k);
+    return st;
+}
+
+static ecc_status backward_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos, bw_args *a) {
+    ecc_status st = ECC_OK;
+    const ecc_inode *in = &it->nodes[pos];
+    const ecc_node *n = in->node;
+    bool any = false;
+    if (!has_output_grad(it, in)) return ECC_OK;
+    ECC_TRY(wanted_inputs(ctx, it, in, a, &any));
+    if (any) ECC_TRY(call_kernel(ctx, it, pos, a));
+    for (uint32_t j = 0; j < n->n_inputs; j++)
+        if (a->din_ptr[j]) grad_accumulate(it, it->io[in->io + j], &a->din[j]);
+fail:
+    for (uint32_t j = 0; j < n->n_inputs; j++)
+        if (a->din[j].data) {
+            free(a->din[j].data);
+            it->grad_bytes -= a->din[j].nbytes;
+            memset(&a->din[j], 0, sizeof a->din[j]);
+        }
+    for (uint32_t j = 0; j < n->n_outputs; j++) {
+        int32_t s = it->io[in->io + n->n_inputs + j];
+        if (s >= 0 && !it->slots[s].trainable) grad_drop(it, s);
+    }
+    return st;
+}
+
+/* grads of the graph outputs from dout (checked against what the run made). */
+static ecc_status seed_outputs(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *const *dout) {
+    ecc_status st = ECC_OK;
+    for (size_t i = 0; i < it->n_outputs; i++) {
+        const ecc_rt_tensor *d = dout ? dout[i] : NULL;
+        int32_t s = it->outputs[i];
+        const ecc_slot *sl = &it->slots[s];
+        if (!d || !sl->needs_grad) continue;
+        ECC_FAIL_IF(!sl->produced, ctx, ECC_E_USAGE, "backward: run the model first");
+        bool same = d->dtype == ECC_DTYPE_FLOAT && d->rank == sl->t.rank &&
+                    memcmp(d->dims, sl->t.dims, (size_t)d->rank * sizeof *d->dims) == 0;
+        ECC_FAIL_IF(!same || !d->data, ctx, ECC_E_USAGE,
+                    "backward: the gradient of output '%s' does not match its shape",
+                    sl->v->name);
+        ecc_rt_tensor g;
+        ECC_TRY(grad_new(ctx, it, &sl->t, &g));
+        memcpy(g.data, d->data, g.nbytes);
+        grad_accumulate(it, s, &g);
+    }
+fail:
+    return st;
+}
+
+static void collect_params(ecc_interp *it) {
+    for (size_t i = 0; i < it->n_params; i++) {
+        const ecc_rt_tensor *g = &it->grads[it->params[i]];
+        size_t bytes = (size_t)ecc_rt_numel(&it->slots[it->params[i]].t) * sizeof(float);
+        if (g->data) memcpy(it->param_grads[i], g->data, bytes);
+        else memset(it->param_grads[i], 0, bytes);
+    }
+}
+
+ecc_status ecc_interp_backward(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *const *dout) {
+    ecc_status st = ECC_OK;
+    bw_args a = {0};
+    ECC_FAIL_IF(!it->n_params, ctx, ECC_E_USAGE, "backward: the interpreter has no parameters");
+    grads_drop_all(it);
+    it->grad_bytes = 0;
+    it->grad_peak = 0;
+    for (size_t i = 0; i < it->n_params; i++)
+        it->grad_bytes += (size_t)ecc_rt_numel(&it->slots[it->params[i]].t) * sizeof(float);
+    it->grad_peak = it->grad_bytes;
+    ECC_TRY(args_alloc(ctx, it, &a));
+    ECC_TRY(seed_outputs(ctx, it, dout));
+    for (uint32_t pos = (uint32_t)it->n_nodes; pos-- > 0;) ECC_TRY(backward_node(ctx, it, pos, &a));
+    collect_params(it);
+fail:
+    grads_drop_all(it);
+    args_free(&a);
+    return st;
+}

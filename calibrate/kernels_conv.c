@@ -562,6 +562,106 @@ fail:
     return st;
 }
 
+/* ================= Conv / ConvTranspose backward ================= */
+
+/* g with its input and output sides exchanged, `rows` channels per column
+ * block: through it the forward's col2im scatters a Conv's column gradient
+ * into dX, and its im2col gathers a ConvTranspose's dY into columns. */
+static ecc_window ecc_window_flip(const ecc_window *g, int64_t rows) {
+    ecc_window t = *g;
+    memcpy(t.in, g->out, sizeof t.in);
+    memcpy(t.out, g->in, sizeof t.out);
+    t.in_sz = g->out_sz;
+    t.out_sz = g->in_sz;
+    t.mg = rows;
+    return t;
+}
+
+/* db[m] += sum of dy [N, M, sz] over images and positions (double, in order). */
+static void ecc_conv_bias_back(const float *dy, int64_t n, int64_t m, int64_t sz, float *db) {
+    for (int64_t c = 0; c < m; c++) {
+        double s = 0;
+        for (int64_t i = 0; i < n; i++) s += ecc_sum_f64(dy + (i * m + c) * sz, sz);
+        db[c] += (float)s;
+    }
+}
+
+/* One column buffer of rows x cols floats from scratch. */
+static ecc_status ecc_col_scratch(ecc_kernel_ctx *k, int64_t rows, int64_t cols, float **col) {
+    int64_t n = 0;
+    ecc_status st = ecc_col_elems(k, rows, cols, 1, &n);
+    if (!st) st = ecc_kernel_scratch(k, (size_t)(n + 1) * sizeof **col, (void **)col);
+    return st;
+}
+
+/* Conv: per image and group, col = im2col(X) gives dW_g += dY_g col^T
+ * (images in order), then col = W_g^T dY_g goes back into dX by col2im;
+ * dB sums dY. Each GEMM is split over the pool along its output. */
+ECC_BACKWARD_PROTO(ecc_k_conv_back_f32) {
+    (void)node, (void)out, (void)n_out;
+    ecc_status st = ECC_OK;
+    ecc_window g;
+    float *col;
+    ECC_TRY(ecc_conv_geom_make(k, in[0], in[1], &g));
+    ECC_KFAIL_IF(g.mg > INT32_MAX || g.out_sz > INT32_MAX || g.cg * g.k_sz > INT32_MAX, k,
+                 "convolution too large for BLAS");
+    const float *dy = dout[0]->data, *x = in[0]->data, *w = in[1]->data;
+    int64_t kdim = g.cg * g.k_sz;
+    if (n_in > 2 && in[2] && din[2]) ecc_conv_bias_back(dy, g.n, g.m, g.out_sz, din[2]->data);
+    if (kdim == 0 || g.out_sz == 0 || (!din[0] && !din[1])) return ECC_OK;
+    ECC_TRY(ecc_col_scratch(k, kdim, g.out_sz, &col));
+    ecc_window t = ecc_window_flip(&g, g.cg);
+    for (int64_t n = 0; n < g.n; n++)
+        for (int64_t gr = 0; gr < g.group; gr++) {
+            int64_t xo = (n * g.c + gr * g.cg) * g.in_sz, wo = gr * g.mg * kdim;
+            const float *dyg = dy + (n * g.m + gr * g.mg) * g.out_sz;
+            if (din[1]) {
+                ecc_im2col_f32(&g, x + xo, g.cg, col);
+                ecc_k_sgemm(k, false, true, g.mg, kdim, g.out_sz, 1.0f, dyg, g.out_sz, col,
+                            g.out_sz, 1.0f, (float *)din[1]->data + wo, kdim);
+            }
+            if (din[0]) {
+                ecc_k_sgemm(k, true, false, kdim, g.out_sz, g.mg, 1.0f, w + wo, kdim, dyg,
+                            g.out_sz, 0.0f, col, g.out_sz);
+                ecc_col2im_f32(&t, col, (float *)din[0]->data + xo);
+            }
+        }
+fail:
+    return st;
+}
+
+/* ConvTranspose: per image and group, col = im2col(dY_g) through the flipped
+ * geometry (the forward's columns, as a Conv of dY sees them); dX_g += W_g
+ * col, dW_g += X_g col^T (images in order); dB sums dY. */
+ECC_BACKWARD_PROTO(ecc_k_convtranspose_back_f32) {
+    (void)node, (void)out, (void)n_out;
+    ecc_status st = ECC_OK;
+    ecc_window g;
+    float *col;
+    ECC_TRY(ecc_convt_geom_make(k, in[0], in[1], &g));
+    ECC_KFAIL_IF(g.mg * g.k_sz > INT32_MAX || g.in_sz > INT32_MAX || g.cg > INT32_MAX, k,
+                 "convolution too large for BLAS");
+    const float *dy = dout[0]->data, *x = in[0]->data, *w = in[1]->data;
+    int64_t rows = g.mg * g.k_sz;
+    if (n_in > 2 && in[2] && din[2]) ecc_conv_bias_back(dy, g.n, g.m, g.out_sz, din[2]->data);
+    if (rows == 0 || g.in_sz == 0 || g.cg == 0 || (!din[0] && !din[1])) return ECC_OK;
+    ECC_TRY(ecc_col_scratch(k, rows, g.in_sz, &col));
+    ecc_window t = ecc_window_flip(&g, g.mg);
+    for (int64_t n = 0; n < g.n; n++)
+        for (int64_t gr = 0; gr < g.group; gr++) {
+            int64_t xo = (n * g.c + gr * g.cg) * g.in_sz, wo = gr * g.cg * rows;
+            ecc_im2col_f32(&t, dy + (n * g.m + gr * g.mg) * g.out_sz, g.mg, col);
+            if (din[0])
+                ecc_k_sgemm(k, false, false, g.cg, g.in_sz, rows, 1.0f, w + wo, rows, col,
+                            g.in_sz, 1.0f, (float *)din[0]->data + xo, g.in_sz);
+            if (din[1])
+                ecc_k_sgemm(k, false, true, g.cg, rows, g.in_sz, 1.0f, x + xo, g.in_sz, col,
+                            g.in_sz, 1.0f, (float *)din[1]->data + wo, rows);
+        }
+fail:
+    return st;
+}
+
 /* ================= integer convolutions ================= */
 
 /* (t - zp) as doubles; zp scalar or one per `axis0` block of `inner`

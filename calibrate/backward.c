@@ -20,7 +20,7 @@ float *ecc_interp_param(ecc_interp *it, size_t i) {
     return i < it->n_params ? it->slots[it->params[i]].copy : NULL;
 }
 
-const float *ecc_interp_param_grad(const ecc_interp *it, size_t i) {
+float *ecc_interp_param_grad(const ecc_interp *it, size_t i) {
     return i < it->n_params && it->param_grads ? it->param_grads[i] : NULL;
 }
 

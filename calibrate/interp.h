@@ -89,7 +89,7 @@ float *ecc_interp_param(ecc_interp *it, size_t i);
 /* Gradients of the last ecc_interp_backward, numel floats per parameter
  * (zeros where no gradient reached it), owned by the interpreter; NULL before
  * the first backward. */
-const float *ecc_interp_param_grad(const ecc_interp *it, size_t i);
+float *ecc_interp_param_grad(const ecc_interp *it, size_t i);
 /* Reverse-mode gradients of the last run. dout[i] is d(loss)/d(output i)
  * with that output's dtype and dims, or NULL (no gradient through it). Needs
  * keep_all, and the run's inputs still valid. Every node between a parameter

@@ -10,7 +10,7 @@ allowed() { # folder -> space-separated folders whose headers it may include
         formats/artifact) echo "formats/artifact formats/onnx compress" ;;  # the graph section is ONNX
         calibrate) echo "calibrate compress" ;;
         calibrate/train) echo "calibrate/train calibrate compress" ;;
-        passes) echo "passes compress calibrate" ;;
+        passes) echo "passes compress calibrate calibrate/train" ;;
         cli) echo "cli public" ;;
         plugins|tests/plugins) echo "plugin" ;;
         *) echo "any" ;;

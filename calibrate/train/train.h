@@ -109,4 +109,71 @@ ecc_status ecc_lr_schedule_check(ecc_ctx *ctx, const ecc_lr_schedule *s);
  * counts from the end of warm-up. Steps past total_steps keep its rate. */
 double ecc_lr_at(const ecc_lr_schedule *s, int64_t step, int64_t total_steps);
 
+/* ---------------- the training loop (loop.c) ----------------
+ * Distillation of a student model against fixed target logits (a teacher's
+ * outputs, computed once by the caller) on samples held in memory: shuffled
+ * mini-batches, the interpreter's forward and backward, a loss on output 0,
+ * an optimizer step, masks kept. Deterministic for a seed, on any thread
+ * count. */
+
+struct ecc_model;
+struct ecc_rt_tensor;
+
+typedef struct ecc_train_data {
+    size_t n_inputs;
+    const struct ecc_rt_tensor *inputs; /* per model input: all samples, dims[0] = samples */
+    int64_t samples;
+    const float *target;   /* teacher logits, [samples, classes] */
+    int64_t classes;
+    const int64_t *labels; /* [samples] class indices, or NULL */
+} ecc_train_data;
+
+typedef struct ecc_train_config {
+    int64_t epochs;        /* passes over the training split (when steps == 0) */
+    int64_t steps;         /* > 0: exactly this many steps instead */
+    int64_t batch;
+    double val;            /* held-out fraction of the samples, [0, 0.5] */
+    double temperature;    /* KL temperature T > 0 */
+    double alpha;          /* weight of cross-entropy on labels (when given), [0, 1] */
+    double clip;           /* global gradient norm bound; 0 = none */
+    ecc_optim_config optim;
+    ecc_lr_schedule lr;
+    uint64_t seed;
+    int threads;           /* interpreter threads; 0 = all cores */
+    bool progress;         /* draw a progress line on the log stream (a terminal) */
+} ecc_train_config;
+
+/* One trained tensor: an initializer of the student, its mask (or NULL) and
+ * whether weight decay applies. */
+typedef struct ecc_train_target {
+    const char *name;
+    const uint8_t *keep;
+    bool decay;
+} ecc_train_target;
+
+typedef struct ecc_train_epoch {
+    double loss;           /* mean training loss of the epoch */
+    double val_loss;       /* held-out distillation loss (NaN without a split) */
+    double val_agree;      /* held-out top-1 agreement with the teacher */
+    double val_acc;        /* held-out top-1 accuracy on labels (NaN without) */
+} ecc_train_epoch;
+
+typedef struct ecc_train_result {
+    int64_t steps, train_samples, val_samples;
+    double seconds, samples_per_second;
+    size_t peak_bytes;     /* activations + gradients + parameters + optimizer state */
+    ecc_train_epoch before;  /* held-out metrics before the first step */
+    ecc_train_epoch *epochs; /* malloc'd, n_epochs entries (free with ecc_train_result_free) */
+    int64_t n_epochs;
+} ecc_train_result;
+
+/* Trains the named initializers of student on data. On success trained[i]
+ * (caller-allocated, the initializer's numel floats) holds the new values.
+ * A non-finite loss stops with ECC_E_INTERNAL naming the step. */
+ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
+                         const ecc_train_target *targets, size_t n_targets,
+                         const ecc_train_data *data, const ecc_train_config *cfg,
+                         float *const *trained, ecc_train_result *res);
+void ecc_train_result_free(ecc_train_result *res);
+
 #endif

@@ -1,0 +1,333 @@
+/* loop.c — the training loop (train.h): a seeded split into training and
+ * held-out samples, shuffled mini-batches gathered from memory, the
+ * interpreter's forward and backward on the student, the distillation loss
+ * (T² KL against the teacher's logits, plus alpha · cross-entropy when labels
+ * are given) on output 0, gradient clipping, the optimizer step at the
+ * schedule's rate with masks kept at zero, held-out metrics per epoch, and a
+ * progress line on a terminal. */
+#include "train.h"
+
+#include "../interp.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct train_state {
+    ecc_ctx *ctx;
+    const ecc_train_data *d;
+    const ecc_train_config *cfg;
+    ecc_interp *it;
+    int64_t *order;          /* permutation of the samples: held-out first */
+    int64_t n_val, n_train;
+    ecc_rt_tensor *batch;    /* per input: one batch of samples */
+    float *target, *grad, *grad_ce; /* batch × classes */
+    int64_t *labels;         /* batch */
+    uint64_t rng;
+    double t0, last_draw;
+} train_state;
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Fisher-Yates over a[0..n). */
+static void shuffle(int64_t *a, int64_t n, uint64_t *rng) {
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(rng_next(rng) % (uint64_t)(i + 1));
+        int64_t t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+/* ---------------- set-up ---------------- */
+
+static ecc_status check_config(ecc_ctx *ctx, const ecc_train_config *c,
+                               const ecc_train_data *d) {
+    ecc_status st = ECC_OK;
+    ECC_FAIL_IF(c->batch < 1, ctx, ECC_E_USAGE, "batch must be >= 1, got %lld",
+                (long long)c->batch);
+    ECC_FAIL_IF(c->epochs < 1 && c->steps < 1, ctx, ECC_E_USAGE, "epochs or steps must be >= 1");
+    ECC_FAIL_IF(!(c->val >= 0 && c->val <= 0.5), ctx, ECC_E_USAGE,
+                "val must be in [0, 0.5], got %g", c->val);
+    ECC_FAIL_IF(!(c->temperature > 0 && isfinite(c->temperature)), ctx, ECC_E_USAGE,
+                "temperature must be finite and > 0, got %g", c->temperature);
+    ECC_FAIL_IF(!(c->alpha >= 0 && c->alpha <= 1), ctx, ECC_E_USAGE,
+                "alpha must be in [0, 1], got %g", c->alpha);
+    ECC_TRY(ecc_optim_config_check(ctx, &c->optim));
+    ECC_TRY(ecc_lr_schedule_check(ctx, &c->lr));
+    ECC_FAIL_IF(d->samples < 2, ctx, ECC_E_INPUT, "training needs at least 2 samples, got %lld",
+                (long long)d->samples);
+fail:
+    return st;
+}
+
+static ecc_status state_open(train_state *s, const struct ecc_model *student,
+                             const ecc_train_target *targets, size_t n_targets) {
+    ecc_status st = ECC_OK;
+    const char **names = calloc(n_targets + 1, sizeof *names);
+    ECC_FAIL_IF(!names, s->ctx, ECC_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n_targets; i++) names[i] = targets[i].name;
+    ecc_interp_options o = {.struct_size = sizeof o, .threads = s->cfg->threads,
+                            .max_batch = s->cfg->batch, .params = names, .keep_all = true};
+    ECC_TRY(ecc_interp_create(s->ctx, student, &o, &s->it));
+    ECC_FAIL_IF(ecc_interp_input_count(s->it) != s->d->n_inputs, s->ctx, ECC_E_INPUT,
+                "the data has %zu inputs, the model %zu", s->d->n_inputs,
+                ecc_interp_input_count(s->it));
+    int64_t b = s->cfg->batch;
+    s->batch = calloc(s->d->n_inputs + 1, sizeof *s->batch);
+    s->target = malloc((size_t)(b * s->d->classes + 1) * sizeof(float));
+    s->grad = malloc((size_t)(b * s->d->classes + 1) * sizeof(float));
+    s->grad_ce = malloc((size_t)(b * s->d->classes + 1) * sizeof(float));
+    s->labels = malloc((size_t)(b + 1) * sizeof(int64_t));
+    s->order = malloc((size_t)(s->d->samples + 1) * sizeof(int64_t));
+    ECC_FAIL_IF(!s->batch || !s->target || !s->grad || !s->grad_ce || !s->labels || !s->order, s->ctx,
+                ECC_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < s->d->n_inputs; i++) {
+        const ecc_rt_tensor *x = &s->d->inputs[i];
+        size_t row = x->nbytes / (size_t)s->d->samples;
+        s->batch[i] = *x;
+        s->batch[i].data = malloc(row * (size_t)b + 1);
+        ECC_FAIL_IF(!s->batch[i].data, s->ctx, ECC_E_INTERNAL, "out of memory");
+    }
+    for (int64_t i = 0; i < s->d->samples; i++) s->order[i] = i;
+    s->rng = s->cfg->seed;
+    shuffle(s->order, s->d->samples, &s->rng);
+    s->n_val = (int64_t)floor(s->cfg->val * (double)s->d->samples);
+    s->n_train = s->d->samples - s->n_val;
+fail:
+    free(names);
+    return st;
+}
+
+static void state_close(train_state *s) {
+    for (size_t i = 0; s->batch && i < s->d->n_inputs; i++) free(s->batch[i].data);
+    free(s->batch);
+    free(s->target);
+    free(s->grad);
+    free(s->grad_ce);
+    free(s->labels);
+    free(s->order);
+    ecc_interp_free(s->it);
+}
+
+/* Copies samples idx[0..n) into the batch buffers (and their targets). */
+static void gather(train_state *s, const int64_t *idx, int64_t n) {
+    int64_t c = s->d->classes;
+    for (size_t i = 0; i < s->d->n_inputs; i++) {
+        const ecc_rt_tensor *x = &s->d->inputs[i];
+        size_t row = x->nbytes / (size_t)s->d->samples;
+        for (int64_t r = 0; r < n; r++)
+            memcpy((uint8_t *)s->batch[i].data + (size_t)r * row,
+                   (const uint8_t *)x->data + (size_t)idx[r] * row, row);
+        s->batch[i].dims[0] = n;
+        s->batch[i].nbytes = row * (size_t)n;
+    }
+    for (int64_t r = 0; r < n; r++) {
+        memcpy(s->target + r * c, s->d->target + idx[r] * c, (size_t)c * sizeof(float));
+        if (s->d->labels) s->labels[r] = s->d->labels[idx[r]];
+    }
+}
+
+/* Output 0 of the last run as [n, classes] logits. */
+static ecc_status logits_of(train_state *s, int64_t n, const ecc_rt_tensor **out) {
+    const ecc_rt_tensor *y = ecc_interp_result(s->it, 0);
+    bool ok = y && y->dtype == ECC_DTYPE_FLOAT && y->rank >= 1 && y->dims[0] == n &&
+              (int64_t)(y->nbytes / sizeof(float)) == n * s->d->classes;
+    if (!ok)
+        return ecc_ctx_error(s->ctx, ECC_E_INPUT,
+                             "the student's output 0 must be float32 [batch, %lld] like the "
+                             "teacher's",
+                             (long long)s->d->classes);
+    *out = y;
+    return ECC_OK;
+}
+
+/* Forward on samples idx[0..n): the loss and (grad != NULL) its gradient. */
+static ecc_status forward_loss(train_state *s, const int64_t *idx, int64_t n, double *loss,
+                               float *grad, const ecc_rt_tensor **y) {
+    ecc_status st = ECC_OK;
+    gather(s, idx, n);
+    ECC_TRY(ecc_interp_run(s->ctx, s->it, s->batch, s->d->n_inputs));
+    ECC_TRY(logits_of(s, n, y));
+    const float *logit = (*y)->data;
+    int64_t c = s->d->classes;
+    ECC_TRY(ecc_loss_kl(s->ctx, logit, s->target, n, c, s->cfg->temperature, loss, grad));
+    if (s->d->labels && s->cfg->alpha > 0) {
+        double ce, a = s->cfg->alpha;
+        ECC_TRY(ecc_loss_ce(s->ctx, logit, s->labels, n, c, &ce, grad ? s->grad_ce : NULL));
+        *loss = (1 - a) * *loss + a * ce;
+        for (int64_t i = 0; grad && i < n * c; i++)
+            grad[i] = (float)((1 - a) * grad[i] + a * s->grad_ce[i]);
+    }
+fail:
+    return st;
+}
+
+/* ---------------- held-out metrics ---------------- */
+
+static int64_t argmax(const float *v, int64_t n) {
+    int64_t b = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (v[i] > v[b]) b = i;
+    return b;
+}
+
+static ecc_status evaluate(train_state *s, ecc_train_epoch *e) {
+    ecc_status st = ECC_OK;
+    double loss_sum = 0;
+    int64_t agree = 0, right = 0, c = s->d->classes;
+    e->val_loss = e->val_agree = e->val_acc = NAN;
+    if (s->n_val == 0) return ECC_OK;
+    for (int64_t at = 0; at < s->n_val; at += s->cfg->batch) {
+        int64_t n = s->n_val - at < s->cfg->batch ? s->n_val - at : s->cfg->batch;
+        const ecc_rt_tensor *y;
+        double loss;
+        ECC_TRY(forward_loss(s, s->order + at, n, &loss, NULL, &y));
+        loss_sum += loss * (double)n;
+        for (int64_t r = 0; r < n; r++) {
+            int64_t top = argmax((const float *)y->data + r * c, c);
+            agree += top == argmax(s->target + r * c, c);
+            if (s->d->labels) right += top == s->labels[r];
+        }
+    }
+    e->val_loss = loss_sum / (double)s->n_val;
+    e->val_agree = (double)agree / (double)s->n_val;
+    if (s->d->labels) e->val_acc = (double)right / (double)s->n_val;
+fail:
+    return st;
+}
+
+/* ---------------- steps ---------------- */
+
+static void draw_progress(train_state *s, int64_t epoch, int64_t step, int64_t total,
+                          double loss, const ecc_train_epoch *last) {
+    double t = now_seconds();
+    if (!s->cfg->progress || (t - s->last_draw < 0.2 && step < total)) return;
+    s->last_draw = t;
+    double rate = (double)step * (double)s->cfg->batch / (t - s->t0 + 1e-9);
+    double eta = step ? (t - s->t0) / (double)step * (double)(total - step) : 0;
+    fprintf(s->ctx->log, "\rdistill: epoch %lld step %lld/%lld loss %.4f", (long long)epoch,
+            (long long)step, (long long)total, loss);
+    if (last && !isnan(last->val_agree))
+        fprintf(s->ctx->log, " held-out agreement %.4f", last->val_agree);
+    fprintf(s->ctx->log, "  %.0f samples/s  ETA %.0f s ", rate, eta);
+    fflush(s->ctx->log);
+}
+
+static ecc_status step_once(train_state *s, ecc_optim *opt, const ecc_train_param *tp,
+                            size_t n_tp, const int64_t *idx, int64_t n, int64_t step,
+                            int64_t total, double *loss) {
+    ecc_status st = ECC_OK;
+    const ecc_rt_tensor *y;
+    ECC_TRY(forward_loss(s, idx, n, loss, s->grad, &y));
+    ECC_FAIL_IF(!isfinite(*loss), s->ctx, ECC_E_INTERNAL,
+                "training diverged at step %lld: the loss is %s (try a smaller lr)",
+                (long long)step + 1, isnan(*loss) ? "NaN" : "infinite");
+    ecc_rt_tensor d = *y;
+    d.data = s->grad;
+    const ecc_rt_tensor *dp = &d;
+    ECC_TRY(ecc_interp_backward(s->ctx, s->it, &dp));
+    ecc_grad_clip(tp, n_tp, s->cfg->clip);
+    ECC_TRY(ecc_optim_step(opt, ecc_lr_at(&s->cfg->lr, step, total)));
+fail:
+    return st;
+}
+
+static ecc_status params_make(train_state *s, const ecc_train_target *targets, size_t n,
+                              ecc_train_param **out) {
+    ecc_train_param *p = calloc(n + 1, sizeof *p);
+    if (!p) return ECC_OOM(s->ctx);
+    for (size_t i = 0; i < n; i++) {
+        const ecc_value *v = ecc_interp_param_value(s->it, i);
+        p[i] = (ecc_train_param){ecc_interp_param(s->it, i), ecc_interp_param_grad(s->it, i),
+                                 v->init->numel, targets[i].keep, targets[i].decay};
+    }
+    *out = p;
+    return ECC_OK;
+}
+
+static size_t param_bytes(const ecc_train_param *p, size_t n, int states) {
+    size_t b = 0;
+    for (size_t i = 0; i < n; i++) b += (size_t)p[i].n * sizeof(float) * (size_t)(2 + states);
+    return b;
+}
+
+ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
+                         const ecc_train_target *targets, size_t n_targets,
+                         const ecc_train_data *data, const ecc_train_config *cfg,
+                         float *const *trained, ecc_train_result *res) {
+    ecc_status st = ECC_OK;
+    train_state s = {.ctx = ctx, .d = data, .cfg = cfg};
+    ecc_optim *opt = NULL;
+    ecc_train_param *tp = NULL;
+    memset(res, 0, sizeof *res);
+    ECC_TRY(check_config(ctx, cfg, data));
+    ECC_TRY(state_open(&s, student, targets, n_targets));
+    ECC_TRY(params_make(&s, targets, n_targets, &tp));
+    ECC_TRY(ecc_optim_create(ctx, &cfg->optim, tp, n_targets, &opt));
+    int64_t per_epoch = (s.n_train + cfg->batch - 1) / cfg->batch;
+    int64_t total = cfg->steps > 0 ? cfg->steps : cfg->epochs * per_epoch;
+    int64_t epochs = (total + per_epoch - 1) / per_epoch;
+    res->epochs = calloc((size_t)epochs + 1, sizeof *res->epochs);
+    ECC_FAIL_IF(!res->epochs, ctx, ECC_E_INTERNAL, "out of memory");
+    res->train_samples = s.n_train;
+    res->val_samples = s.n_val;
+    ECC_TRY(evaluate(&s, &res->before));
+    s.t0 = now_seconds();
+    int64_t step = 0;
+    size_t peak = 0;
+    for (int64_t e = 0; e < epochs; e++) {
+        int64_t *tr = s.order + s.n_val;
+        double sum = 0;
+        int64_t seen = 0;
+        shuffle(tr, s.n_train, &s.rng);
+        for (int64_t at = 0; at < s.n_train && step < total; at += cfg->batch, step++) {
+            int64_t n = s.n_train - at < cfg->batch ? s.n_train - at : cfg->batch;
+            double loss;
+            ECC_TRY(step_once(&s, opt, tp, n_targets, tr + at, n, step, total, &loss));
+            size_t mem = ecc_interp_workspace_bytes(s.it) + ecc_interp_grad_peak_bytes(s.it);
+            if (mem > peak) peak = mem;
+            sum += loss * (double)n;
+            seen += n;
+            draw_progress(&s, e + 1, step + 1, total, loss, e ? &res->epochs[e - 1] : NULL);
+        }
+        res->epochs[e].loss = seen ? sum / (double)seen : NAN;
+        ECC_TRY(evaluate(&s, &res->epochs[e]));
+        res->n_epochs = e + 1;
+        ecc_log(ctx, 1, "distill: epoch %lld: loss %.5f, held-out loss %.5f, agreement %.4f",
+                (long long)e + 1, res->epochs[e].loss, res->epochs[e].val_loss,
+                res->epochs[e].val_agree);
+    }
+    if (cfg->progress) fprintf(ctx->log, "\r%*s\r", 100, "");
+    res->steps = step;
+    res->seconds = now_seconds() - s.t0;
+    res->samples_per_second = res->seconds > 0 ? (double)(step * cfg->batch) / res->seconds : 0;
+    res->peak_bytes = peak + param_bytes(tp, n_targets, cfg->optim.kind == ECC_OPTIM_ADAMW ? 2 : 1);
+    for (size_t i = 0; i < n_targets; i++)
+        memcpy(trained[i], tp[i].w, (size_t)tp[i].n * sizeof(float));
+fail:
+    ecc_optim_free(opt);
+    free(tp);
+    state_close(&s);
+    return st;
+}
+
+void ecc_train_result_free(ecc_train_result *res) {
+    if (!res) return;
+    free(res->epochs);
+    res->epochs = NULL;
+}

@@ -1,0 +1,359 @@
+/* distill.c — the `distill` pass: fine-tunes the model against a teacher (the
+ * model file as it entered the pipeline, or teacher=FILE) on the calibration
+ * data, no labels needed: loss T² KL(teacher ‖ student) on output 0. It trains
+ * through the masks earlier pruning passes attached (pruned weights stay
+ * exactly zero, N:M patterns and channel-pruned shapes hold) and writes the
+ * trained weights back into the initializers. What trains: train=all (every
+ * float weight, bias and norm parameter), bias, bias+norm, or last:K (the last
+ * K weight layers). The loop is calibrate/train's (train.h). Quantizer and
+ * codebook annotations are refused: fake-quantized training is not in yet. */
+#include "calib_stats.h"
+#include "layers.h"
+
+#include "../calibrate/train/train.h"
+#include "ecc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const ecc_opt_desc distill_opts[] = {
+    ECC_OPT(ECC_OPT_INT, "epochs", "passes over the training data", "2", 1, 10000, NULL),
+    ECC_OPT(ECC_OPT_INT, "steps", "exactly this many steps instead of epochs (0: use epochs)",
+            "0", 0, 1e12, NULL),
+    ECC_OPT(ECC_OPT_INT, "batch", "samples per step", "64", 1, 65536, NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "lr", "peak learning rate", "0.001", 1e-12, 10, NULL),
+    ECC_OPT(ECC_OPT_ENUM, "optimizer", "adamw (decoupled weight decay) or sgd (momentum)",
+            "adamw", 0, 0, "adamw|sgd"),
+    ECC_OPT(ECC_OPT_FLOAT, "momentum", "sgd momentum", "0.9", 0, 0.999, NULL),
+    ECC_OPT(ECC_OPT_BOOL, "nesterov", "sgd: Nesterov momentum", "false", 0, 0, NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "weight_decay", "weight decay (weights only, not biases or norms)",
+            "0", 0, 1, NULL),
+    ECC_OPT(ECC_OPT_ENUM, "schedule", "learning-rate schedule after the warm-up", "cosine", 0, 0,
+            "constant|step|cosine"),
+    ECC_OPT(ECC_OPT_INT, "warmup", "steps of linear warm-up", "0", 0, 1e12, NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "min_lr", "cosine: rate at the last step", "0", 0, 10, NULL),
+    ECC_OPT(ECC_OPT_INT, "step_size", "step schedule: steps between decays", "1000", 1, 1e12,
+            NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "gamma", "step schedule: decay factor", "0.1", 1e-6, 1, NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "clip", "clip the global gradient norm to this (0: off)", "0", 0, 1e9,
+            NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "temperature", "softening temperature T of the KL loss", "2", 0.05,
+            100, NULL),
+    ECC_OPT(ECC_OPT_STRING, "train",
+            "what trains: all | bias | bias+norm | last:K (the last K weight layers)", "all", 0,
+            0, NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "val", "held-out fraction of the data, for the report", "0.1", 0,
+            0.5, NULL),
+    ECC_OPT(ECC_OPT_STRING, "teacher", "teacher model file (default: the input model)", NULL, 0,
+            0, NULL),
+};
+
+/* ---------------- what trains ---------------- */
+
+typedef enum train_mode { TRAIN_ALL, TRAIN_BIAS, TRAIN_BIAS_NORM, TRAIN_LAST } train_mode;
+
+typedef struct train_sel {
+    train_mode mode;
+    int64_t last;      /* TRAIN_LAST: layers */
+} train_sel;
+
+static bool parse_train(const char *s, train_sel *out) {
+    static const struct {
+        const char *name;
+        train_mode mode;
+    } modes[] = {{"all", TRAIN_ALL}, {"bias", TRAIN_BIAS}, {"bias+norm", TRAIN_BIAS_NORM}};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(s, modes[i].name) == 0) {
+            *out = (train_sel){modes[i].mode, 0};
+            return true;
+        }
+    char *end;
+    if (strncmp(s, "last:", 5) != 0) return false;
+    long long k = strtoll(s + 5, &end, 10);
+    if (*end || k < 1 || k > 1000000) return false;
+    *out = (train_sel){TRAIN_LAST, k};
+    return true;
+}
+
+static bool is_norm(const ecc_node *n) {
+    return wl_is_onnx(n, "BatchNormalization") || wl_is_onnx(n, "LayerNormalization") ||
+           wl_is_onnx(n, "InstanceNormalization");
+}
+
+/* The role of input slot `slot` of node n: 'w' weight, 'b' bias, 'n' norm
+ * parameter, 's' frozen statistic (BatchNormalization mean and variance). */
+static char role_of(const ecc_node *n, uint32_t slot, const ecc_tensor *t) {
+    if (wl_is_onnx(n, "BatchNormalization") && slot >= 3) return 's';
+    if (is_norm(n)) return 'n';
+    bool layer = wl_is_onnx(n, "Conv") || wl_is_onnx(n, "Gemm") ||
+                 wl_is_onnx(n, "ConvTranspose");
+    if (layer && slot == 2) return 'b';
+    if (wl_is_onnx(n, "Add") && t->rank == 1) return 'b';
+    return 'w';
+}
+
+typedef struct picked {
+    ecc_train_target *t;
+    ecc_value **v;
+    size_t n, cap;
+} picked;
+
+static bool already(const picked *p, const ecc_value *v) {
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i] == v) return true;
+    return false;
+}
+
+static ecc_status pick(ecc_ctx *ctx, picked *p, ecc_value *v, bool decay) {
+    if (already(p, v)) return ECC_OK;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 16;
+        ecc_train_target *t = realloc(p->t, cap * sizeof *t);
+        if (t) p->t = t;
+        ecc_value **vv = realloc(p->v, cap * sizeof *vv);
+        if (vv) p->v = vv;
+        if (!t || !vv) return ECC_OOM(ctx);
+        p->cap = cap;
+    }
+    const ecc_mask *m = v->mask;
+    bool masked = m && m->keep && m->keep->numel == v->init->numel;
+    p->t[p->n] = (ecc_train_target){v->name, masked ? m->keep->data : NULL, decay};
+    p->v[p->n++] = v;
+    return ECC_OK;
+}
+
+/* A float32 initializer with more than one element (scalars are constants
+ * of the architecture: an attention scale, an epsilon). */
+static bool trainable(const ecc_value *v) {
+    return v && v->init && v->init->dtype == ECC_DTYPE_FLOAT && v->init->numel > 1;
+}
+
+static ecc_status pick_by_role(ecc_ctx *ctx, ecc_graph *g, const train_sel *sel, picked *p) {
+    ecc_status st = ECC_OK;
+    for (size_t i = 0; i < g->nodes.n; i++) {
+        const ecc_node *n = g->nodes.items[i];
+        for (uint32_t j = 0; j < n->n_inputs; j++) {
+            ecc_value *v = n->inputs[j];
+            if (!trainable(v)) continue;
+            char r = role_of(n, j, v->init);
+            bool take = r == 'b' || (r == 'n' && sel->mode != TRAIN_BIAS) ||
+                        (r == 'w' && sel->mode == TRAIN_ALL);
+            if (take && r != 's') ECC_TRY(pick(ctx, p, v, r == 'w'));
+        }
+    }
+fail:
+    return st;
+}
+
+/* The last K weight layers: their weights and biases. */
+static ecc_status pick_last(ecc_ctx *ctx, ecc_graph *g, int64_t k, picked *p) {
+    ecc_status st = ECC_OK;
+    wl_layers ls = {0};
+    ECC_TRY(wl_find(ctx, g, &ls));
+    for (size_t i = ls.n > (size_t)k ? ls.n - (size_t)k : 0; i < ls.n; i++) {
+        const ecc_node *n = ls.items[i].node;
+        if (trainable(ls.items[i].w)) ECC_TRY(pick(ctx, p, ls.items[i].w, true));
+        if (n->n_inputs > 2 && trainable(n->inputs[2])) ECC_TRY(pick(ctx, p, n->inputs[2], false));
+    }
+fail:
+    wl_layers_free(&ls);
+    return st;
+}
+
+/* ---------------- refusals ---------------- */
+
+static ecc_status refuse_quantized(ecc_ctx *ctx, const ecc_graph *g) {
+    for (size_t i = 0; i < g->values.n; i++) {
+        const ecc_value *v = g->values.items[i];
+        if (v->quant || v->codebook)
+            return ecc_ctx_error(ctx, ECC_E_USAGE,
+                                 "'%s' carries a %s from an earlier pass; training through "
+                                 "fake quantization is not in this build: put distill before "
+                                 "quant, quant-weight and cluster",
+                                 v->name, v->quant ? "quantizer" : "codebook");
+    }
+    return ECC_OK;
+}
+
+/* Weights held in Constant nodes become initializers, so they can train. */
+static ecc_status materialize_weights(ecc_ctx *ctx, ecc_graph *g) {
+    ecc_status st = ECC_OK;
+    wl_layers ls = {0};
+    ECC_TRY(wl_find(ctx, g, &ls));
+    for (size_t i = 0; i < ls.n; i++) ECC_TRY(wl_materialize(ctx, ls.items[i].w));
+fail:
+    wl_layers_free(&ls);
+    return st;
+}
+
+/* ---------------- data and teacher ---------------- */
+
+/* The teacher's output 0 on every sample, [samples, classes]. */
+static ecc_status teacher_logits(ecc_ctx *ctx, const char *path, const calib_data *d,
+                                 calib_out *o) {
+    ecc_status st = ECC_OK;
+    ecc_model *t = NULL;
+    ECC_TRY(ecc_model_read(ctx, path, &t));
+    o->samples = d->samples;
+    ECC_TRY(calib_data_run(ctx, t, d, CALIB_BATCH, NULL, NULL, calib_out_batch, o));
+    ECC_FAIL_IF(!o->y || o->rows != d->samples, ctx, ECC_E_INPUT,
+                "teacher %s: output 0 must be float32 [batch, classes]", path);
+fail:
+    ecc_model_free(t);
+    return st;
+}
+
+static void config_of(const ecc_host_api *host, ecc_pass_run *run, ecc_train_config *c) {
+    const char *opt = host->opt_string(run, "optimizer");
+    const char *sched = host->opt_string(run, "schedule");
+    ecc_optim_kind kind = strcmp(opt, "sgd") == 0 ? ECC_OPTIM_SGD : ECC_OPTIM_ADAMW;
+    *c = (ecc_train_config){
+        .epochs = host->opt_int(run, "epochs"),
+        .steps = host->opt_int(run, "steps"),
+        .batch = host->opt_int(run, "batch"),
+        .val = host->opt_float(run, "val"),
+        .temperature = host->opt_float(run, "temperature"),
+        .alpha = 0,
+        .clip = host->opt_float(run, "clip"),
+        .optim = ecc_optim_defaults(kind),
+        .seed = host->seed(run),
+        .progress = run->ctx->verbosity >= 0 && isatty(fileno(run->ctx->log)),
+    };
+    c->optim.weight_decay = host->opt_float(run, "weight_decay");
+    if (kind == ECC_OPTIM_SGD) {
+        c->optim.momentum = host->opt_float(run, "momentum");
+        c->optim.nesterov = host->opt_bool(run, "nesterov");
+    }
+    c->lr = (ecc_lr_schedule){.lr = host->opt_float(run, "lr"),
+                              .warmup = host->opt_int(run, "warmup"),
+                              .min_lr = host->opt_float(run, "min_lr"),
+                              .step_size = host->opt_int(run, "step_size"),
+                              .gamma = host->opt_float(run, "gamma")};
+    c->lr.kind = strcmp(sched, "step") == 0     ? ECC_LR_STEP
+                 : strcmp(sched, "constant") == 0 ? ECC_LR_CONSTANT
+                                                  : ECC_LR_COSINE;
+}
+
+/* ---------------- the pass ---------------- */
+
+static void report(const ecc_host_api *host, ecc_pass_run *run, const ecc_train_result *r,
+                   const picked *p) {
+    int64_t params = 0;
+    for (size_t i = 0; i < p->n; i++) params += p->v[i]->init->numel;
+    host->stat(run, "trained_tensors", (double)p->n);
+    host->stat(run, "trained_params", (double)params);
+    host->stat(run, "train_samples", (double)r->train_samples);
+    host->stat(run, "val_samples", (double)r->val_samples);
+    host->stat(run, "steps", (double)r->steps);
+    host->stat(run, "samples_per_second", r->samples_per_second);
+    host->stat(run, "peak_bytes", (double)r->peak_bytes);
+    if (!isnan(r->before.val_agree)) {
+        host->stat(run, "val_agreement_before", r->before.val_agree);
+        host->stat(run, "val_loss_before", r->before.val_loss);
+    }
+    for (int64_t e = 0; e < r->n_epochs; e++) {
+        char key[64];
+        snprintf(key, sizeof key, "epoch%lld.loss", (long long)e + 1);
+        host->stat(run, key, r->epochs[e].loss);
+        if (isnan(r->epochs[e].val_agree)) continue;
+        snprintf(key, sizeof key, "epoch%lld.val_loss", (long long)e + 1);
+        host->stat(run, key, r->epochs[e].val_loss);
+        snprintf(key, sizeof key, "epoch%lld.val_agreement", (long long)e + 1);
+        host->stat(run, key, r->epochs[e].val_agree);
+    }
+    const ecc_train_epoch *last = r->n_epochs ? &r->epochs[r->n_epochs - 1] : NULL;
+    if (last && !isnan(last->val_agree))
+        host->log(run, "%lld steps, %.0f samples/s; held-out agreement with the teacher "
+                       "%.4f -> %.4f",
+                  (long long)r->steps, r->samples_per_second, r->before.val_agree,
+                  last->val_agree);
+}
+
+/* Trained values back into the initializers (copy-on-write). */
+static ecc_status write_back(const ecc_host_api *host, ecc_pass_run *run, const picked *p,
+                             float *const *trained) {
+    for (size_t i = 0; i < p->n; i++) {
+        float *w = host->tensor_f32_mut(run, p->v[i]->init);
+        if (!w) return ECC_OOM(run->ctx);
+        memcpy(w, trained[i], (size_t)p->v[i]->init->numel * sizeof(float));
+    }
+    return ECC_OK;
+}
+
+static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
+    ecc_status st = ECC_OK;
+    ecc_ctx *ctx = run->ctx;
+    ecc_graph *g = run->model->graph;
+    picked p = {0};
+    calib_data *d = NULL;
+    calib_out teacher = {0};
+    float **trained = NULL;
+    ecc_train_result res = {0};
+    train_sel sel;
+    ecc_train_config cfg;
+    const char *tpath = host->opt_string(run, "teacher");
+    if (!tpath) tpath = run->model->path;
+    ECC_FAIL_IF(!tpath, ctx, ECC_E_USAGE, "the model was not read from a file: give teacher=FILE");
+    parse_train(host->opt_string(run, "train"), &sel);
+    config_of(host, run, &cfg);
+    ECC_TRY(refuse_quantized(ctx, g));
+    ECC_TRY(materialize_weights(ctx, g));
+    if (sel.mode == TRAIN_LAST) ECC_TRY(pick_last(ctx, g, sel.last, &p));
+    else ECC_TRY(pick_by_role(ctx, g, &sel, &p));
+    ECC_FAIL_IF(p.n == 0, ctx, ECC_E_INPUT, "nothing to train: the model has no float32 weight "
+                "that train=%s selects", host->opt_string(run, "train"));
+    int64_t limit = run->env && run->env->calib_size ? run->env->calib_size : 0;
+    ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), limit, &d));
+    ECC_TRY(teacher_logits(ctx, tpath, d, &teacher));
+    trained = calloc(p.n + 1, sizeof *trained);
+    ECC_FAIL_IF(!trained, ctx, ECC_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < p.n; i++) {
+        trained[i] = malloc((size_t)p.v[i]->init->numel * sizeof(float) + 1);
+        ECC_FAIL_IF(!trained[i], ctx, ECC_E_INTERNAL, "out of memory");
+    }
+    ecc_train_data data = {d->n_inputs, d->inputs, d->samples, teacher.y, teacher.cols, NULL};
+    ECC_TRY(ecc_train_run(ctx, run->model, p.t, p.n, &data, &cfg, trained, &res));
+    ECC_TRY(write_back(host, run, &p, trained));
+    report(host, run, &res, &p);
+fail:
+    for (size_t i = 0; trained && i < p.n; i++) free(trained[i]);
+    free(trained);
+    ecc_train_result_free(&res);
+    calib_out_free(&teacher);
+    calib_data_free(d);
+    free(p.t);
+    free(p.v);
+    return st;
+}
+
+static int distill_run(const ecc_host_api *host, ecc_pass_run *run) {
+    ecc_status st = distill(host, run);
+    if (st && !run->ctx->message[0]) return host->error(run, st, "distillation failed");
+    return st;
+}
+
+/* Options that can be judged before any work. */
+static int distill_check(const ecc_host_api *host, ecc_pass_run *run) {
+    train_sel sel;
+    const char *t = host->opt_string(run, "train");
+    if (!parse_train(t, &sel))
+        return host->error(run, ECC_E_USAGE,
+                           "train=%s: expected all, bias, bias+norm or last:K (K >= 1)", t);
+    if (!calib_env_path(run))
+        return host->error(run, ECC_E_USAGE, "distill trains on --calib data: give --calib FILE");
+    return ECC_PLUGIN_OK;
+}
+
+const ecc_pass_desc ecc_pass_distill = {
+    .struct_size = sizeof(ecc_pass_desc),
+    .name = "distill",
+    .summary = "fine-tune against the input model as teacher (KL on softened logits) on "
+               "--calib data, through pruning masks",
+    .needs = ECC_NEED_CALIB | ECC_NEED_TRAIN | ECC_NEED_TEACHER,
+    .options = distill_opts,
+    .n_options = sizeof distill_opts / sizeof distill_opts[0],
+    .run = distill_run,
+    .check = distill_check,
+};

@@ -16,6 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A loss this many times the first step's (itself at least LOSS_FLOOR) is
+ * divergence: the run stops instead of writing a broken model. */
+#define DIVERGED 1000.0
+#define LOSS_FLOOR 0.01
+
 typedef struct train_state {
     ecc_ctx *ctx;
     const ecc_train_data *d;
@@ -290,6 +295,7 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
     s.t0 = now_seconds();
     int64_t step = 0;
     size_t peak = 0;
+    double first = LOSS_FLOOR;
     for (int64_t e = 0; e < epochs; e++) {
         int64_t *tr = s.order + s.n_val;
         double sum = 0;
@@ -299,6 +305,11 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
             int64_t n = s.n_train - at < cfg->batch ? s.n_train - at : cfg->batch;
             double loss;
             ECC_TRY(step_once(&s, opt, tp, n_targets, tr + at, n, step, total, &loss));
+            if (step == 0) first = loss > LOSS_FLOOR ? loss : LOSS_FLOOR;
+            ECC_FAIL_IF(loss > DIVERGED * first, ctx, ECC_E_INTERNAL,
+                        "training diverged at step %lld: the loss %g is over %g times the "
+                        "first step's (try a smaller lr)",
+                        (long long)step + 1, loss, DIVERGED);
             size_t mem = ecc_interp_workspace_bytes(s.it) + ecc_interp_grad_peak_bytes(s.it);
             if (mem > peak) peak = mem;
             sum += loss * (double)n;

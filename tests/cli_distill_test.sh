@@ -1,0 +1,84 @@
+#!/bin/sh
+# cli_distill_test.sh — `ecc compress --passes ...,distill` end to end on small
+# runs: a 90%-pruned MLP recovers agreement with its teacher on held-out
+# samples and accuracy on the test images, the pruned weights stay zero, the
+# report carries the loss curve, the same seed gives the same bytes, ONNX
+# Runtime runs the result with ecc's top-1; bad options, missing data, a
+# quantizer before distill and a diverging run are refused with one-line
+# errors, documented exit codes and no output file.
+. "$(dirname "$0")/lib.sh"
+FM=/usr/share/datasets/fashion-mnist
+TRAIN=$FM/train-images-idx3-ubyte.gz
+TEST=$FM/t10k-images-idx3-ubyte.gz
+LAB=$FM/t10k-labels-idx1-ubyte.gz
+HAVE_ORT=0
+[ -f tests/interop/node_modules/onnxruntime-node/package.json ] && HAVE_ORT=1
+if [ ! -f "$TRAIN" ]; then echo "skip: Fashion-MNIST missing"; summary cli-distill; exit; fi
+acc() { "$ECC" eval "$1" --data "$TEST" --labels "$LAB" -q 2>/dev/null |
+    sed -n 's/^accuracy: \([0-9.]*\).*/\1/p'; }
+sparsity() { "$ECC" inspect --json "$1" | node -e '
+    const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const w = (r.weights || []).find(x => x.name === process.argv[1]);
+    console.log(w ? w.sparsity : "none")' "$2"; }
+
+# --- a 90%-pruned MLP, fine-tuned on 4,000 training images for 2 epochs
+expect 0 "prune" -- "$ECC" compress testdata/mlp.onnx -o "$T/p.onnx" --passes prune:sparsity=0.9
+expect 0 "prune,distill" -- "$ECC" compress testdata/mlp.onnx -o "$T/pd.onnx" \
+    --passes prune:sparsity=0.9,distill:epochs=2 --calib "$TRAIN" --calib-size 4000 \
+    --report "$T/pd.json"
+holds "$T/pd.json" 'r.passes[1].stats["epoch2.val_agreement"] > r.passes[1].stats.val_agreement_before + 0.2' &&
+    ok || bad "held-out agreement did not rise: $(json "$T/pd.json" 'JSON.stringify(r.passes[1].stats)')"
+holds "$T/pd.json" 'r.passes[1].stats["epoch2.loss"] < r.passes[1].stats["epoch1.loss"]' &&
+    ok || bad "training loss did not fall"
+holds "$T/pd.json" 'r.passes[1].stats.train_samples == 3600 && r.passes[1].stats.val_samples == 400' &&
+    ok || bad "train/held-out split is not 3600/400 of --calib-size 4000"
+a_p=$(acc "$T/p.onnx"); a_pd=$(acc "$T/pd.onnx")
+node -e "process.exit($a_pd > $a_p + 0.2 ? 0 : 1)" && ok || bad "accuracy $a_p -> $a_pd did not recover"
+for w in fc1.weight fc2.weight; do
+    z1=$(sparsity "$T/p.onnx" $w); z2=$(sparsity "$T/pd.onnx" $w)
+    [ -n "$z1" ] && [ "$z1" = "$z2" ] && ok || bad "$w: zeros $z1 after prune, $z2 after distill"
+done
+
+# --- same seed, same bytes; another seed, other bytes
+expect 0 "again" -- "$ECC" compress testdata/mlp.onnx -o "$T/pd2.onnx" \
+    --passes prune:sparsity=0.9,distill:epochs=2 --calib "$TRAIN" --calib-size 4000
+cmp -s "$T/pd.onnx" "$T/pd2.onnx" && ok || bad "same seed gave different bytes"
+expect 0 "seed 7" -- "$ECC" compress testdata/mlp.onnx -o "$T/pd3.onnx" --seed 7 \
+    --passes prune:sparsity=0.9,distill:epochs=2 --calib "$TRAIN" --calib-size 4000
+cmp -s "$T/pd.onnx" "$T/pd3.onnx" && bad "another seed gave the same bytes" || ok
+
+# --- bias-only fine-tuning trains only biases
+expect 0 "train=bias" -- "$ECC" compress testdata/mlp.onnx -o "$T/pb.onnx" \
+    --passes prune:sparsity=0.9,distill:epochs=1:train=bias --calib "$TRAIN" --calib-size 2000 \
+    --report "$T/pb.json"
+holds "$T/pb.json" 'r.passes[1].stats.trained_params == 256 + 128 + 10' && ok ||
+    bad "train=bias trained $(json "$T/pb.json" 'r.passes[1].stats.trained_params') params"
+
+# --- ONNX Runtime runs the fine-tuned model with ecc's top-1
+if [ "$HAVE_ORT" = 1 ]; then
+    expect 0 "ecc runs it" -- "$ECC" run "$T/pd.onnx" --data testdata/fmnist_64.npy -o "$T/run" -q
+    expect 0 "ORT runs it" -- node tests/interop/ort_run.js "$T/pd.onnx" --fmnist 64 -o "$T/ort"
+    expect 0 "compare" -- "$ECC" compare "$T/ort" "$T/run"
+    grep -q "top-1 agreement 64/64" "$T/out" && ok || bad "ecc and ORT top-1 differ: $(cat "$T/out")"
+fi
+
+# --- refusals: exit code, one line, no output file
+mkdir -p "$T/o"
+refuse() { # CODE DESCRIPTION NEEDLE -- compress args...
+    code=$1; desc=$2; needle=$3; shift 4
+    expect "$code" "$desc" -- "$ECC" compress testdata/mlp.onnx -o "$T/o/x.onnx" "$@"
+    one_line_error "$desc" "$needle"
+}
+refuse 1 "lr 0" "lr" -- --passes distill:lr=0 --calib "$TRAIN" --calib-size 100
+refuse 1 "lr nan" "lr" -- --passes distill:lr=nan --calib "$TRAIN" --calib-size 100
+refuse 1 "bad train=" "train=weights" -- --passes distill:train=weights --calib "$TRAIN"
+refuse 1 "no data" "--calib" -- --passes prune,distill
+refuse 1 "quantizer first" "fake quantization" -- --passes quant-weight,distill --calib "$TRAIN" \
+    --calib-size 100
+refuse 2 "wrong shape" "input" -- --passes distill --calib "$LAB"
+refuse 3 "diverges" "diverged" -- \
+    --passes distill:lr=10:optimizer=sgd:momentum=0.99:schedule=constant:steps=40 \
+    --calib "$TRAIN" --calib-size 1000
+no_output_left "refusals" "$T/o"
+
+summary cli-distill

@@ -57,10 +57,18 @@ typedef struct ecc_write_options {
     const char *pipeline;     /* .ecc metadata: the pipeline that produced the model */
     int32_t level;            /* .ecc: zstd level 1..22; 0 = default (12) */
 } ecc_write_options;
-/* Writes atomically: temp file in the target directory, fsync, rename.
- * opts may be NULL (defaults). Never leaves a partial file behind. */
+/* Writes atomically: temp file in the target directory, fsync, rename; the
+ * mode of a replaced file and a symlink to it are kept. path "-" (standard
+ * output) or a character device or FIFO is written as a stream instead (see
+ * ecc_output_is_stream); external data is then refused (ECC_E_USAGE). A
+ * directory, block device or socket is refused (ECC_E_USAGE). opts may be
+ * NULL (defaults). Never leaves a partial file behind. */
 ecc_status ecc_model_write(ecc_ctx *ctx, const ecc_model *model, const char *path,
                            const ecc_write_options *opts);
+/* True when an output to path is written as a stream, not through a temp
+ * file and a rename: "-" (standard output), or an existing character device
+ * or FIFO, also through a symlink (/dev/null, /dev/stdout). */
+bool ecc_output_is_stream(const char *path);
 /* Renames every tensor but the main graph's inputs and outputs to a short
  * id and drops node names and doc strings (`compress --short-names`). */
 ecc_status ecc_model_shorten_names(ecc_ctx *ctx, ecc_model *model);

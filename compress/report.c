@@ -6,6 +6,7 @@
 #include "atomic.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,7 +190,7 @@ ecc_status ecc_report_write(ecc_ctx *ctx, const ecc_report *r, const char *path)
     ECC_FAIL_IF(!text, ctx, ECC_E_INTERNAL, "out of memory");
     ECC_TRY(ecc_atomic_open(ctx, path, &f));
     ECC_FAIL_IF(fputs(text, f.fp) < 0 || fputc('\n', f.fp) == EOF, ctx, ECC_E_INTERNAL,
-                "%s: write failed", path);
+                "cannot write %s: %s", f.final_path, strerror(errno));
     ECC_TRY(ecc_atomic_commit(ctx, &f));
 fail:
     ecc_atomic_abort(&f);

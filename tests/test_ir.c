@@ -10,9 +10,14 @@
 #include "ir.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 typedef struct fixture {
@@ -329,6 +334,136 @@ static void test_atomic_files(void **state) {
     rmdir(dir);
 }
 
+/* Writes text to path through ecc_atomic_* and commits. */
+static ecc_status atomic_put(ecc_ctx *ctx, const char *path, const char *text) {
+    ecc_atomic_file af;
+    ecc_status st = ecc_atomic_open(ctx, path, &af);
+    if (st) return st;
+    fputs(text, af.fp);
+    return ecc_atomic_commit(ctx, &af);
+}
+
+static void assert_file_text(const char *path, const char *text) {
+    char buf[64] = {0};
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_true(fread(buf, 1, sizeof buf - 1, fp) == strlen(text));
+    fclose(fp);
+    assert_string_equal(buf, text);
+}
+
+static mode_t mode_of(const char *path) {
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_mode & 07777;
+}
+
+/* A symlink to a regular file stays a symlink; its target gets the bytes. */
+static void test_atomic_symlink(void **state) {
+    fixture *f = *state;
+    char dir[] = "/tmp/ecc_atomic_XXXXXX", real[64], link[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(real, sizeof real, "%s/real.bin", dir);
+    snprintf(link, sizeof link, "%s/link.bin", dir);
+    assert_int_equal(atomic_put(f->ctx, real, "old"), ECC_OK);
+    assert_int_equal(symlink("real.bin", link), 0);
+    assert_int_equal(atomic_put(f->ctx, link, "new"), ECC_OK);
+    struct stat sb;
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_file_text(real, "new");
+    assert_int_equal(count_entries(dir), 2);
+    unlink(link);
+    unlink(real);
+    rmdir(dir);
+}
+
+/* Replacing a file keeps its mode; a new file gets 0666 & ~umask. */
+static void test_atomic_modes(void **state) {
+    fixture *f = *state;
+    char dir[] = "/tmp/ecc_atomic_XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/secret.bin", dir);
+    mode_t old = umask(077);
+    assert_int_equal(atomic_put(f->ctx, path, "a"), ECC_OK);
+    assert_int_equal(mode_of(path), 0600);
+    umask(022);
+    assert_int_equal(atomic_put(f->ctx, path, "b"), ECC_OK);
+    assert_int_equal(mode_of(path), 0600); /* kept, not reset from the umask */
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(atomic_put(f->ctx, path, "c"), ECC_OK);
+    assert_int_equal(mode_of(path), 0640);
+    unlink(path);
+    assert_int_equal(atomic_put(f->ctx, path, "d"), ECC_OK);
+    assert_int_equal(mode_of(path), 0644);
+    umask(old);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A FIFO is written as a stream: the reader gets the bytes, the FIFO stays. */
+static void test_atomic_fifo(void **state) {
+    fixture *f = *state;
+    char dir[] = "/tmp/ecc_atomic_XXXXXX", path[64], buf[16] = {0};
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_true(ecc_output_is_stream(path));
+    int rd = open(path, O_RDWR | O_NONBLOCK); /* a reader, so opening to write does not block */
+    assert_true(rd >= 0);
+    assert_int_equal(atomic_put(f->ctx, path, "bytes"), ECC_OK);
+    assert_int_equal(read(rd, buf, sizeof buf - 1), 5);
+    assert_string_equal(buf, "bytes");
+    close(rd);
+    struct stat sb;
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISFIFO(sb.st_mode));
+    assert_int_equal(count_entries(dir), 1);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A character device is written in place, never replaced (needs root to
+ * create one; the node is /dev/null's, inside the temp dir). */
+static void test_atomic_device(void **state) {
+    fixture *f = *state;
+    char dir[] = "/tmp/ecc_atomic_XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/null", dir);
+    if (mknod(path, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        assert_int_equal(atomic_put(f->ctx, path, "gone"), ECC_OK);
+        struct stat sb;
+        assert_int_equal(lstat(path, &sb), 0);
+        assert_true(S_ISCHR(sb.st_mode));
+        assert_int_equal(count_entries(dir), 1);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* Targets that are neither files nor streams are refused, untouched. */
+static void test_atomic_refused(void **state) {
+    fixture *f = *state;
+    char dir[] = "/tmp/ecc_atomic_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/sock", dir);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    ecc_atomic_file af;
+    assert_int_equal(ecc_atomic_open(f->ctx, sa.sun_path, &af), ECC_E_USAGE);
+    assert_non_null(strstr(ecc_ctx_message(f->ctx), "socket"));
+    assert_int_equal(ecc_atomic_open(f->ctx, dir, &af), ECC_E_USAGE);
+    assert_non_null(strstr(ecc_ctx_message(f->ctx), "directory"));
+    struct stat sb;
+    assert_int_equal(lstat(sa.sun_path, &sb), 0);
+    assert_true(S_ISSOCK(sb.st_mode));
+    assert_int_equal(count_entries(dir), 1);
+    close(s);
+    unlink(sa.sun_path);
+    rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strmap_and_arena),
@@ -340,6 +475,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_subgraph_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lower_mask, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atomic_symlink, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atomic_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atomic_fifo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atomic_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atomic_refused, setup, teardown),
     };
     return cmocka_run_group_tests_name("ir", tests, NULL, NULL);
 }

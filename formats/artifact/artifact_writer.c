@@ -18,6 +18,7 @@
 #include "atomic.h"
 #include "../onnx/onnx_io.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -557,11 +558,11 @@ static ecc_status build_meta(art_writer *w) {
 typedef struct out_file {
     FILE *fp;
     uint64_t at;
-    bool err;
+    int err; /* errno of the first failed write, 0 while none failed */
 } out_file;
 
 static void out_bytes(out_file *o, const void *p, size_t n) {
-    if (n && !o->err && fwrite(p, 1, n, o->fp) != n) o->err = true;
+    if (n && !o->err && fwrite(p, 1, n, o->fp) != n) o->err = errno ? errno : EIO;
     o->at += n;
 }
 
@@ -576,7 +577,7 @@ static ecc_status write_all(art_writer *w, FILE *fp) {
     ecc_art_entry *dir = calloc(n, sizeof *dir);
     uint8_t *frames[2] = {NULL, NULL}, rec[ECC_ART_ENTRY_SIZE];
     size_t sizes[2] = {0, 0};
-    out_file o = {fp, 0, false};
+    out_file o = {fp, 0, 0};
     ECC_FAIL_IF(!dir, w->ctx, ECC_E_INTERNAL, "out of memory");
     ECC_TRY(ecc_art_compress(w->ctx, w->encoder, w->meta, w->meta_len, &frames[0], &sizes[0]));
     ECC_TRY(ecc_art_compress(w->ctx, w->encoder, w->graph, w->graph_len, &frames[1], &sizes[1]));
@@ -629,7 +630,7 @@ static ecc_status write_all(art_writer *w, FILE *fp) {
     uint8_t fb[ECC_ART_FOOTER_SIZE];
     ecc_art_footer_write(&f, fb);
     out_bytes(&o, fb, sizeof fb);
-    ECC_FAIL_IF(o.err, w->ctx, ECC_E_INTERNAL, "write failed");
+    ECC_FAIL_IF(o.err, w->ctx, ECC_E_INTERNAL, "write failed: %s", strerror(o.err));
 fail:
     free(frames[0]);
     free(frames[1]);

@@ -6,6 +6,7 @@
  * points the message at the tensor's bytes whenever the layout allows. */
 #include "onnx_internal.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,8 +260,8 @@ fail:
 
 static ecc_status side_write(ecc_onnx_wr *w, const void *p, size_t n) {
     if (n && fwrite(p, 1, n, w->side.fp) != n)
-        return ecc_ctx_error(w->ctx, ECC_E_INTERNAL, "cannot write external data file '%s'",
-                             w->side_path);
+        return ecc_ctx_error(w->ctx, ECC_E_INTERNAL, "cannot write external data file '%s': %s",
+                             w->side_path, strerror(errno));
     w->side_off += n;
     return ECC_OK;
 }

@@ -6,6 +6,7 @@
  * artifacts, is in formats/artifact/model_io.c.) */
 #include "onnx_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -330,8 +331,12 @@ static ecc_status wr_init(ecc_ctx *ctx, ecc_onnx_wr *w, const char *path,
     w->ctx = ctx;
     w->a = ecc_arena_create();
     ECC_FAIL_IF(!w->a, ctx, ECC_E_INTERNAL, "out of memory");
-    w->allow_external = path != NULL;
     w->external_all = OPT_HAS(o, external_data) && o->external_data;
+    /* a stream has no directory to put a side file in: every tensor inline */
+    bool stream = path && ecc_output_is_stream(path);
+    ECC_FAIL_IF(stream && w->external_all, ctx, ECC_E_USAGE,
+                "external data needs a file output, not the stream %s", path);
+    w->allow_external = path != NULL && !stream;
     w->external_min =
         OPT_HAS(o, external_min_bytes) && o->external_min_bytes ? o->external_min_bytes : 1024;
     if (path) ECC_TRY(wr_side(w, path, o));
@@ -352,12 +357,12 @@ static void wr_done(ecc_onnx_wr *w) {
 typedef struct file_sink {
     ProtobufCBuffer base;
     FILE *fp;
-    bool failed;
+    int err; /* errno of the first failed write, 0 while none failed */
 } file_sink;
 
 static void sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data) {
     file_sink *s = (file_sink *)b;
-    if (!s->failed && len && fwrite(data, 1, len, s->fp) != len) s->failed = true;
+    if (!s->err && len && fwrite(data, 1, len, s->fp) != len) s->err = errno ? errno : EIO;
 }
 
 /* Streams the packed model into the atomic file, then commits side file and
@@ -367,9 +372,10 @@ static ecc_status emit(ecc_onnx_wr *w, const Onnx__ModelProto *mp, const char *p
     ecc_atomic_file out = {0};
     bool side_committed = false;
     ECC_TRY(ecc_atomic_open(w->ctx, path, &out));
-    file_sink sink = {{sink_append}, out.fp, false};
+    file_sink sink = {{sink_append}, out.fp, 0};
     protobuf_c_message_pack_to_buffer(&mp->base, &sink.base);
-    ECC_FAIL_IF(sink.failed, w->ctx, ECC_E_INTERNAL, "cannot write the model");
+    ECC_FAIL_IF(sink.err, w->ctx, ECC_E_INTERNAL, "cannot write %s: %s", out.final_path,
+                strerror(sink.err));
     if (w->side_open) {
         w->side_open = false;
         ECC_TRY(ecc_atomic_commit(w->ctx, &w->side));

@@ -5,25 +5,23 @@
  * reduced a tap at a time along the row; clipped windows (borders) and
  * MaxPool's Indices go one output at a time. Either way each output sees
  * its taps in (depth, height, width) order, so results do not depend on
- * the path. */
+ * the path. Backward kernels send each output's gradient to the first
+ * maximum of its window (the forward's Indices) or spread it over its taps
+ * divided by the forward's count, plane by plane. */
 #include "kernel_window.h"
 
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
-/* Input X, output 0 and the window of MaxPool / AveragePool; the op has a
- * dilations attribute from opset dilations_since. */
-static ecc_status ecc_pool_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
-                                     size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
-                                     int64_t dilations_since, ecc_window *g) {
+/* The window of MaxPool / AveragePool over x; the op has a dilations
+ * attribute from opset dilations_since. */
+static ecc_status ecc_pool_window(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                  int64_t dilations_since, ecc_window *g) {
     ecc_status st = ECC_OK;
     ecc_autopad ap = ECC_PAD_NOTSET;
     int64_t ceil_mode, pads[6];
     bool given;
-    ECC_TRY(ecc_k_need(k, in, n_in, 0, "X"));
-    ECC_TRY(ecc_k_out0(k, out, n_out));
-    const ecc_rt_tensor *x = in[0];
     ECC_TRY(ecc_window_begin(k, x, g));
     size_t sp = (size_t)g->sp;
     ECC_TRY(ecc_window_autopad(k, &ap));
@@ -46,6 +44,16 @@ static ecc_status ecc_pool_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *con
     }
     ECC_TRY(ecc_window_pad3(k, g));
 fail:
+    return st;
+}
+
+/* Input X, output 0 and the window (ecc_pool_window). */
+static ecc_status ecc_pool_geom_make(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
+                                     size_t n_in, ecc_rt_tensor *const *out, size_t n_out,
+                                     int64_t dilations_since, ecc_window *g) {
+    ecc_status st = ecc_k_need(k, in, n_in, 0, "X");
+    if (!st) st = ecc_k_out0(k, out, n_out);
+    if (!st) st = ecc_pool_window(k, in[0], dilations_since, g);
     return st;
 }
 
@@ -118,6 +126,28 @@ static inline int64_t ecc_tap_row(const ecc_window *g, const ecc_pool_row *r, in
     return ((r->sd + kd * g->d[0]) * g->in[1] + r->sh + kh * g->d[1]) * g->in[2];
 }
 
+/* Output column ow of row r: the plane offset of the first tap holding the
+ * window's maximum (taps in (kd, kh, kw) order), its value in *best; -1 if
+ * no tap lies inside the input. */
+static int64_t ecc_window_argmax(const ecc_window *g, const float *x, const ecc_pool_row *r,
+                                 int64_t ow, float *best) {
+    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1, at = -1;
+    ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
+    *best = -FLT_MAX;
+    for (int64_t kd = r->d0; kd < r->d1; kd++)
+        for (int64_t kh = r->h0; kh < r->h1; kh++) {
+            int64_t rowbase = ecc_tap_row(g, r, kd, kh);
+            for (int64_t kw = w0; kw < w1; kw++) {
+                int64_t e = rowbase + sw + kw * g->d[2];
+                if (x[e] > *best || at < 0) {
+                    *best = x[e];
+                    at = e;
+                }
+            }
+        }
+    return at;
+}
+
 /* MaxPool with Indices: per output, the first position holding the
  * maximum. */
 static void ecc_maxpool_idx_task(void *arg, int64_t begin, int64_t end, int tid) {
@@ -134,21 +164,8 @@ static void ecc_maxpool_idx_task(void *arg, int64_t begin, int64_t end, int tid)
             for (int64_t oh = 0; oh < g->out[1]; oh++) {
                 ecc_pool_row_at(g, od, oh, &r, NULL);
                 for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
-                    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
-                    ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
-                    float best = -FLT_MAX;
-                    int64_t at = -1;
-                    for (int64_t kd = r.d0; kd < r.d1; kd++)
-                        for (int64_t kh = r.h0; kh < r.h1; kh++) {
-                            int64_t rowbase = ecc_tap_row(g, &r, kd, kh);
-                            for (int64_t kw = w0; kw < w1; kw++) {
-                                int64_t e = rowbase + sw + kw * g->d[2];
-                                if (x[e] > best || at < 0) {
-                                    best = x[e];
-                                    at = e;
-                                }
-                            }
-                        }
+                    float best;
+                    int64_t at = ecc_window_argmax(g, x, &r, ow, &best);
                     y[o] = best;
                     if (at >= 0 && j->col_major) { /* (h, w) → w * H + h within the plane */
                         int64_t hw = g->in[1] * g->in[2], dd = at / hw, rem = at % hw;
@@ -211,16 +228,22 @@ static void ecc_pool_row_reduce(const ecc_window *g, const float *x, const ecc_p
         }
 }
 
-/* AveragePool: each sum of output row y divided by its count of taps,
- * inside the input or (count_include_pad) inside the padded input, whose
- * depth x height part ecc_pool_row_at gave as padded. */
+/* AveragePool: the count of taps of output column ow of row r, inside the
+ * input or (count_include_pad) inside the padded input, whose depth x
+ * height part ecc_pool_row_at gave as padded. */
+static int64_t ecc_avg_count(const ecc_window *g, const ecc_pool_row *r, int64_t padded,
+                             bool include_pad, int64_t ow) {
+    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
+    ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
+    if (include_pad) ecc_taps(sw, g->d[2], g->k[2], -g->pb[2], g->in[2] + g->pe[2], &w0, &w1);
+    return (include_pad ? padded : (r->d1 - r->d0) * (r->h1 - r->h0)) * (w1 - w0);
+}
+
+/* AveragePool: each sum of output row y divided by its count of taps. */
 static void ecc_avg_divide(const ecc_window *g, const ecc_pool_row *r, int64_t padded,
                            bool include_pad, float *y) {
     for (int64_t ow = 0; ow < g->out[2]; ow++) {
-        int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
-        ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
-        if (include_pad) ecc_taps(sw, g->d[2], g->k[2], -g->pb[2], g->in[2] + g->pe[2], &w0, &w1);
-        int64_t div = (include_pad ? padded : (r->d1 - r->d0) * (r->h1 - r->h0)) * (w1 - w0);
+        int64_t div = ecc_avg_count(g, r, padded, include_pad, ow);
         y[ow] = div ? y[ow] / (float)div : 0.0f;
     }
 }
@@ -279,6 +302,80 @@ fail:
     return st;
 }
 
+/* ---- MaxPool / AveragePool backward ---- */
+
+typedef struct ecc_pool_back_job {
+    const ecc_window *g;
+    const float *x, *dy;
+    float *dx;
+    bool include_pad;
+    bool max;
+} ecc_pool_back_job;
+
+/* dx[tap] += v for every tap of output column ow of row r inside the input. */
+static void ecc_window_spread(const ecc_window *g, const ecc_pool_row *r, int64_t ow, float v,
+                              float *dx) {
+    int64_t sw = ow * g->s[2] - g->pb[2], w0, w1;
+    ecc_taps(sw, g->d[2], g->k[2], 0, g->in[2], &w0, &w1);
+    for (int64_t kd = r->d0; kd < r->d1; kd++)
+        for (int64_t kh = r->h0; kh < r->h1; kh++) {
+            float *row = dx + ecc_tap_row(g, r, kd, kh) + sw;
+            for (int64_t kw = w0; kw < w1; kw++) row[kw * g->d[2]] += v;
+        }
+}
+
+/* dX of planes [begin, end): each output's dY goes to the first maximum of
+ * its window (MaxPool, the position Indices names) or, divided by the
+ * forward's count, to each of its taps (AveragePool); outputs in order. */
+static void ecc_pool_back_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_pool_back_job *j = arg;
+    const ecc_window *g = j->g;
+    ecc_pool_row r;
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * g->in_sz, *dy = j->dy + p * g->out_sz;
+        float *dx = j->dx + p * g->in_sz;
+        for (int64_t od = 0; od < g->out[0]; od++)
+            for (int64_t oh = 0; oh < g->out[1]; oh++, dy += g->out[2]) {
+                int64_t padded = 0, div;
+                ecc_pool_row_at(g, od, oh, &r, j->include_pad ? &padded : NULL);
+                for (int64_t ow = 0; ow < g->out[2]; ow++) {
+                    float best;
+                    int64_t at = j->max ? ecc_window_argmax(g, x, &r, ow, &best) : -1;
+                    if (at >= 0) dx[at] += dy[ow];
+                    else if (!j->max && (div = ecc_avg_count(g, &r, padded, j->include_pad, ow)))
+                        ecc_window_spread(g, &r, ow, dy[ow] / (float)div, dx);
+                }
+            }
+    }
+}
+
+/* The backward of MaxPool (max) or AveragePool, parallel over planes. */
+static ecc_status ecc_pool_back(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                const ecc_rt_tensor *dy, ecc_rt_tensor *dx, bool max) {
+    ecc_status st = ECC_OK;
+    ecc_window g;
+    int64_t include = 0;
+    ECC_TRY(ecc_pool_window(k, x, max ? 10 : 19, &g));
+    if (!max) ECC_TRY(ecc_ka_int(k, "count_include_pad", 0, &include));
+    if (!dx) return ECC_OK;
+    ecc_pool_back_job j = {&g, x->data, dy->data, dx->data, include != 0, max};
+    ecc_kernel_parallel(k, g.n * g.c,
+                        ecc_k_work(ecc_rt_numel(dy), ecc_k_work(g.k[0] * g.k[1], g.k[2])),
+                        ecc_pool_back_task, &j);
+fail:
+    return st;
+}
+
+ECC_BACKWARD_PROTO(ecc_k_maxpool_back_f32) {
+    (void)node, (void)n_in, (void)out, (void)n_out;
+    return ecc_pool_back(k, in[0], dout[0], din[0], true);
+}
+ECC_BACKWARD_PROTO(ecc_k_averagepool_back_f32) {
+    (void)node, (void)n_in, (void)out, (void)n_out;
+    return ecc_pool_back(k, in[0], dout[0], din[0], false);
+}
+
 /* ---- global pools ---- */
 
 typedef struct ecc_gpool_job {
@@ -327,4 +424,51 @@ ECC_KERNEL_PROTO(ecc_k_globalaveragepool_f32) {
 ECC_KERNEL_PROTO(ecc_k_globalmaxpool_f32) {
     (void)node;
     return ecc_global_pool(k, in, n_in, out, n_out, true);
+}
+
+/* ---- global pools backward ---- */
+
+typedef struct ecc_gpool_back_job {
+    const float *x, *dy;
+    float *dx;
+    int64_t sz;
+    bool max;
+} ecc_gpool_back_job;
+
+/* Planes [begin, end): dY to the plane's first maximum (GlobalMaxPool, the
+ * one the forward keeps) or dY / size to every element. */
+static void ecc_gpool_back_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_gpool_back_job *j = arg;
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * j->sz;
+        float *dx = j->dx + p * j->sz;
+        if (j->max) {
+            int64_t at = 0;
+            for (int64_t i = 1; i < j->sz; i++) at = x[i] > x[at] ? i : at;
+            if (j->sz) dx[at] += j->dy[p];
+        } else {
+            float v = j->dy[p] / (float)j->sz;
+            for (int64_t i = 0; i < j->sz; i++) dx[i] += v;
+        }
+    }
+}
+
+static ecc_status ecc_global_pool_back(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                       const ecc_rt_tensor *dy, ecc_rt_tensor *dx, bool max) {
+    if (x->rank < 2)
+        return ecc_kernel_fail(k, "input must be [N, C, ...], got rank %d", (int)x->rank);
+    if (!dx) return ECC_OK;
+    ecc_gpool_back_job j = {x->data, dy->data, dx->data, ecc_k_prod(x->dims, 2, x->rank), max};
+    ecc_kernel_parallel(k, x->dims[0] * x->dims[1], ecc_rt_numel(x), ecc_gpool_back_task, &j);
+    return ECC_OK;
+}
+
+ECC_BACKWARD_PROTO(ecc_k_globalaveragepool_back_f32) {
+    (void)node, (void)n_in, (void)out, (void)n_out;
+    return ecc_global_pool_back(k, in[0], dout[0], din[0], false);
+}
+ECC_BACKWARD_PROTO(ecc_k_globalmaxpool_back_f32) {
+    (void)node, (void)n_in, (void)out, (void)n_out;
+    return ecc_global_pool_back(k, in[0], dout[0], din[0], true);
 }

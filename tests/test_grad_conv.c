@@ -115,6 +115,71 @@ static void test_convtranspose(void **state) {
     run_conv(&c, true, seed++);
 }
 
+/* A trained float32 initializer holding a random permutation of values
+ * spaced 0.05 apart (> 4h): no two taps of a max window tie or come within
+ * a finite-difference step of each other. */
+static void distinct_param(gc *g, const char *name, int32_t rank, const int64_t *dims) {
+    int64_t n = gc_numel(rank, dims);
+    float *x = malloc((size_t)n * sizeof *x);
+    for (int64_t i = 0; i < n; i++) x[i] = (float)(i - n / 2) * 0.05f;
+    for (int64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        int64_t j = pick(g, 0, i);
+        float t = x[i];
+        x[i] = x[j];
+        x[j] = t;
+    }
+    gc_const(g, name, F32, rank, dims, x);
+    free(x);
+    g->params[g->n_params++] = name;
+}
+
+/* One MaxPool (variant: with Indices) or AveragePool (variant:
+ * count_include_pad) case at opset 19 (dilations on both). */
+static void run_pool(bool max, int sp, int64_t stride, int64_t dil, int ceil, int variant,
+                     uint64_t seed) {
+    gc *g = gc_new(19, seed);
+    int64_t x[4] = {2, 2}, kshape[2], pads[4], s[2] = {stride, stride}, d[2] = {dil, dil};
+    for (int i = 0; i < sp; i++) {
+        x[2 + i] = pick(g, 5, 8);
+        kshape[i] = pick(g, 2, 3);
+        int64_t eff = (kshape[i] - 1) * dil + 1;
+        pads[i] = pick(g, 0, eff - 1);
+        pads[sp + i] = pick(g, 0, eff - 1);
+    }
+    if (max) distinct_param(g, "X", 2 + sp, x);
+    else gc_param(g, "X", 2 + sp, x, -1, 1, 0);
+    gc_node(g, max ? "MaxPool" : "AveragePool", "X", max && variant ? "Y,I" : "Y", true);
+    gc_ints(g, "kernel_shape", kshape, (size_t)sp);
+    gc_ints(g, "strides", s, (size_t)sp);
+    gc_ints(g, "dilations", d, (size_t)sp);
+    gc_ints(g, "pads", pads, 2 * (size_t)sp);
+    gc_int(g, "ceil_mode", ceil);
+    if (!max) gc_int(g, "count_include_pad", variant);
+    check(g, &worst_pool);
+}
+
+/* MaxPool and AveragePool over 1-D and 2-D, strides, dilations, pads,
+ * ceil_mode, Indices / count_include_pad; the global pools. */
+static void test_pools(void **state) {
+    (void)state;
+    uint64_t seed = 200;
+    for (int max = 0; max < 2; max++)
+        for (int sp = 1; sp <= 2; sp++)
+            for (int64_t s = 1; s <= 2; s++)
+                for (int64_t d = 1; d <= 2; d++)
+                    for (int ceil = 0; ceil < 2; ceil++)
+                        for (int v = 0; v < 2; v++) run_pool(max != 0, sp, s, d, ceil, v, seed++);
+    int64_t x[4] = {2, 3, 4, 5};
+    gc *g = gc_new(13, seed++);
+    gc_param(g, "X", 4, x, -1, 1, 0);
+    gc_node(g, "GlobalAveragePool", "X", "Y", true);
+    check(g, &worst_pool);
+    g = gc_new(13, seed++);
+    distinct_param(g, "X", 4, x);
+    gc_node(g, "GlobalMaxPool", "X", "Y", true);
+    check(g, &worst_pool);
+}
+
 /* The check itself: a Conv gradient off by 1% in one element fails it. */
 static void test_check_catches_wrong_gradient(void **state) {
     (void)state;
@@ -134,6 +199,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_convtranspose),
+        cmocka_unit_test(test_pools),
         cmocka_unit_test(test_check_catches_wrong_gradient),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);

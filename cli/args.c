@@ -1,4 +1,5 @@
-/* args.c — argument cursor and error printing shared by the subcommands. */
+/* args.c — argument cursor, error printing and the model-output check
+ * shared by the subcommands. */
 #include "cli.h"
 
 #include <errno.h>
@@ -6,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *ecc_pending_value; /* value after '=' in --opt=value */
 
@@ -74,4 +77,26 @@ int ecc_cli_usage(const char *cmd, const char *fmt, ...) {
     fprintf(stderr, " (see 'ecc help %s')\n", cmd ? cmd : "");
     va_end(ap);
     return ECC_EXIT_USAGE;
+}
+
+/* True when path names the terminal standard output is. */
+static bool ecc_is_stdout_tty(const char *path) {
+    struct stat a, b;
+    if (!isatty(STDOUT_FILENO)) return false;
+    if (!strcmp(path, "-")) return true;
+    return stat(path, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 && a.st_rdev == b.st_rdev &&
+           S_ISCHR(a.st_mode) && S_ISCHR(b.st_mode);
+}
+
+const char *ecc_cli_output_name(const char *path) {
+    return strcmp(path, "-") ? path : "standard output";
+}
+
+int ecc_cli_check_model_output(const char *cmd, const char *path, bool external) {
+    if (ecc_is_stdout_tty(path))
+        return ecc_cli_usage(cmd, "refusing to write a binary model to the terminal; "
+                                  "redirect standard output or use -o FILE");
+    if (external && ecc_output_is_stream(path))
+        return ecc_cli_usage(cmd, "--external-data needs a file output, not the stream %s", path);
+    return ECC_EXIT_OK;
 }

@@ -37,6 +37,12 @@ int ecc_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2
 int ecc_cli_ctx_fail(ecc_ctx *ctx, ecc_status st);
 /* Usage error for cmd: message + hint to run `ecc help CMD`. */
 int ecc_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Checks a model output before any work: refuses the terminal (standard
+ * output or the device it is) and --external-data onto a stream. Returns
+ * ECC_EXIT_OK or a usage error already printed. */
+int ecc_cli_check_model_output(const char *cmd, const char *path, bool external);
+/* The output's name in messages: path, or "standard output" for "-". */
+const char *ecc_cli_output_name(const char *path);
 
 int ecc_cmd_compress(int argc, char **argv);
 int ecc_cmd_inspect(int argc, char **argv);

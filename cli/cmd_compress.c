@@ -15,7 +15,8 @@ const char ecc_help_compress[] =
     "masks and quantizers are lowered once, at the end. Order is meaningful.\n"
     "\n"
     "  -o, --output FILE     output model (written atomically; required): ONNX, or a\n"
-    "                        .ecc deployment artifact when FILE ends in .ecc\n"
+    "                        .ecc deployment artifact when FILE ends in .ecc; '-' is\n"
+    "                        standard output, a device or pipe is written as a stream\n"
     "  --format onnx|ecc     output format regardless of the extension\n"
     "  --level N             .ecc: zstd level 1..22 (default 12; 19 is ~1-3% smaller\n"
     "                        and much slower to write)\n"
@@ -24,9 +25,12 @@ const char ecc_help_compress[] =
     "                        (default: none — a lossless rewrite)\n"
     "  --plugin SO           load passes from a plugin (repeatable)\n"
     "  --calib PATH          calibration data for passes that need it\n"
-    "  --calib-size N        calibration samples to use (default 256)\n"
-    "  --report FILE.json    write a JSON report (passes, timings, statistics)\n"
-    "  --external-data       store large tensors in OUT.data (models > 2 GB)\n"
+    "  --calib-size N        calibration samples to use (default 256; distill trains on\n"
+    "                        all of them unless this is given)\n"
+    "  --report FILE.json    write a JSON report (passes, timings, statistics);\n"
+    "                        '-' is standard output\n"
+    "  --external-data       store large tensors in OUT.data (models > 2 GB; OUT must\n"
+    "                        be a file)\n"
     "  --short-names         deployment names: every tensor but the graph inputs and\n"
     "                        outputs gets a short id, node names and doc strings go\n"
     "                        (a smaller file that computes the same; the report and\n"
@@ -51,7 +55,7 @@ static int ecc_compress_parse(int argc, char **argv, ecc_compress_args *c) {
     ecc_args a = {argc, 1, argv, "compress"};
     const char *w;
     bool opt;
-    c->calib_size = 256;
+    c->calib_size = 0; /* unset: 256 for calibration, all for training */
     while ((w = ecc_args_next(&a, &opt))) {
         const char **slot = NULL;
         if (!opt) {
@@ -85,7 +89,9 @@ static int ecc_compress_parse(int argc, char **argv, ecc_compress_args *c) {
     if (!c->out) return ecc_cli_usage("compress", "missing -o OUT");
     if (c->format && strcmp(c->format, "onnx") && strcmp(c->format, "ecc"))
         return ecc_cli_usage("compress", "--format must be onnx or ecc, not '%s'", c->format);
-    return ECC_EXIT_OK;
+    if (!strcmp(c->out, "-") && c->report && !strcmp(c->report, "-"))
+        return ecc_cli_usage("compress", "-o - and --report - cannot both be standard output");
+    return ecc_cli_check_model_output("compress", c->out, c->external);
 }
 
 static double ecc_now(void) {
@@ -94,8 +100,10 @@ static double ecc_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Size of a file; -1 when unknown (a stream output). */
 static long long ecc_file_size(const char *path) {
     struct stat sb;
+    if (ecc_output_is_stream(path)) return -1;
     return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
@@ -141,11 +149,13 @@ int ecc_cmd_compress(int argc, char **argv) {
     if (rep) {
         ecc_report_add_model(rep, "after", m);
         ecc_report_set_number(rep, "input_bytes", (double)in_size);
-        ecc_report_set_number(rep, "output_bytes", (double)out_size);
+        if (out_size >= 0) ecc_report_set_number(rep, "output_bytes", (double)out_size);
         ecc_report_set_number(rep, "seconds", secs);
         if ((st = ecc_report_write(ctx, rep, c.report))) goto fail;
     }
-    if (c.verbosity >= 0)
+    if (c.verbosity >= 0 && out_size < 0)
+        fprintf(stderr, "ecc: wrote %s in %.2f s\n", ecc_cli_output_name(c.out), secs);
+    else if (c.verbosity >= 0)
         fprintf(stderr, "ecc: wrote %s: %lld -> %lld bytes (%.1f%%) in %.2f s\n", c.out, in_size,
                 out_size, in_size > 0 ? 100.0 * (double)out_size / (double)in_size : 0.0, secs);
     rc = ECC_EXIT_OK;

@@ -101,6 +101,9 @@ static int value_options(ecc_args *a, const char *w, ecc_cli_data *d, bool *hand
         d->paths[d->n_paths++] = v;
     } else if (!strcmp(w, "--report")) {
         if (!(d->report = ecc_args_value(a, w))) return ECC_EXIT_USAGE;
+        if (!strcmp(d->report, "-"))
+            return ecc_cli_usage(a->cmd, "--report - would mix with the results printed on "
+                                         "standard output; give a file");
     } else if (!strcmp(w, "--scale")) {
         if (!(v = ecc_args_value(a, w))) return ECC_EXIT_USAGE;
         if (!parse_positive_double(v, &d->dopts.scale))

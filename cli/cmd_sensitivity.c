@@ -92,6 +92,9 @@ static int parse(int argc, char **argv, sens_args *s) {
     }
     if (!s->model) return ecc_cli_usage("sensitivity", "missing model");
     if (!s->data) return ecc_cli_usage("sensitivity", "missing --data");
+    if (s->report && !strcmp(s->report, "-"))
+        return ecc_cli_usage("sensitivity", "--report - would mix with the table on standard "
+                                            "output; use --json");
     return ECC_EXIT_OK;
 }
 

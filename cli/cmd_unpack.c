@@ -14,7 +14,8 @@ const char ecc_help_unpack[] =
     "the values DequantizeLinear computes. Clustered and sparse weights come back\n"
     "dense. Every checksum and bound is checked first.\n"
     "\n"
-    "  -o, --output FILE     ONNX model to write (atomically; required)\n"
+    "  -o, --output FILE     ONNX model to write (atomically; required); '-' is\n"
+    "                        standard output, a device or pipe is written as a stream\n"
     "  --dequantize          float32 weights instead of QDQ\n"
     "  --external-data       store large tensors in OUT.data\n"
     "  -q, --quiet           errors only\n"
@@ -36,6 +37,8 @@ int ecc_cmd_unpack(int argc, char **argv) {
     }
     if (!in) return ecc_cli_usage("unpack", "missing input artifact");
     if (!out) return ecc_cli_usage("unpack", "missing -o OUT.onnx");
+    int rc = ecc_cli_check_model_output("unpack", out, external);
+    if (rc) return rc;
     ecc_ctx *ctx = ecc_ctx_create();
     if (!ctx) return ecc_cli_fail(ECC_EXIT_INTERNAL, "out of memory");
     ecc_model *m = NULL;
@@ -43,8 +46,8 @@ int ecc_cmd_unpack(int argc, char **argv) {
     ecc_write_options wo = {sizeof wo, external, 1024, NULL, ECC_FORMAT_ONNX, NULL, 0};
     ecc_status st = ecc_artifact_read(ctx, in, &ro, &m);
     if (!st) st = ecc_model_write(ctx, m, out, &wo);
-    int rc = st ? ecc_cli_ctx_fail(ctx, st) : ECC_EXIT_OK;
-    if (!st && !quiet) fprintf(stderr, "ecc: wrote %s\n", out);
+    rc = st ? ecc_cli_ctx_fail(ctx, st) : ECC_EXIT_OK;
+    if (!st && !quiet) fprintf(stderr, "ecc: wrote %s\n", ecc_cli_output_name(out));
     ecc_model_free(m);
     ecc_ctx_free(ctx);
     return rc;

@@ -1,6 +1,7 @@
 /* main.c — `ecc` entry point: the subcommand table, `help`, `--version`. */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,6 +69,10 @@ static int ecc_cmd_help(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* a closed pipe (EPIPE) or ulimit -f (EFBIG) becomes a write error that is
+     * reported with exit 3 and cleaned up, not a silent kill */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         ecc_print_overview(stderr);
         return ECC_EXIT_USAGE;

@@ -76,6 +76,76 @@ if [ -d tests/interop/node_modules/onnxruntime-node ]; then
         node tests/interop/ort_diff.js testdata/mlp.onnx "$T/ext/mlp.onnx" --fmnist 64 --tol 0
 fi
 
+# --- output targets: devices and pipes are streams, symlinks and modes kept,
+# write errors exit 3 and leave no temp file. Device nodes are made in $T
+# first, so a binary that replaces them never touches the real /dev.
+case $ECC in /*) ECCA=$ECC ;; *) ECCA=$PWD/$ECC ;; esac
+MLP=$PWD/testdata/mlp.onnx
+mkdir -p "$T/t" "$T/w"
+in_w() { (cd "$T/w" && "$@"); } # where a binary that writes a file named '-' leaves it
+expect 0 "reference output" -- "$ECC" compress testdata/mlp.onnx -o "$T/ref.onnx" -q
+expect 0 "-o onto a FIFO" -- sh -c '
+    mkfifo "$1/t/fifo"; timeout 20 cat "$1/t/fifo" >"$1/fifo.out" &
+    "$2" compress "$3" -o "$1/t/fifo" -q; rc=$?; wait; exit $rc' \
+    sh "$T" "$ECCA" "$MLP"
+[ -p "$T/t/fifo" ] && ok || bad "-o FIFO replaced the FIFO"
+cmp -s "$T/fifo.out" "$T/ref.onnx" && ok || bad "-o FIFO: the reader did not get the model"
+devnull_ok=false
+if mknod "$T/t/null" c 1 3 2>/dev/null; then
+    expect 0 "-o onto a character device" -- "$ECC" compress testdata/mlp.onnx -o "$T/t/null" -q
+    [ -c "$T/t/null" ] && devnull_ok=true && ok || bad "-o DEVICE replaced the device node"
+    mknod "$T/t/full" c 1 7
+    expect 3 "-o onto a full device (ENOSPC)" -- "$ECC" compress testdata/mlp.onnx -o "$T/t/full" -q
+    says "ENOSPC message" "No space left on device"
+    mknod "$T/t/blk" b 7 0
+    expect 1 "-o onto a block device" -- "$ECC" compress testdata/mlp.onnx -o "$T/t/blk" -q
+    one_line_error "block device refused" "$T/t/blk" "block device"
+    [ -b "$T/t/blk" ] && ok || bad "-o BLOCKDEV replaced the node"
+    expect 1 "--external-data onto a device" -- "$ECC" compress testdata/mlp.onnx \
+        -o "$T/t/null" --external-data -q
+    [ -e "$T/t/null.data" ] && bad "--external-data created null.data" || ok
+fi
+if $devnull_ok; then # the real devices, only once the binary is known to keep a device node
+    expect 0 "-o /dev/null" -- "$ECC" compress testdata/mlp.onnx -o /dev/null -q
+    [ -c /dev/null ] && ok || bad "-o /dev/null: /dev/null is no longer a character device"
+    "$ECC" compress testdata/mlp.onnx -o /dev/stdout -q | cat >"$T/devstdout.onnx"
+    cmp -s "$T/devstdout.onnx" "$T/ref.onnx" && ok || bad "-o /dev/stdout into a pipe"
+    [ -L /dev/stdout ] && ok || bad "-o /dev/stdout: /dev/stdout is no longer a symlink"
+fi
+# '-' is standard output, and nothing else goes there
+expect 0 "-o -" -- in_w "$ECCA" compress "$MLP" -o -
+cmp -s "$T/out" "$T/ref.onnx" && ok || bad "-o - writes the model, only the model, to stdout"
+expect 0 "--report -" -- in_w "$ECCA" compress "$MLP" -o "$T/t/r.onnx" --report -
+[ "$(json "$T/out" 'r.output')" = "$T/t/r.onnx" ] && ok || bad "--report - writes JSON to stdout"
+(cd "$T/w" && { "$ECCA" compress "$MLP" -o - 2>"$T/err"; echo $? >"$T/rc"; } | head -c 1 >/dev/null)
+[ "$(cat "$T/rc")" = 3 ] && grep -q "Broken pipe" "$T/err" && ok ||
+    bad "-o - into a closed pipe: exit $(cat "$T/rc"), $(cat "$T/err")"
+no_output_left "stdout outputs" "$T/w"
+expect 1 "--external-data -o -" -- in_w "$ECCA" compress "$MLP" -o - --external-data -q
+expect 0 "compress to .ecc" -- "$ECC" compress testdata/mlp.onnx -o "$T/t/m.ecc" -q
+expect 0 "unpack -o FILE" -- "$ECC" unpack "$T/t/m.ecc" -o "$T/t/u.onnx" -q
+expect 0 "unpack -o -" -- in_w "$ECCA" unpack "$T/t/m.ecc" -o -
+cmp -s "$T/out" "$T/t/u.onnx" && ok || bad "unpack -o - writes the model, only the model, to stdout"
+expect 1 "eval --report - (would mix with the results)" -- in_w "$ECCA" eval "$MLP" \
+    --data "$PWD/testdata/fmnist_64.npy" --labels "$PWD/testdata/fmnist_64_labels.npy" --report -
+expect 1 "-o - --report -" -- in_w "$ECCA" compress "$MLP" -o - --report - -q
+script -qec "cd $T/w && $ECCA compress $MLP -o - -q" /dev/null >"$T/tty.out" 2>&1; rc=$?
+[ "$rc" = 1 ] && grep -q "terminal" "$T/tty.out" && ok || bad "-o - onto a terminal: exit $rc"
+# symlinks stay links; modes are kept (or follow the umask)
+mkdir -p "$T/s"; echo old >"$T/s/real.onnx"; ln -s real.onnx "$T/s/link.onnx"
+expect 0 "-o onto a symlink" -- "$ECC" compress testdata/mlp.onnx -o "$T/s/link.onnx" -q
+[ -L "$T/s/link.onnx" ] && cmp -s "$T/s/real.onnx" "$T/ref.onnx" && ok || bad "-o SYMLINK: the link was replaced"
+echo secret >"$T/s/secret.onnx"; chmod 600 "$T/s/secret.onnx"
+expect 0 "-o onto a 0600 file" -- "$ECC" compress testdata/mlp.onnx -o "$T/s/secret.onnx" -q
+[ "$(stat -c %a "$T/s/secret.onnx")" = 600 ] && ok || bad "0600 target became $(stat -c %a "$T/s/secret.onnx")"
+(umask 077; "$ECC" compress testdata/mlp.onnx -o "$T/s/new.onnx" -q)
+[ "$(stat -c %a "$T/s/new.onnx")" = 600 ] && ok || bad "umask 077: new file is $(stat -c %a "$T/s/new.onnx")"
+# a file size limit: exit 3 with a message, no temp file (not a SIGXFSZ kill)
+mkdir -p "$T/lim"
+(ulimit -f 1; exec "$ECC" compress testdata/mlp.onnx -o "$T/lim/x.onnx" -q) 2>"$T/err"; rc=$?
+[ "$rc" = 3 ] && grep -q "too large" "$T/err" && ok || bad "ulimit -f: exit $rc, $(cat "$T/err")"
+no_output_left "ulimit -f" "$T/lim"
+
 # --- plugins
 PLUG="$BUILD/plugins/threshold_weights.so"
 expect 0 "passes --plugin" -- "$ECC" passes --plugin "$PLUG"

@@ -197,6 +197,14 @@ ecc_status ecc_k_broadcast_add(ecc_kernel_ctx *k, const ecc_rt_tensor *src, ecc_
 ECC_K_BACKWARD_F32(ECC_X_DECL)
 #undef ECC_X_DECL
 ECC_BACKWARD_PROTO(ecc_k_view_back_any);
+/* Backward kernels of dtype-generic rows (ecc_k_<op>_back_any; float32 data
+ * only, others refused): kernels_data.c, and Where in kernels_elementwise.c. */
+#define ECC_K_BACKWARD_ANY(X)                                                          \
+    X(transpose) X(concat) X(split) X(slice) X(gather) X(gatherelements) X(expand)       \
+    X(tile) X(pad) X(depthtospace) X(spacetodepth) X(where)
+#define ECC_X_DECL(op) ECC_BACKWARD_PROTO(ecc_k_##op##_back_any);
+ECC_K_BACKWARD_ANY(ECC_X_DECL)
+#undef ECC_X_DECL
 
 /* kernels_elementwise.c */
 #define ECC_K_UNARY_F32(X)                                                               \

@@ -823,3 +823,43 @@ ECC_KERNEL_PROTO(ecc_k_where_any) {
 fail:
     return st;
 }
+
+/* ---- Where backward: dY goes to X where the condition holds, to Y
+ * elsewhere, each summed back over the dimensions it was broadcast along ---- */
+
+typedef struct ecc_where_back_job {
+    float *g;        /* dY masked, output shape */
+    const float *dy; /* output shape */
+    const uint8_t *c;
+    bool take;       /* keep dY where the condition is take */
+} ecc_where_back_job;
+
+/* One row of the masked gradient: g = dY where (c != 0) == take, else 0. */
+static void ecc_where_back_row(void *arg, int64_t out_off, const int64_t *in_off, int64_t len,
+                               const int64_t *in_stride) {
+    ecc_where_back_job *j = arg;
+    const uint8_t *c = j->c + in_off[1];
+    for (int64_t i = 0; i < len; i++)
+        j->g[out_off + i] = (c[i * in_stride[1]] != 0) == j->take ? j->dy[out_off + i] : 0.0f;
+}
+
+ECC_BACKWARD_PROTO(ecc_k_where_back_any) {
+    (void)node, (void)out, (void)n_out;
+    ecc_status st = ECC_OK;
+    ecc_bcast bc;
+    if (!dout[0] || n_in < 3) return ECC_OK;
+    const ecc_rt_tensor *ts[2] = {dout[0], in[0]};
+    ecc_rt_tensor g = *dout[0];
+    ECC_KFAIL_IF(dout[0]->dtype != ECC_DTYPE_FLOAT, k, "no gradient for %s data (float32 only)",
+                 ecc_dtype_name(dout[0]->dtype));
+    ECC_TRY(ecc_k_bcast(k, ts, 2, &bc));
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)ecc_rt_numel(&g) * sizeof(float), &g.data));
+    for (int s = 1; s <= 2; s++) {
+        if (!din[s]) continue;
+        ecc_where_back_job j = {g.data, dout[0]->data, in[0]->data, s == 1};
+        ecc_bc_each(&bc, ecc_where_back_row, &j);
+        ECC_TRY(ecc_k_unbroadcast_add(k, &g, din[s], 1.0f));
+    }
+fail:
+    return st;
+}

@@ -192,7 +192,8 @@ ecc_status ecc_k_broadcast_add(ecc_kernel_ctx *k, const ecc_rt_tensor *src, ecc_
     X(hardsigmoid) X(hardswish) X(tanh) X(erf) X(gelu) X(softplus) X(elu) X(clip) X(sin) \
     X(cos) X(add) X(sub) X(mul) X(div) X(pow) X(gemm) X(matmul) X(reducemean)            \
     X(reducesum) X(conv) X(convtranspose) X(maxpool) X(averagepool) X(globalaveragepool) \
-    X(globalmaxpool)
+    X(globalmaxpool) X(batchnormalization) X(layernormalization)                         \
+    X(instancenormalization) X(softmax) X(softmax13) X(logsoftmax) X(logsoftmax13)
 #define ECC_X_DECL(op) ECC_BACKWARD_PROTO(ecc_k_##op##_back_f32);
 ECC_K_BACKWARD_F32(ECC_X_DECL)
 #undef ECC_X_DECL

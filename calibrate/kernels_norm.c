@@ -1,7 +1,10 @@
 /* kernels_norm.c — normalisation kernels: BatchNormalization (inference),
  * LayerNormalization (with Mean/InvStdDev outputs), InstanceNormalization,
  * Softmax and LogSoftmax with the pre-13 (coerce to 2-D at axis) and 13+
- * (along one axis) semantics. Statistics accumulate in double. */
+ * (along one axis) semantics. Statistics accumulate in double. Backward
+ * kernels: BatchNormalization in inference mode (frozen statistics, which
+ * get their gradients too), LayerNormalization (also through its Mean and
+ * InvStdDev outputs), InstanceNormalization, Softmax and LogSoftmax. */
 #include "kernels.h"
 
 #include <math.h>
@@ -223,6 +226,204 @@ fail:
     return st;
 }
 
+/* ================= backward ================= */
+
+/* BatchNormalization in inference mode, y = (x - mean) a + B with
+ * a = scale / sqrt(var + eps) per channel: dX = dY a (the forward's task
+ * with mean 0 and B 0), dB = sum dY, dscale = sum dY (x - mean) / sd,
+ * dmean = -a sum dY, dvar = -scale / (2 sd^3) sum dY (x - mean), sd =
+ * sqrt(var + eps); channel sums in double, images in order. Training mode
+ * (batch statistics) has no gradient here. */
+ECC_BACKWARD_PROTO(ecc_k_batchnormalization_back_f32) {
+    (void)node, (void)out, (void)n_out, (void)n_in;
+    ecc_status st = ECC_OK;
+    float eps, *buf;
+    int64_t training;
+    ECC_TRY(ecc_ka_float(k, "epsilon", 1e-5f, &eps));
+    ECC_TRY(ecc_ka_int(k, "training_mode", 0, &training));
+    ECC_KFAIL_IF(training != 0, k, "no gradient in training_mode (batch statistics)");
+    const ecc_rt_tensor *x = in[0];
+    int64_t c = x->dims[1], n = x->dims[0], inner = ecc_k_prod(x->dims, 2, x->rank);
+    const float *xs = x->data, *dy = dout[0]->data, *scale = in[1]->data, *mean = in[3]->data,
+                *var = in[4]->data;
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(2 * c + 1) * sizeof *buf, (void **)&buf));
+    for (int64_t ch = 0; ch < c; ch++) {
+        double sd = sqrt((double)var[ch] + (double)eps), sdy = 0, sdyx = 0;
+        for (int64_t b = 0; b < n; b++) {
+            const float *xr = xs + (b * c + ch) * inner, *dr = dy + (b * c + ch) * inner;
+            sdy += ecc_sum_f64(dr, inner);
+            for (int64_t i = 0; i < inner; i++) sdyx += (double)dr[i] * (xr[i] - mean[ch]);
+        }
+        buf[ch] = 0.0f;
+        buf[c + ch] = (float)((double)scale[ch] / sd); /* as the forward rounds a */
+        double v[5] = {0, sdyx / sd, sdy, -(double)scale[ch] / sd * sdy,
+                       -(double)scale[ch] / (2 * sd * sd * sd) * sdyx};
+        for (int i = 1; i < 5; i++)
+            if (din[i]) ((float *)din[i]->data)[ch] += (float)v[i];
+    }
+    if (din[0]) {
+        ecc_bn_job j = {dy, buf, buf + c, buf, din[0]->data, c, inner};
+        ecc_kernel_parallel(k, n * c, ecc_rt_numel(x), ecc_bn_task, &j);
+    }
+fail:
+    return st;
+}
+
+/* Rows of y = xhat s + b with xhat = (x - mu) inv over a row of d elements
+ * (LayerNormalization: s per element; InstanceNormalization: a row is a
+ * plane, s its channel's scale). */
+typedef struct ecc_norm_back_job {
+    const float *x, *dy, *scale;
+    const float *dmean, *dinv; /* LayerNormalization's Mean / InvStdDev gradients, or NULL */
+    float *dx;                 /* NULL: no input gradient */
+    double *mu, *inv;          /* per row, filled by the task */
+    int64_t d, c;
+    bool per_row;              /* scale[row % c] for the whole row */
+    float eps;
+} ecc_norm_back_job;
+
+/* Row r: its statistics (in double, as the forward) and, with dx, dx +=
+ * inv (g - mean(g) - xhat mean(g xhat)) with g = dy s, plus the paths
+ * through Mean (dmean / d) and InvStdDev (-dinv inv^3 (x - mu) / d). */
+static void ecc_norm_back_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_norm_back_job *j = arg;
+    int64_t d = j->d;
+    for (int64_t r = begin; r < end; r++) {
+        const float *x = j->x + r * d, *dy = j->dy + r * d;
+        double mu = d ? ecc_sum_f64(x, d) / (double)d : 0;
+        double inv = 1.0 / sqrt((d ? ecc_sumsq_f64(x, d, mu) / (double)d : 0) + (double)j->eps);
+        j->mu[r] = mu;
+        j->inv[r] = inv;
+        if (!j->dx || !d) continue;
+        double sg = 0, sgx = 0, s0 = j->per_row ? j->scale[r % j->c] : 0;
+        for (int64_t i = 0; i < d; i++) {
+            double g = dy[i] * (j->per_row ? s0 : j->scale[i]);
+            sg += g;
+            sgx += g * (x[i] - mu) * inv;
+        }
+        double dm = j->dmean ? j->dmean[r] / (double)d : 0;
+        double dv = j->dinv ? -j->dinv[r] * inv * inv * inv / (double)d : 0;
+        float *dx = j->dx + r * d;
+        for (int64_t i = 0; i < d; i++) {
+            double xh = (x[i] - mu) * inv, g = dy[i] * (j->per_row ? s0 : j->scale[i]);
+            dx[i] += (float)(inv * (g - sg / (double)d - xh * sgx / (double)d) + dm +
+                             dv * (x[i] - mu));
+        }
+    }
+}
+
+/* dscale += sum dY xhat and dB += sum dY over rows in order, per element
+ * (ds, db of d entries) or per channel (per_row: c entries). */
+static void ecc_norm_param_sums(const ecc_norm_back_job *j, int64_t rows, double *ds,
+                                double *db) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *x = j->x + r * j->d, *dy = j->dy + r * j->d;
+        for (int64_t i = 0; i < j->d; i++) {
+            int64_t at = j->per_row ? r % j->c : i;
+            ds[at] += dy[i] * (x[i] - j->mu[r]) * j->inv[r];
+            db[at] += dy[i];
+        }
+    }
+}
+
+/* Runs the rows (dx over the pool), then the parameter sums in double into
+ * scratch ds, db (n_par entries each, zeroed here). */
+static ecc_status ecc_norm_back_run(ecc_kernel_ctx *k, ecc_norm_back_job *j, int64_t rows,
+                                    int64_t n_par, double **ds, double **db) {
+    ecc_status st = ECC_OK;
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(2 * rows + 2 * n_par + 1) * sizeof(double),
+                               (void **)&j->mu));
+    j->inv = j->mu + rows;
+    *ds = j->inv + rows;
+    *db = *ds + n_par;
+    memset(*ds, 0, (size_t)(2 * n_par) * sizeof(double));
+    ecc_kernel_parallel(k, rows, ecc_k_work(rows, j->d), ecc_norm_back_task, j);
+    ecc_norm_param_sums(j, rows, *ds, *db);
+fail:
+    return st;
+}
+
+/* dst += src (n doubles) as float32 broadcast back to dst's shape from
+ * dims (rank) — the parameter's broadcast over the normalized shape. */
+static ecc_status ecc_norm_param_add(ecc_kernel_ctx *k, const double *src, int32_t rank,
+                                     const int64_t *dims, int64_t n, ecc_rt_tensor *dst) {
+    ecc_status st = ECC_OK;
+    ecc_rt_tensor g = {.dtype = ECC_DTYPE_FLOAT, .rank = rank, .nbytes = (size_t)n * 4};
+    memcpy(g.dims, dims, (size_t)rank * sizeof *dims);
+    ECC_TRY(ecc_kernel_scratch(k, g.nbytes + 1, &g.data));
+    for (int64_t i = 0; i < n; i++) ((float *)g.data)[i] = (float)src[i];
+    ECC_TRY(ecc_k_unbroadcast_add(k, &g, dst, 1.0f));
+fail:
+    return st;
+}
+
+/* dY of output 0, or zeros (n floats of scratch) when only the other
+ * outputs carry gradients. */
+static ecc_status ecc_norm_dy(ecc_kernel_ctx *k, const ecc_rt_tensor *dy, int64_t n,
+                              const float **out) {
+    float *z;
+    if (dy) {
+        *out = dy->data;
+        return ECC_OK;
+    }
+    ecc_status st = ecc_kernel_scratch(k, (size_t)n * sizeof *z + 1, (void **)&z);
+    if (st) return st;
+    memset(z, 0, (size_t)n * sizeof *z);
+    *out = z;
+    return ECC_OK;
+}
+
+/* LayerNormalization: dX (also through the Mean and InvStdDev outputs when
+ * they carry gradients), dScale and dB summed back over their broadcast. */
+ECC_BACKWARD_PROTO(ecc_k_layernormalization_back_f32) {
+    (void)node, (void)out;
+    ecc_status st = ECC_OK;
+    int64_t axis_attr;
+    int32_t axis;
+    float eps;
+    const float *scale, *dy;
+    double *ds, *db;
+    const ecc_rt_tensor *x = in[0];
+    ECC_TRY(ecc_ka_int(k, "axis", -1, &axis_attr));
+    ECC_TRY(ecc_ka_float(k, "epsilon", 1e-5f, &eps));
+    ECC_TRY(ecc_k_axis(k, axis_attr, x->rank, "axis", &axis));
+    int32_t nrank = x->rank - axis;
+    int64_t rows = ecc_k_prod(x->dims, 0, axis), d = ecc_k_prod(x->dims, axis, x->rank);
+    ECC_TRY(ecc_ln_param(k, in[1], x->dims + axis, nrank, d, "Scale", &scale));
+    ECC_TRY(ecc_norm_dy(k, dout[0], ecc_rt_numel(x), &dy));
+    ecc_norm_back_job j = {x->data, dy, scale, n_out > 1 && dout[1] ? dout[1]->data : NULL,
+                           n_out > 2 && dout[2] ? dout[2]->data : NULL,
+                           din[0] ? din[0]->data : NULL, NULL, NULL, d, 1, false, eps};
+    ECC_TRY(ecc_norm_back_run(k, &j, rows, d, &ds, &db));
+    if (din[1]) ECC_TRY(ecc_norm_param_add(k, ds, nrank, x->dims + axis, d, din[1]));
+    if (n_in > 2 && in[2] && din[2])
+        ECC_TRY(ecc_norm_param_add(k, db, nrank, x->dims + axis, d, din[2]));
+fail:
+    return st;
+}
+
+/* InstanceNormalization: each (image, channel) plane a row with its
+ * channel's scale; dscale and dB per channel. */
+ECC_BACKWARD_PROTO(ecc_k_instancenormalization_back_f32) {
+    (void)node, (void)out, (void)n_out, (void)n_in;
+    ecc_status st = ECC_OK;
+    float eps;
+    double *ds, *db;
+    ECC_TRY(ecc_ka_float(k, "epsilon", 1e-5f, &eps));
+    const ecc_rt_tensor *x = in[0];
+    int64_t c = x->dims[1], inner = ecc_k_prod(x->dims, 2, x->rank);
+    ecc_norm_back_job j = {x->data, dout[0]->data, in[1]->data, NULL, NULL,
+                           din[0] ? din[0]->data : NULL, NULL, NULL, inner, c, true, eps};
+    ECC_TRY(ecc_norm_back_run(k, &j, x->dims[0] * c, c, &ds, &db));
+    for (int64_t ch = 0; ch < c; ch++) {
+        if (din[1]) ((float *)din[1]->data)[ch] += (float)ds[ch];
+        if (din[2]) ((float *)din[2]->data)[ch] += (float)db[ch];
+    }
+fail:
+    return st;
+}
+
 /* ================= Softmax / LogSoftmax ================= */
 
 /* Softmax over `len` elements spaced `stride` apart. */
@@ -262,20 +463,33 @@ static void ecc_softmax_task(void *arg, int64_t begin, int64_t end, int tid) {
                              j->as_log);
 }
 
-static ecc_status ecc_softmax(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in, size_t n_in,
-                              ecc_rt_tensor *const *out, size_t n_out, bool v13, bool as_log) {
+/* The lines of x: outer blocks of len elements spaced inner apart, along
+ * the axis (opset 13+) or over x coerced to 2-D at the axis (before). */
+static ecc_status ecc_softmax_shape(ecc_kernel_ctx *k, const ecc_rt_tensor *x, bool v13,
+                                    int64_t *outer, int64_t *len, int64_t *inner) {
     ecc_status st = ECC_OK;
     int64_t axis_attr;
     int32_t axis;
+    ECC_TRY(ecc_ka_int(k, "axis", v13 ? -1 : 1, &axis_attr));
+    ECC_TRY(ecc_k_axis(k, axis_attr, x->rank, "axis", &axis));
+    *outer = ecc_k_prod(x->dims, 0, axis);
+    *len = v13 ? x->dims[axis] : ecc_k_prod(x->dims, axis, x->rank);
+    *inner = v13 ? ecc_k_prod(x->dims, axis + 1, x->rank) : 1;
+fail:
+    return st;
+}
+
+static ecc_status ecc_softmax(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in, size_t n_in,
+                              ecc_rt_tensor *const *out, size_t n_out, bool v13, bool as_log) {
+    ecc_status st = ECC_OK;
+    ecc_softmax_job j = {.as_log = as_log};
     ECC_TRY(ecc_k_need(k, in, n_in, 0, "input"));
     ECC_TRY(ecc_k_out0(k, out, n_out));
     const ecc_rt_tensor *x = in[0];
-    ECC_TRY(ecc_ka_int(k, "axis", v13 ? -1 : 1, &axis_attr));
-    ECC_TRY(ecc_k_axis(k, axis_attr, x->rank, "axis", &axis));
+    ECC_TRY(ecc_softmax_shape(k, x, v13, &j.outer, &j.len, &j.inner));
     ECC_TRY(ecc_kernel_alloc(k, out[0], ECC_DTYPE_FLOAT, x->rank, x->dims));
-    ecc_softmax_job j = {x->data, out[0]->data, ecc_k_prod(x->dims, 0, axis),
-                         v13 ? x->dims[axis] : ecc_k_prod(x->dims, axis, x->rank),
-                         v13 ? ecc_k_prod(x->dims, axis + 1, x->rank) : 1, as_log};
+    j.x = x->data;
+    j.y = out[0]->data;
     ecc_kernel_parallel(k, j.outer, ecc_rt_numel(x), ecc_softmax_task, &j);
 fail:
     return st;
@@ -296,4 +510,63 @@ ECC_KERNEL_PROTO(ecc_k_logsoftmax_f32) {
 ECC_KERNEL_PROTO(ecc_k_logsoftmax13_f32) {
     (void)node;
     return ecc_softmax(k, in, n_in, out, n_out, true, true);
+}
+
+/* Softmax: dx = y (dy - sum dy y); LogSoftmax: dx = dy - exp(y) sum dy;
+ * along `len` elements spaced `stride` apart, sums in double. */
+static void ecc_softmax_line_back(const float *y, const float *dy, float *dx, int64_t len,
+                                  int64_t stride, bool as_log) {
+    double s = 0;
+    for (int64_t i = 0; i < len; i++)
+        s += as_log ? (double)dy[i * stride] : (double)dy[i * stride] * y[i * stride];
+    for (int64_t i = 0; i < len; i++) {
+        int64_t e = i * stride;
+        dx[e] += as_log ? (float)(dy[e] - exp((double)y[e]) * s) : (float)(y[e] * (dy[e] - s));
+    }
+}
+
+typedef struct ecc_softmax_back_job {
+    const float *y, *dy;
+    float *dx;
+    int64_t len, inner;
+    bool as_log;
+} ecc_softmax_back_job;
+
+static void ecc_softmax_back_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_softmax_back_job *j = arg;
+    int64_t block = j->len * j->inner;
+    for (int64_t o = begin; o < end; o++)
+        for (int64_t i = 0; i < j->inner; i++)
+            ecc_softmax_line_back(j->y + o * block + i, j->dy + o * block + i,
+                                  j->dx + o * block + i, j->len, j->inner, j->as_log);
+}
+
+/* dX of Softmax / LogSoftmax from their output and dY, lines over the pool. */
+static ecc_status ecc_softmax_back(ecc_kernel_ctx *k, const ecc_rt_tensor *x,
+                                   const ecc_rt_tensor *y, const ecc_rt_tensor *dy,
+                                   ecc_rt_tensor *dx, bool v13, bool as_log) {
+    int64_t outer, len, inner;
+    ecc_status st = ecc_softmax_shape(k, x, v13, &outer, &len, &inner);
+    if (st || !dx) return st;
+    ecc_softmax_back_job j = {y->data, dy->data, dx->data, len, inner, as_log};
+    ecc_kernel_parallel(k, outer, ecc_rt_numel(x), ecc_softmax_back_task, &j);
+    return ECC_OK;
+}
+
+ECC_BACKWARD_PROTO(ecc_k_softmax_back_f32) {
+    (void)node, (void)n_in, (void)n_out;
+    return ecc_softmax_back(k, in[0], out[0], dout[0], din[0], false, false);
+}
+ECC_BACKWARD_PROTO(ecc_k_softmax13_back_f32) {
+    (void)node, (void)n_in, (void)n_out;
+    return ecc_softmax_back(k, in[0], out[0], dout[0], din[0], true, false);
+}
+ECC_BACKWARD_PROTO(ecc_k_logsoftmax_back_f32) {
+    (void)node, (void)n_in, (void)n_out;
+    return ecc_softmax_back(k, in[0], out[0], dout[0], din[0], false, true);
+}
+ECC_BACKWARD_PROTO(ecc_k_logsoftmax13_back_f32) {
+    (void)node, (void)n_in, (void)n_out;
+    return ecc_softmax_back(k, in[0], out[0], dout[0], din[0], true, true);
 }

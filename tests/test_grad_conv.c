@@ -180,6 +180,78 @@ static void test_pools(void **state) {
     check(g, &worst_pool);
 }
 
+/* BatchNormalization in inference mode over [N, C, H, W] and [N, C]: X,
+ * scale, B, mean and var all trained (var kept positive). */
+static void test_batchnorm(void **state) {
+    (void)state;
+    static const int64_t shapes[2][4] = {{2, 3, 3, 4}, {4, 3}};
+    for (int s = 0; s < 2; s++) {
+        gc *g = gc_new(15, 300 + (uint64_t)s);
+        int64_t c = 3;
+        gc_param(g, "X", s ? 2 : 4, shapes[s], -1, 1, 0);
+        gc_param(g, "scale", 1, &c, -1.5f, 1.5f, 0.2f);
+        gc_param(g, "B", 1, &c, -1, 1, 0);
+        gc_param(g, "mean", 1, &c, -0.5f, 0.5f, 0);
+        gc_param(g, "var", 1, &c, 0.5f, 1.5f, 0);
+        gc_node(g, "BatchNormalization", "X,scale,B,mean,var", "Y", true);
+        gc_float(g, "epsilon", 1e-3f);
+        check(g, &worst_norm);
+    }
+}
+
+/* LayerNormalization: axis -1 and -2, Scale over the whole normalized
+ * shape or broadcast along it, with and without B, with the Mean and
+ * InvStdDev outputs in the loss. */
+static void test_layernorm(void **state) {
+    (void)state;
+    int64_t x[3] = {2, 3, 4};
+    for (int axis = -2; axis <= -1; axis++)
+        for (int v = 0; v < 3; v++) {
+            gc *g = gc_new(17, 400 + (uint64_t)(axis * 10 + v));
+            gc_param(g, "X", 3, x, -1, 1, 0);
+            bool bcast = axis == -2 && v == 1; /* Scale [4] over a [3, 4] normalized shape */
+            gc_param(g, "S", bcast ? 1 : -axis, bcast ? x + 2 : x + 3 + axis, -1.5f, 1.5f, 0);
+            if (v != 2) gc_param(g, "B", -axis, x + 3 + axis, -1, 1, 0);
+            gc_node(g, "LayerNormalization", v == 2 ? "X,S" : "X,S,B",
+                    v == 2 ? "Y,M,I" : "Y", true);
+            gc_int(g, "axis", axis);
+            check(g, &worst_norm);
+        }
+}
+
+static void test_instancenorm(void **state) {
+    (void)state;
+    int64_t x[4] = {2, 3, 4, 5}, c = 3;
+    gc *g = gc_new(13, 500);
+    gc_param(g, "X", 4, x, -1, 1, 0);
+    gc_param(g, "S", 1, &c, -1.5f, 1.5f, 0);
+    gc_param(g, "B", 1, &c, -1, 1, 0);
+    gc_node(g, "InstanceNormalization", "X,S,B", "Y", true);
+    check(g, &worst_norm);
+}
+
+/* Softmax and LogSoftmax, opset 11 (coerced to 2-D at the axis) and 13
+ * (along the axis), several axes. */
+static void test_softmax(void **state) {
+    (void)state;
+    int64_t x[3] = {2, 3, 4};
+    static const char *ops[] = {"Softmax", "LogSoftmax"};
+    for (int o = 0; o < 2; o++)
+        for (int opset = 11; opset <= 13; opset += 2)
+            for (int axis = -1; axis <= 2; axis++) {
+                gc *g = gc_new(opset, 600 + (uint64_t)(o * 100 + opset * 5 + axis));
+                gc_param(g, "X", 3, x, -2, 2, 0);
+                gc_node(g, ops[o], "X", "Y", true);
+                gc_int(g, "axis", axis);
+                /* y rounds to ~2e-7 absolute, which over a 1e-2 step leaves
+                 * ~1e-4 of noise in the differences (LogSoftmax reached
+                 * 1.7e-4); a 0.05 step cuts it fivefold while Richardson's
+                 * truncation error stays below 1e-7. */
+                g->h = 0.05;
+                check(g, &worst_softmax);
+            }
+}
+
 /* The check itself: a Conv gradient off by 1% in one element fails it. */
 static void test_check_catches_wrong_gradient(void **state) {
     (void)state;
@@ -200,6 +272,10 @@ int main(void) {
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_convtranspose),
         cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_instancenorm),
+        cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_check_catches_wrong_gradient),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,7 @@
 # share of the points pruning lost that fine-tuning won back. Also prints the
 # training time, samples/s and peak bytes from each run's report.
 #
-#   sh bench/distill_table.sh [mlp|cnn|transformer ...]   (ECC=path/to/ecc)
+#   EPOCHS=2 sh bench/distill_table.sh [mlp|cnn|transformer ...]   (ECC=path/to/ecc)
 set -e
 ECC=${ECC:-${BUILD:-build}/ecc}
 FM=/usr/share/datasets/fashion-mnist
@@ -27,6 +27,7 @@ stat() { node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1
 prune_of() { case $1 in mlp) echo prune:sparsity=0.9 ;; *) echo prune:sparsity=0.7 ;; esac; }
 
 models=${*:-mlp cnn}
+EPOCHS=${EPOCHS:-2}
 printf '| model | spec | ecc eval | ORT | recovered | train s | samples/s | peak MB |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 for m in $models; do
@@ -36,7 +37,7 @@ for m in $models; do
     "$ECC" compress testdata/$m.onnx -o "$D/p.onnx" --passes "$p" -q
     one=$(accuracy "$D/p.onnx" $EVAL)
     printf '| %s | %s | %s | %s | | | | |\n' $m "$p" "$one" "$(acc_ort "$D/p.onnx")"
-    for d in distill:epochs=3 distill:epochs=3:train=bias; do
+    for d in distill:epochs=$EPOCHS distill:epochs=$EPOCHS:train=bias; do
         "$ECC" compress testdata/$m.onnx -o "$D/d.onnx" --passes "$p,$d" $TRAIN -q \
             --report "$D/r.json"
         a=$(accuracy "$D/d.onnx" $EVAL)

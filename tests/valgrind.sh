@@ -19,6 +19,8 @@ for f in testdata/bad/*.onnx; do run "compress $f" "$ECC" compress "$f" -o "$T/o
 run "compress cnn" "$ECC" compress testdata/cnn.onnx -o "$T/cnn.onnx" \
     --passes normalize,fold-bn,fold-constants,dce --report "$T/r.json" -q
 run "inspect transformer" "$ECC" inspect --json testdata/transformer.onnx
+run "distill" "$ECC" compress testdata/cnn.onnx -o "$T/d.onnx" --calib testdata/fmnist_64.npy \
+    --passes prune:sparsity=0.7,distill:steps=2:batch=16 -q
 run "plugin" "$ECC" compress testdata/mlp.onnx -o "$T/m.onnx" \
     --plugin "$BUILD/plugins/threshold_weights.so" --passes threshold-weights -q
 summary valgrind

@@ -205,10 +205,13 @@ fail:
     return st;
 }
 
-static void config_of(const ecc_host_api *host, ecc_pass_run *run, ecc_train_config *c) {
-    const char *opt = host->opt_string(run, "optimizer");
-    const char *sched = host->opt_string(run, "schedule");
-    ecc_optim_kind kind = strcmp(opt, "sgd") == 0 ? ECC_OPTIM_SGD : ECC_OPTIM_ADAMW;
+static ecc_status config_of(const ecc_host_api *host, ecc_pass_run *run,
+                            ecc_train_config *c) {
+    ecc_status st = ECC_OK;
+    ecc_optim_kind kind;
+    ecc_lr_kind sched;
+    ECC_TRY(ecc_optim_kind_parse(run->ctx, host->opt_string(run, "optimizer"), &kind));
+    ECC_TRY(ecc_lr_kind_parse(run->ctx, host->opt_string(run, "schedule"), &sched));
     *c = (ecc_train_config){
         .epochs = host->opt_int(run, "epochs"),
         .steps = host->opt_int(run, "steps"),
@@ -226,14 +229,14 @@ static void config_of(const ecc_host_api *host, ecc_pass_run *run, ecc_train_con
         c->optim.momentum = host->opt_float(run, "momentum");
         c->optim.nesterov = host->opt_bool(run, "nesterov");
     }
-    c->lr = (ecc_lr_schedule){.lr = host->opt_float(run, "lr"),
+    c->lr = (ecc_lr_schedule){.kind = sched,
+                              .lr = host->opt_float(run, "lr"),
                               .warmup = host->opt_int(run, "warmup"),
                               .min_lr = host->opt_float(run, "min_lr"),
                               .step_size = host->opt_int(run, "step_size"),
                               .gamma = host->opt_float(run, "gamma")};
-    c->lr.kind = strcmp(sched, "step") == 0     ? ECC_LR_STEP
-                 : strcmp(sched, "constant") == 0 ? ECC_LR_CONSTANT
-                                                  : ECC_LR_COSINE;
+fail:
+    return st;
 }
 
 /* ---------------- the pass ---------------- */
@@ -297,7 +300,7 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     if (!tpath) tpath = run->model->path;
     ECC_FAIL_IF(!tpath, ctx, ECC_E_USAGE, "the model was not read from a file: give teacher=FILE");
     parse_train(host->opt_string(run, "train"), &sel);
-    config_of(host, run, &cfg);
+    ECC_TRY(config_of(host, run, &cfg));
     ECC_TRY(refuse_quantized(ctx, g));
     ECC_TRY(materialize_weights(ctx, g));
     if (sel.mode == TRAIN_LAST) ECC_TRY(pick_last(ctx, g, sel.last, &p));

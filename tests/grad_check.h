@@ -293,4 +293,13 @@ static inline double gc_check(gc *g, double tol) {
     return g->worst;
 }
 
+/* The check itself can fail: the gradient with one element off by 1% must
+ * exceed tol, the true one must not. */
+static inline void gc_check_catches(gc *g, double tol) {
+    g->corrupt = true;
+    assert_true(gc_check(g, tol) > tol);
+    g->corrupt = false;
+    assert_true(gc_check(g, tol) <= tol);
+}
+
 #endif

@@ -14,17 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #define DEFAULT_BATCH 64
 
 _Static_assert(ECC_ARRAY_MAX_RANK == ECC_MAX_RANK, "ecc_array and ecc_rt_tensor ranks agree");
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Copies the caller's options struct (which may be older/smaller). */
 #define COPY_OPTS(dst, src)                                                              \
@@ -534,7 +527,7 @@ ecc_status ecc_eval(ecc_ctx *ctx, const ecc_model *model, const char *const *dat
     ecc_status st = ECC_OK;
     eval_state e = {0};
     int64_t n;
-    double t0 = now_seconds();
+    double t0 = ecc_now_seconds();
     memset(out, 0, sizeof *out);
     ECC_TRY(eval_topk(ctx, topk, n_topk, out));
     e.correct = calloc(ECC_EVAL_MAX_TOPK, sizeof *e.correct);
@@ -560,7 +553,7 @@ ecc_status ecc_eval(ecc_ctx *ctx, const ecc_model *model, const char *const *dat
     }
     out->samples = e.r.done;
     out->accuracy = out->topk_accuracy[0];
-    out->seconds = now_seconds() - t0;
+    out->seconds = ecc_now_seconds() - t0;
 fail:
     ecc_dataset_free(e.labels);
     runner_close(&e.r);
@@ -988,7 +981,7 @@ ecc_status ecc_compare(ecc_ctx *ctx, const char *a, const char *b, const char *c
     ecc_status st = ECC_OK;
     cmp_job j;
     ecc_comparison *c = calloc(1, sizeof *c);
-    double t0 = now_seconds();
+    double t0 = ecc_now_seconds();
     memset(&j, 0, sizeof j);
     *out = NULL;
     COPY_OPTS(j.ro, ropts);
@@ -1000,7 +993,7 @@ ecc_status ecc_compare(ecc_ctx *ctx, const char *a, const char *b, const char *c
     ECC_TRY(cmp_setup(ctx, &j, data, n_data, dopts, c));
     ECC_TRY(cmp_loop(ctx, &j, c));
     finish_stats(c);
-    c->seconds = now_seconds() - t0;
+    c->seconds = ecc_now_seconds() - t0;
     *out = c;
     c = NULL;
 fail:

@@ -1,5 +1,6 @@
 /* base.h — internal foundations: the context, error macros, the arena,
- * growable arrays, string maps and checked arithmetic. */
+ * growable arrays, string maps, the monotonic clock, seeded random streams
+ * and checked arithmetic. */
 #ifndef ECC_BASE_H
 #define ECC_BASE_H
 
@@ -8,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define ECC_MSG_MAX 1024
 
@@ -46,6 +48,21 @@ void ecc_log(ecc_ctx *ctx, int level, const char *fmt, ...) __attribute__((forma
         }                                                                                \
     } while (0)
 #define ECC_OOM(ctx) ecc_ctx_error((ctx), ECC_E_INTERNAL, "out of memory")
+
+/* ---- clock and seeded random streams ---- */
+/* Seconds on the monotonic clock: for timings, never for an output. */
+static inline double ecc_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+/* splitmix64: the next value of the stream *state seeds (state advances). */
+static inline uint64_t ecc_splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
 
 /* ---- checked arithmetic (return false on overflow) ---- */
 static inline bool ecc_mul_i64(int64_t a, int64_t b, int64_t *out) {

@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void ecc_pipeline_free(ecc_pipeline *pl) {
     if (!pl) return;
@@ -134,12 +133,6 @@ static void count_after(const ecc_model *m, ecc_pass_record *rec) {
 
 /* ---------------- running ---------------- */
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static ecc_status status_of(int code) {
     return code >= ECC_E_USAGE && code <= ECC_E_INTERNAL ? (ecc_status)code : ECC_E_INTERNAL;
 }
@@ -188,9 +181,9 @@ static ecc_status run_one(ecc_ctx *ctx, const ecc_pass_inv *inv, ecc_model *mode
     ecc_pass_record rec = {.inv = inv};
     count_before(model, &rec);
     ecc_ctx_clear(ctx);
-    double t0 = now_seconds();
+    double t0 = ecc_now_seconds();
     int rc = inv->desc->run(&ecc_host_api_table, &run);
-    rec.seconds = now_seconds() - t0;
+    rec.seconds = ecc_now_seconds() - t0;
     if (rc != ECC_PLUGIN_OK) ECC_TRY(pass_failed(ctx, name, rc));
     ECC_FAIL_IF(run.oom, ctx, ECC_E_INTERNAL, "pass '%s': out of memory", name);
     char what[300];

@@ -40,13 +40,6 @@ typedef struct cluster_stats {
     int64_t max_k;
 } cluster_stats;
 
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static int cmp_f32(const void *a, const void *b) {
     float x = *(const float *)a, y = *(const float *)b;
     return x < y ? -1 : x > y;
@@ -72,12 +65,12 @@ static void init_linear(const float *xs, size_t n, double *c, int k) {
  * proportional to the squared distance to the nearest chosen centroid. */
 static void init_kmeanspp(const float *xs, size_t n, double *c, int k, uint64_t seed,
                           double *d2) {
-    c[0] = xs[splitmix(&seed) % n];
+    c[0] = xs[ecc_splitmix64(&seed) % n];
     for (size_t i = 0; i < n; i++) d2[i] = (xs[i] - c[0]) * (xs[i] - c[0]);
     for (int j = 1; j < k; j++) {
         double total = 0;
         for (size_t i = 0; i < n; i++) total += d2[i];
-        double r = (double)(splitmix(&seed) >> 11) / 9007199254740992.0 * total;
+        double r = (double)(ecc_splitmix64(&seed) >> 11) / 9007199254740992.0 * total;
         size_t pick = n - 1;
         for (size_t i = 0; i < n; i++) {
             r -= d2[i];
@@ -235,7 +228,7 @@ static int cluster_run(const ecc_host_api *host, ecc_pass_run *run) {
             continue;
         }
         uint64_t s = host->seed(run) ^ (0x9e3779b97f4a7c15ull * (uint64_t)(i + 1));
-        job.seed = splitmix(&s);
+        job.seed = ecc_splitmix64(&s);
         ECC_TRY(cluster_value(&job, v, &cs));
     }
     host->stat(run, "tensors_clustered", (double)cs.tensors);

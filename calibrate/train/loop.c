@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* A loss this many times the first step's (itself at least LOSS_FLOOR) is
@@ -35,23 +34,10 @@ typedef struct train_state {
     double t0, last_draw;
 } train_state;
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Fisher-Yates over a[0..n). */
 static void shuffle(int64_t *a, int64_t n, uint64_t *rng) {
     for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)(rng_next(rng) % (uint64_t)(i + 1));
+        int64_t j = (int64_t)(ecc_splitmix64(rng) % (uint64_t)(i + 1));
         int64_t t = a[i];
         a[i] = a[j];
         a[j] = t;
@@ -220,7 +206,7 @@ fail:
 
 static void draw_progress(train_state *s, int64_t epoch, int64_t step, int64_t total,
                           double loss, const ecc_train_epoch *last) {
-    double t = now_seconds();
+    double t = ecc_now_seconds();
     if (!s->cfg->progress || (t - s->last_draw < 0.2 && step < total)) return;
     s->last_draw = t;
     double rate = (double)step * (double)s->cfg->batch / (t - s->t0 + 1e-9);
@@ -292,7 +278,7 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
     res->train_samples = s.n_train;
     res->val_samples = s.n_val;
     ECC_TRY(evaluate(&s, &res->before));
-    s.t0 = now_seconds();
+    s.t0 = ecc_now_seconds();
     int64_t step = 0;
     size_t peak = 0;
     double first = LOSS_FLOOR;
@@ -325,7 +311,7 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
     }
     if (cfg->progress) fprintf(ctx->log, "\r%*s\r", 100, "");
     res->steps = step;
-    res->seconds = now_seconds() - s.t0;
+    res->seconds = ecc_now_seconds() - s.t0;
     res->samples_per_second = res->seconds > 0 ? (double)(step * cfg->batch) / res->seconds : 0;
     res->peak_bytes = peak + param_bytes(tp, n_targets, cfg->optim.kind == ECC_OPTIM_ADAMW ? 2 : 1);
     for (size_t i = 0; i < n_targets; i++)

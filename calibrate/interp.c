@@ -523,20 +523,29 @@ fail:
     return st;
 }
 
-static ecc_status ecc_bind_keep(ecc_ctx *ctx, ecc_interp *it, const char *const *keep) {
+/* The slots of a NULL-terminated list of value names (`what` names the list
+ * in errors): *out is malloc'd with *n entries. */
+static ecc_status ecc_slots_named(ecc_ctx *ctx, ecc_interp *it, const char *const *names,
+                                  const char *what, int32_t **out, size_t *n) {
     ecc_status st = ECC_OK;
-    size_t n = 0;
-    while (keep && keep[n]) n++;
-    it->kept = calloc(n + 1, sizeof *it->kept);
-    ECC_FAIL_IF(!it->kept, ctx, ECC_E_INTERNAL, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const ecc_value *v = ecc_graph_find(it->g, keep[i]);
-        int32_t s = ecc_slot_of(it, v);
-        ECC_FAIL_IF(s < 0, ctx, ECC_E_USAGE, "keep: the model has no value named '%s'", keep[i]);
-        it->slots[s].pinned = true;
-        it->kept[it->n_kept++] = s;
+    size_t count = 0;
+    while (names && names[count]) count++;
+    *n = 0;
+    *out = calloc(count + 1, sizeof **out);
+    ECC_FAIL_IF(!*out, ctx, ECC_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        int32_t s = ecc_slot_of(it, ecc_graph_find(it->g, names[i]));
+        ECC_FAIL_IF(s < 0, ctx, ECC_E_USAGE, "%s: the model has no value named '%s'", what,
+                    names[i]);
+        (*out)[(*n)++] = s;
     }
 fail:
+    return st;
+}
+
+static ecc_status ecc_bind_keep(ecc_ctx *ctx, ecc_interp *it, const char *const *keep) {
+    ecc_status st = ecc_slots_named(ctx, it, keep, "keep", &it->kept, &it->n_kept);
+    for (size_t i = 0; !st && i < it->n_kept; i++) it->slots[it->kept[i]].pinned = true;
     return st;
 }
 
@@ -544,19 +553,15 @@ fail:
  * interpreter owns (the masked copy when it has a mask). */
 static ecc_status ecc_bind_params(ecc_ctx *ctx, ecc_interp *it, const char *const *names) {
     ecc_status st = ECC_OK;
-    size_t n = 0;
-    while (names && names[n]) n++;
-    it->params = calloc(n + 1, sizeof *it->params);
-    ECC_FAIL_IF(!it->params, ctx, ECC_E_INTERNAL, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        int32_t s = ecc_slot_of(it, ecc_graph_find(it->g, names[i]));
-        ECC_FAIL_IF(s < 0 || !it->slots[s].v->init, ctx, ECC_E_USAGE,
-                    "params: the model has no initializer named '%s'", names[i]);
-        ecc_slot *sl = &it->slots[s];
+    ECC_TRY(ecc_slots_named(ctx, it, names, "params", &it->params, &it->n_params));
+    for (size_t i = 0; i < it->n_params; i++) {
+        ecc_slot *sl = &it->slots[it->params[i]];
+        const char *name = sl->v->name;
+        ECC_FAIL_IF(!sl->v->init, ctx, ECC_E_USAGE, "params: '%s' is not an initializer", name);
         ECC_FAIL_IF(sl->t.dtype != ECC_DTYPE_FLOAT, ctx, ECC_E_USAGE,
-                    "params: '%s' is %s; only float32 weights train", names[i],
+                    "params: '%s' is %s; only float32 weights train", name,
                     ecc_dtype_name(sl->t.dtype));
-        ECC_FAIL_IF(sl->trainable, ctx, ECC_E_USAGE, "params: '%s' is named twice", names[i]);
+        ECC_FAIL_IF(sl->trainable, ctx, ECC_E_USAGE, "params: '%s' is named twice", name);
         if (!sl->copy) {
             sl->copy = malloc(sl->t.nbytes + 1);
             ECC_FAIL_IF(!sl->copy, ctx, ECC_E_INTERNAL, "out of memory");
@@ -564,7 +569,6 @@ static ecc_status ecc_bind_params(ecc_ctx *ctx, ecc_interp *it, const char *cons
             sl->t.data = sl->copy;
         }
         sl->trainable = sl->needs_grad = true;
-        it->params[it->n_params++] = s;
     }
 fail:
     return st;

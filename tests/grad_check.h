@@ -8,7 +8,7 @@
 #ifndef ECC_GRAD_CHECK_H
 #define ECC_GRAD_CHECK_H
 
-#include "interp.h"
+#include "node_bench.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -62,11 +62,7 @@ static inline void gc_free(gc *g) {
     free(g);
 }
 
-static inline ecc_value *gc_val(gc *g, const char *name) {
-    ecc_value *v = NULL;
-    assert_int_equal(ecc_graph_get_value(g->ctx, g->m->graph, name, &v), ECC_OK);
-    return v;
-}
+static inline ecc_value *gc_val(gc *g, const char *name) { return nb_val(g->ctx, g->m, name); }
 
 static inline int64_t gc_numel(int32_t rank, const int64_t *dims) {
     int64_t n = 1;
@@ -77,11 +73,7 @@ static inline int64_t gc_numel(int32_t rank, const int64_t *dims) {
 /* An initializer holding data (copied). */
 static inline void gc_const(gc *g, const char *name, int32_t dtype, int32_t rank,
                             const int64_t *dims, const void *data) {
-    ecc_tensor *t = NULL;
-    assert_int_equal(ecc_tensor_create(g->ctx, dtype, rank, dims, &t), ECC_OK);
-    if (t->nbytes) memcpy(t->data, data, t->nbytes);
-    assert_int_equal(ecc_graph_set_initializer(g->ctx, g->m->graph, gc_val(g, name), t), ECC_OK);
-    ecc_tensor_unref(t);
+    nb_const(g->ctx, g->m, name, dtype, rank, dims, data);
 }
 
 /* A trained float32 initializer with random values in [lo, hi], |x| >= away. */
@@ -99,70 +91,31 @@ static inline void gc_param(gc *g, const char *name, int32_t rank, const int64_t
 /* A float32 graph input fed with random values (not trained). */
 static inline void gc_input(gc *g, const char *name, int32_t rank, const int64_t *dims, float lo,
                             float hi, float away) {
-    ecc_value *v = gc_val(g, name);
-    int64_t unknown[ECC_MAX_RANK];
-    for (int32_t i = 0; i < rank; i++) unknown[i] = -1;
-    assert_int_equal(ecc_value_set_shape(g->ctx, v, ECC_DTYPE_FLOAT, rank, unknown), ECC_OK);
-    v->flags |= ECC_VALUE_INPUT;
-    assert_true(ecc_ptrvec_push(&g->m->graph->inputs, v));
     int64_t n = gc_numel(rank, dims);
     float *x = malloc((size_t)(n + 1) * sizeof *x);
     for (int64_t i = 0; i < n; i++) x[i] = gc_value(g, lo, hi, away);
-    ecc_rt_tensor *r = &g->feeds[g->n_feeds];
-    g->feed_data[g->n_feeds++] = x;
-    memset(r, 0, sizeof *r);
-    r->dtype = ECC_DTYPE_FLOAT;
-    r->rank = rank;
-    memcpy(r->dims, dims, (size_t)rank * sizeof *dims);
-    r->nbytes = (size_t)n * sizeof(float);
-    r->data = x;
+    g->feed_data[g->n_feeds] = x;
+    nb_input(g->ctx, g->m, name, ECC_DTYPE_FLOAT, rank, dims, x, &g->feeds[g->n_feeds++]);
 }
 
 /* Node with comma-separated input and output names ("" = empty optional);
- * outputs named in `graph_outs` (comma-separated, may be NULL = all) become
- * graph outputs. */
+ * with `outputs`, its outputs become graph outputs. */
 static inline ecc_node *gc_node(gc *g, const char *op, const char *ins, const char *outs,
                                 bool outputs) {
-    ecc_value *iv[16], *ov[16];
-    uint32_t ni = 0, no = 0;
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", ins);
-    for (char *s = buf, *e; ins[0] && s; s = e ? e + 1 : NULL) {
-        e = strchr(s, ',');
-        if (e) *e = 0;
-        iv[ni++] = *s ? gc_val(g, s) : NULL;
-    }
-    snprintf(buf, sizeof buf, "%s", outs);
-    for (char *s = buf, *e; s; s = e ? e + 1 : NULL) {
-        e = strchr(s, ',');
-        if (e) *e = 0;
-        ov[no++] = *s ? gc_val(g, s) : NULL;
-    }
     char name[64];
     snprintf(name, sizeof name, "%s_%u", op, (unsigned)g->m->graph->nodes.n);
-    assert_int_equal(ecc_graph_add_node(g->ctx, g->m->graph, op, "", name, iv, ni, ov, no,
-                                        &g->last),
-                     ECC_OK);
-    for (uint32_t i = 0; i < no && outputs; i++)
-        if (ov[i]) {
-            ov[i]->flags |= ECC_VALUE_OUTPUT;
-            assert_true(ecc_ptrvec_push(&g->m->graph->outputs, ov[i]));
-        }
-    return g->last;
+    return g->last = nb_node(g->ctx, g->m, op, name, ins, outs, outputs);
 }
 
-static inline void gc_int(gc *g, const char *name, int64_t v) {
-    assert_int_equal(ecc_node_set_attr_int(g->ctx, g->last, name, v), ECC_OK);
-}
+static inline void gc_int(gc *g, const char *name, int64_t v) { nb_int(g->ctx, g->last, name, v); }
 static inline void gc_ints(gc *g, const char *name, const int64_t *v, size_t n) {
-    assert_int_equal(ecc_node_set_attr_ints(g->ctx, g->last, name, v, n), ECC_OK);
+    nb_ints(g->ctx, g->last, name, v, n);
 }
 static inline void gc_float(gc *g, const char *name, float v) {
-    assert_int_equal(ecc_node_set_attr_float(g->ctx, g->last, name, v), ECC_OK);
+    nb_float(g->ctx, g->last, name, v);
 }
 static inline void gc_str(gc *g, const char *name, const char *v) {
-    ecc_attr a = {.name = name, .type = ECC_ATTR_STRING, .s = {(uint8_t *)v, strlen(v)}};
-    assert_int_equal(ecc_node_set_attr(g->ctx, g->last, &a), ECC_OK);
+    nb_str(g->ctx, g->last, name, v);
 }
 
 /* ---- the check ---- */

@@ -11,6 +11,7 @@
 
 #include "kernels.h"
 #include "kernels_conv_direct.h"
+#include "node_bench.h"
 
 #include <float.h>
 #include <math.h>
@@ -55,87 +56,34 @@ static void kt_free(kt *t) {
     free(t);
 }
 
-static ecc_value *kt_val(kt *t, const char *name) {
-    ecc_value *v = NULL;
-    assert_int_equal(ecc_graph_get_value(t->ctx, t->m->graph, name, &v), ECC_OK);
-    return v;
-}
+static ecc_value *kt_val(kt *t, const char *name) { return nb_val(t->ctx, t->m, name); }
 
 /* A graph input fed with data (borrowed until the run). */
 static void kt_input(kt *t, const char *name, int32_t dtype, int32_t rank, const int64_t *dims,
                      const void *data) {
-    ecc_value *v = kt_val(t, name);
-    int64_t unknown[ECC_MAX_RANK];
-    for (int32_t i = 0; i < rank; i++) unknown[i] = -1;
-    assert_int_equal(ecc_value_set_shape(t->ctx, v, dtype, rank, unknown), ECC_OK);
-    v->flags |= ECC_VALUE_INPUT;
-    assert_true(ecc_ptrvec_push(&t->m->graph->inputs, v));
-    ecc_rt_tensor *r = &t->feeds[t->n_feeds++];
-    memset(r, 0, sizeof *r);
-    r->dtype = dtype;
-    r->rank = rank;
-    int64_t n = 1;
-    for (int32_t i = 0; i < rank; i++) n *= (r->dims[i] = dims[i]);
-    assert_true(ecc_dtype_nbytes(dtype, n, &r->nbytes));
-    r->data = (void *)data;
+    nb_input(t->ctx, t->m, name, dtype, rank, dims, data, &t->feeds[t->n_feeds++]);
 }
 
 /* An initializer (copied). */
 static void kt_const(kt *t, const char *name, int32_t dtype, int32_t rank, const int64_t *dims,
                      const void *data) {
-    ecc_tensor *tn = NULL;
-    assert_int_equal(ecc_tensor_create(t->ctx, dtype, rank, dims, &tn), ECC_OK);
-    if (tn->nbytes) memcpy(tn->data, data, tn->nbytes);
-    assert_int_equal(ecc_graph_set_initializer(t->ctx, t->m->graph, kt_val(t, name), tn), ECC_OK);
-    ecc_tensor_unref(tn);
+    nb_const(t->ctx, t->m, name, dtype, rank, dims, data);
 }
 
 /* Node with comma-separated input and output names ("" = empty optional).
  * Outputs become graph outputs in order. */
 static ecc_node *kt_node(kt *t, const char *op, const char *ins, const char *outs) {
-    ecc_value *iv[16], *ov[16];
-    uint32_t ni = 0, no = 0;
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", ins);
-    for (char *s = buf, *e; ins[0] && s; s = e ? e + 1 : NULL) {
-        e = strchr(s, ',');
-        if (e) *e = 0;
-        iv[ni++] = *s ? kt_val(t, s) : NULL;
-    }
-    snprintf(buf, sizeof buf, "%s", outs);
-    for (char *s = buf, *e; s; s = e ? e + 1 : NULL) {
-        e = strchr(s, ',');
-        if (e) *e = 0;
-        ov[no++] = *s ? kt_val(t, s) : NULL;
-    }
-    ecc_node *n = NULL;
     char name[64];
     snprintf(name, sizeof name, "%s_node", op);
-    assert_int_equal(ecc_graph_add_node(t->ctx, t->m->graph, op, "", name, iv, ni, ov, no, &n),
-                     ECC_OK);
-    for (uint32_t i = 0; i < no; i++)
-        if (ov[i]) {
-            ov[i]->flags |= ECC_VALUE_OUTPUT;
-            assert_true(ecc_ptrvec_push(&t->m->graph->outputs, ov[i]));
-        }
-    t->last = n;
-    return n;
+    return t->last = nb_node(t->ctx, t->m, op, name, ins, outs, true);
 }
 
-static void kt_int(kt *t, const char *name, int64_t v) {
-    assert_int_equal(ecc_node_set_attr_int(t->ctx, t->last, name, v), ECC_OK);
-}
+static void kt_int(kt *t, const char *name, int64_t v) { nb_int(t->ctx, t->last, name, v); }
 static void kt_ints(kt *t, const char *name, const int64_t *v, size_t n) {
-    assert_int_equal(ecc_node_set_attr_ints(t->ctx, t->last, name, v, n), ECC_OK);
+    nb_ints(t->ctx, t->last, name, v, n);
 }
-static void kt_float(kt *t, const char *name, float v) {
-    assert_int_equal(ecc_node_set_attr_float(t->ctx, t->last, name, v), ECC_OK);
-}
-static void kt_str(kt *t, const char *name, const char *v) {
-    ecc_attr a = {.name = name, .type = ECC_ATTR_STRING,
-                  .s = {(uint8_t *)v, strlen(v)}};
-    assert_int_equal(ecc_node_set_attr(t->ctx, t->last, &a), ECC_OK);
-}
+static void kt_float(kt *t, const char *name, float v) { nb_float(t->ctx, t->last, name, v); }
+static void kt_str(kt *t, const char *name, const char *v) { nb_str(t->ctx, t->last, name, v); }
 
 static ecc_status kt_run(kt *t) {
     if (!t->it) {

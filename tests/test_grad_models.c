@@ -162,6 +162,21 @@ static void check_param_set(const ecc_model *m, const refs *r, const char *name)
     if (k != r->n) fail_msg("%s: %zu float initializers, the reference has %zu", name, k, r->n);
 }
 
+/* The model `name` with its reference list, checked to match. */
+static ecc_model *open_model(fixture *f, const char *name, refs *r) {
+    refs_load(name, r);
+    ecc_model *m = load_model(f, name);
+    check_param_set(m, r, name);
+    return m;
+}
+
+/* testdata/grad/<name>_<what>.npy */
+static void ref_array(fixture *f, const char *name, const char *what, arr *out) {
+    char path[256];
+    snprintf(path, sizeof path, "testdata/grad/%s_%s.npy", name, what);
+    arr_load(f->ctx, path, out);
+}
+
 static ecc_interp *make(fixture *f, const ecc_model *m, const char *const *params,
                         const char *name) {
     ecc_interp_options o = {.struct_size = sizeof o, .threads = 2, .max_batch = SGD_BATCH,
@@ -211,15 +226,10 @@ static double rel_l2(const float *a, const float *b, int64_t n, double *norm_b) 
 static void check_grads(void **state, const char *name) {
     fixture *f = *state;
     refs r;
-    refs_load(name, &r);
-    ecc_model *m = load_model(f, name);
-    check_param_set(m, &r, name);
-    char path[256];
+    ecc_model *m = open_model(f, name, &r);
     arr ref, logits;
-    snprintf(path, sizeof path, "testdata/grad/%s_grad.npy", name);
-    arr_load(f->ctx, path, &ref);
-    snprintf(path, sizeof path, "testdata/grad/%s_logits.npy", name);
-    arr_load(f->ctx, path, &logits);
+    ref_array(f, name, "grad", &ref);
+    ref_array(f, name, "logits", &logits);
     assert_int_equal(ref.n, r.offset[r.n - 1] + r.numel[r.n - 1]);
 
     ecc_interp *it = make(f, m, (const char *const *)r.names, name);
@@ -291,13 +301,9 @@ static void check_grads(void **state, const char *name) {
 static void check_sgd(void **state, const char *name) {
     fixture *f = *state;
     refs r;
-    refs_load(name, &r);
-    ecc_model *m = load_model(f, name);
-    check_param_set(m, &r, name);
-    char path[256];
+    ecc_model *m = open_model(f, name, &r);
     arr want;
-    snprintf(path, sizeof path, "testdata/grad/%s_loss.npy", name);
-    arr_load(f->ctx, path, &want);
+    ref_array(f, name, "loss", &want);
     assert_int_equal(want.dtype, ECC_DTYPE_DOUBLE);
     assert_int_equal(want.n, SGD_STEPS);
 

@@ -23,6 +23,15 @@ typedef struct ecc_rt_tensor {
 
 typedef struct ecc_interp ecc_interp;
 
+/* Index of the largest of v[0..n) (ties: the first): the top-1 class of a
+ * row of logits. */
+static inline int64_t ecc_argmax_f32(const float *v, int64_t n) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (v[i] > v[best]) best = i;
+    return best;
+}
+
 /* Called after each node with every output it produced (for observers).
  * Return non-zero to stop the run with ECC_E_INTERNAL. */
 typedef int (*ecc_observe_fn)(void *user, const ecc_node *node, uint32_t out_slot,

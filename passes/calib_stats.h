@@ -21,15 +21,6 @@ typedef struct calib_data {
 const char *calib_env_path(const ecc_pass_run *run);
 int64_t calib_env_size(const ecc_pass_run *run);
 
-/* Index of the largest of v[0..n) (ties: the first); the top-1 class of a
- * calibration output row. */
-static inline int64_t calib_argmax(const float *v, int64_t n) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (v[i] > v[best]) best = i;
-    return best;
-}
-
 /* Reads up to limit samples (0: all) of path bound to model's inputs. */
 ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
                            int64_t limit, calib_data **out);

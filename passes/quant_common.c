@@ -306,8 +306,8 @@ void qc_fidelity(const calib_out *ref, const calib_out *out, double *sqnr_db, do
     if (!ref->y || !out->y || ref->cols != out->cols || rows <= 0) return;
     *sqnr_db = qc_sqnr_db(ref->y, out->y, rows * ref->cols);
     for (int64_t r = 0; r < rows; r++)
-        same += calib_argmax(ref->y + r * ref->cols, ref->cols) ==
-                calib_argmax(out->y + r * ref->cols, ref->cols);
+        same += ecc_argmax_f32(ref->y + r * ref->cols, ref->cols) ==
+                ecc_argmax_f32(out->y + r * ref->cols, ref->cols);
     *agree = (double)same / (double)rows;
 }
 

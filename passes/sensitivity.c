@@ -60,8 +60,8 @@ static ecc_status sens_batch(ecc_ctx *ctx, void *user, const ecc_interp *it, int
         s->ref_sq += (double)ref[i] * ref[i];
     }
     for (int64_t r = 0; r < n * s->rows_per; r++) {
-        int64_t a = calib_argmax(yd + r * s->classes, s->classes);
-        s->agree += a == calib_argmax(ref + r * s->classes, s->classes);
+        int64_t a = ecc_argmax_f32(yd + r * s->classes, s->classes);
+        s->agree += a == ecc_argmax_f32(ref + r * s->classes, s->classes);
         s->rows++;
         if (s->labels && s->rows_per == 1) {
             s->correct += a == s->labels[first + r];

@@ -170,13 +170,6 @@ fail:
 
 /* ---------------- held-out metrics ---------------- */
 
-static int64_t argmax(const float *v, int64_t n) {
-    int64_t b = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (v[i] > v[b]) b = i;
-    return b;
-}
-
 static ecc_status evaluate(train_state *s, ecc_train_epoch *e) {
     ecc_status st = ECC_OK;
     double loss_sum = 0;
@@ -190,8 +183,8 @@ static ecc_status evaluate(train_state *s, ecc_train_epoch *e) {
         ECC_TRY(forward_loss(s, s->order + at, n, &loss, NULL, &y));
         loss_sum += loss * (double)n;
         for (int64_t r = 0; r < n; r++) {
-            int64_t top = argmax((const float *)y->data + r * c, c);
-            agree += top == argmax(s->target + r * c, c);
+            int64_t top = ecc_argmax_f32((const float *)y->data + r * c, c);
+            agree += top == ecc_argmax_f32(s->target + r * c, c);
             if (s->d->labels) right += top == s->labels[r];
         }
     }

@@ -429,9 +429,14 @@ const char *calib_env_path(const ecc_pass_run *run) {
     return env->calib_path && *env->calib_path ? env->calib_path : NULL;
 }
 
-int64_t calib_env_size(const ecc_pass_run *run) {
+int64_t calib_env_given_size(const ecc_pass_run *run) {
     const ecc_run_env *env = run->env;
     if (!env || env->struct_size < offsetof(ecc_run_env, calib_size) + sizeof env->calib_size)
-        return CALIB_DEFAULT_SIZE;
-    return env->calib_size ? env->calib_size : CALIB_DEFAULT_SIZE;
+        return 0;
+    return env->calib_size;
+}
+
+int64_t calib_env_size(const ecc_pass_run *run) {
+    int64_t n = calib_env_given_size(run);
+    return n ? n : CALIB_DEFAULT_SIZE;
 }

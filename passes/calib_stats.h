@@ -16,10 +16,12 @@ typedef struct calib_data {
     ecc_rt_tensor *inputs;   /* per input: all samples, dims[0] = samples (data malloc'd) */
 } calib_data;
 
-/* The run's --calib path, or NULL; its --calib-size (0 or unset: 256). */
+/* The run's --calib path, or NULL; its --calib-size (0 or unset: 256); the
+ * --calib-size as given (0 when unset: training takes every sample). */
 #define CALIB_DEFAULT_SIZE 256
 const char *calib_env_path(const ecc_pass_run *run);
 int64_t calib_env_size(const ecc_pass_run *run);
+int64_t calib_env_given_size(const ecc_pass_run *run);
 
 /* Reads up to limit samples (0: all) of path bound to model's inputs. */
 ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,

@@ -307,7 +307,8 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     else ECC_TRY(pick_by_role(ctx, g, &sel, &p));
     ECC_FAIL_IF(p.n == 0, ctx, ECC_E_INPUT, "nothing to train: the model has no float32 weight "
                 "that train=%s selects", host->opt_string(run, "train"));
-    ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_given_size(run), &d));
+    ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_given_size(run),
+                            &d));
     ECC_TRY(teacher_logits(ctx, tpath, d, &teacher));
     trained = calloc(p.n + 1, sizeof *trained);
     ECC_FAIL_IF(!trained, ctx, ECC_E_INTERNAL, "out of memory");

@@ -25,7 +25,8 @@ static void test_gemm(void **state) {
                 int64_t a[2] = {ta ? 4 : 3, ta ? 3 : 4}, b[2] = {tb ? 5 : 4, tb ? 4 : 5};
                 gc_param(g, "A", 2, a, -1, 1, 0);
                 gc_param(g, "B", 2, b, -1, 1, 0);
-                if (cshapes[c][0]) gc_param(g, "C", (int32_t)cshapes[c][0], &cshapes[c][1], -1, 1, 0);
+                if (cshapes[c][0])
+                    gc_param(g, "C", (int32_t)cshapes[c][0], &cshapes[c][1], -1, 1, 0);
                 gc_node(g, "Gemm", cshapes[c][0] ? "A,B,C" : "A,B", "Y", true);
                 gc_int(g, "transA", ta);
                 gc_int(g, "transB", tb);
@@ -96,7 +97,8 @@ static void test_unary(void **state) {
         {"Abs", -1, 1, 0.1f, 13},      {"Neg", -1, 1, 0, 13},        {"Sqrt", 0.2f, 2, 0, 13},
         {"Exp", -1, 1, 0, 13},         {"Log", 0.2f, 2, 0, 13},      {"Reciprocal", 0.5f, 2, 0, 13},
         {"Relu", -1, 1, 0.1f, 13},     {"LeakyRelu", -1, 1, 0.1f, 13}, {"Sigmoid", -3, 3, 0, 13},
-        {"HardSigmoid", -1.5f, 1.5f, 0, 13}, {"HardSwish", -2.5f, 2.5f, 0, 14},  {"Tanh", -2, 2, 0, 13},
+        {"HardSigmoid", -1.5f, 1.5f, 0, 13}, {"HardSwish", -2.5f, 2.5f, 0, 14},
+        {"Tanh", -2, 2, 0, 13},
         {"Erf", -2, 2, 0, 13},         {"Gelu", -3, 3, 0, 20},       {"Softplus", -3, 3, 0, 13},
         {"Elu", -1, 1, 0.1f, 13},      {"Sin", -2, 2, 0, 13},        {"Cos", -2, 2, 0, 13},
         {"Identity", -1, 1, 0, 13},

@@ -85,7 +85,8 @@ static ecc_status state_open(train_state *s, const struct ecc_model *student,
     s->grad_ce = malloc((size_t)(b * s->d->classes + 1) * sizeof(float));
     s->labels = malloc((size_t)(b + 1) * sizeof(int64_t));
     s->order = malloc((size_t)(s->d->samples + 1) * sizeof(int64_t));
-    ECC_FAIL_IF(!s->batch || !s->target || !s->grad || !s->grad_ce || !s->labels || !s->order, s->ctx,
+    ECC_FAIL_IF(!s->batch || !s->target || !s->grad || !s->grad_ce || !s->labels || !s->order,
+                s->ctx,
                 ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < s->d->n_inputs; i++) {
         const ecc_rt_tensor *x = &s->d->inputs[i];

@@ -154,7 +154,8 @@ ecc_status ecc_optim_create(ecc_ctx *ctx, const ecc_optim_config *cfg,
     o->n = n;
     /* SGD without momentum keeps no buffer */
     int states = cfg->kind == ECC_OPTIM_SGD && cfg->momentum == 0 ? 0 : o->row->states;
-    for (size_t i = 0; i < n; i++) ECC_TRY(optim_slot_init(ctx, &params[i], i, states, &o->slots[i]));
+    for (size_t i = 0; i < n; i++)
+        ECC_TRY(optim_slot_init(ctx, &params[i], i, states, &o->slots[i]));
     *out = o;
     return ECC_OK;
 fail:

@@ -145,7 +145,7 @@ ecc_status ecc_backward_scratch(ecc_kernel_ctx *k, size_t bytes, void **out) {
         k->scratch = p;
         k->cap_scratch = cap;
     }
-    void *p = aligned_alloc(ECC_ALIGN, (bytes + ECC_ALIGN) & ~(size_t)(ECC_ALIGN - 1));
+    void *p = aligned_alloc(ECC_ALIGN, ecc_align_up(bytes ? bytes : 1));
     if (!p) return ecc_ctx_error(k->ctx, ECC_E_INTERNAL, "out of memory allocating %zu bytes",
                                  bytes);
     k->scratch[k->n_scratch++] = p;
@@ -158,7 +158,8 @@ static void scratch_free(ecc_kernel_ctx *k) {
     free(k->scratch);
 }
 
-/* Argument arrays for one node's backward call, sized for the widest node. */
+/* Argument arrays for one node's backward call, sized for the widest node
+ * (it->max_args, from the interpreter's wiring). */
 typedef struct bw_args {
     const ecc_rt_tensor **in, **out, **dout;
     ecc_rt_tensor **din_ptr;
@@ -166,12 +167,7 @@ typedef struct bw_args {
 } bw_args;
 
 static ecc_status args_alloc(ecc_ctx *ctx, const ecc_interp *it, bw_args *a) {
-    size_t w = 1;
-    for (size_t i = 0; i < it->n_nodes; i++) {
-        const ecc_node *n = it->nodes[i].node;
-        if (n->n_inputs > w) w = n->n_inputs;
-        if (n->n_outputs > w) w = n->n_outputs;
-    }
+    size_t w = it->max_args ? it->max_args : 1;
     a->in = calloc(w, sizeof *a->in);
     a->out = calloc(w, sizeof *a->out);
     a->dout = calloc(w, sizeof *a->dout);

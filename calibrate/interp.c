@@ -202,7 +202,6 @@ const ecc_node *ecc_kernel_node(const ecc_kernel_ctx *k) { return k->node; }
 int64_t ecc_kernel_opset(const ecc_kernel_ctx *k) { return k->it->opset; }
 int ecc_kernel_threads(const ecc_kernel_ctx *k) { return k->it->threads; }
 
-static size_t ecc_align_up(size_t n) { return (n + ECC_ALIGN - 1) & ~(size_t)(ECC_ALIGN - 1); }
 
 /* Output index of out, or -1. */
 static int32_t ecc_out_index(const ecc_kernel_ctx *k, const ecc_rt_tensor *out) {
@@ -680,6 +679,7 @@ static ecc_status ecc_wire_nodes(ecc_ctx *ctx, ecc_interp *it) {
         if (nd->n_inputs > max_in) max_in = nd->n_inputs;
         if (nd->n_outputs > max_out) max_out = nd->n_outputs;
     }
+    it->max_args = max_in > max_out ? max_in : max_out;
     it->n_io = total;
     it->io = malloc((total + 1) * sizeof *it->io);
     it->out_alias = malloc((total + 1) * sizeof *it->out_alias);

@@ -13,6 +13,11 @@
 #define ECC_LIFE_END UINT32_MAX
 #define ECC_ALIGN 64
 
+/* n rounded up to ECC_ALIGN (buffer sizes of the workspace and scratch). */
+static inline size_t ecc_align_up(size_t n) {
+    return (n + ECC_ALIGN - 1) & ~(size_t)(ECC_ALIGN - 1);
+}
+
 typedef struct ecc_slot {
     ecc_rt_tensor t;
     const ecc_value *v;
@@ -77,6 +82,7 @@ struct ecc_interp {
     int32_t *out_alias;       /* per io entry (outputs): buffer aliased when recorded */
     size_t n_io;
     const ecc_rt_tensor **in_ptrs; /* kernel argument arrays, sized for the widest node */
+    uint32_t max_args;        /* most inputs or outputs of one node */
     ecc_rt_tensor **out_ptrs;
     /* plan */
     bool recording, planned, stale;

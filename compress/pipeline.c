@@ -2,7 +2,9 @@
  * before anything runs; each pass is timed (CLOCK_MONOTONIC), its statistics
  * and node/parameter counts are collected and reported, and the graph is
  * verified after it (a pass that breaks the graph is an internal error naming
- * it); annotations are lowered once at the end. Parsing is in options.c. */
+ * it); annotations are lowered once at the end. The run's data cache (data
+ * several passes read, read once; pipeline.h) lives here too. Parsing is in
+ * options.c. */
 #include "pipeline.h"
 
 #include <stdlib.h>
@@ -131,6 +133,98 @@ static void count_after(const ecc_model *m, ecc_pass_record *rec) {
     ecc_model_param_stats(m, &rec->params_after, &rec->bytes_after);
 }
 
+/* ---------------- the run's data cache ---------------- */
+
+typedef struct cache_entry {
+    char *key;                 /* malloc'd */
+    void *data;
+    size_t bytes;
+    void (*free_fn)(void *);
+    int loans;
+} cache_entry;
+
+struct ecc_run_cache {
+    const ecc_run_env *env;
+    bool trains;
+    cache_entry *items;        /* oldest first */
+    size_t n, cap, bytes;
+};
+
+static _Thread_local ecc_run_cache *current_cache;
+
+ecc_run_cache *ecc_run_cache_current(void) { return current_cache; }
+const ecc_run_env *ecc_run_cache_env(const ecc_run_cache *c) { return c->env; }
+bool ecc_run_cache_trains(const ecc_run_cache *c) { return c->trains; }
+
+static void cache_drop(ecc_run_cache *c, size_t i) {
+    cache_entry *e = &c->items[i];
+    if (e->free_fn) e->free_fn(e->data);
+    free(e->key);
+    c->bytes -= e->bytes;
+    memmove(e, e + 1, (c->n - i - 1) * sizeof *e);
+    c->n--;
+}
+
+static void cache_free(ecc_run_cache *c) {
+    while (c->n) cache_drop(c, c->n - 1);
+    free(c->items);
+}
+
+/* Bytes held by borrowed entries (which cannot be evicted). */
+static size_t cache_lent(const ecc_run_cache *c) {
+    size_t b = 0;
+    for (size_t i = 0; i < c->n; i++) b += c->items[i].loans ? c->items[i].bytes : 0;
+    return b;
+}
+
+bool ecc_run_cache_fits(const ecc_run_cache *c, size_t bytes) {
+    return bytes <= ECC_RUN_CACHE_BOUND - cache_lent(c);
+}
+
+static cache_entry *cache_find(ecc_run_cache *c, const char *key) {
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->items[i].key, key)) return &c->items[i];
+    return NULL;
+}
+
+void *ecc_run_cache_take(ecc_run_cache *c, const char *key) {
+    cache_entry *e = c ? cache_find(c, key) : NULL;
+    if (!e) return NULL;
+    e->loans++;
+    return e->data;
+}
+
+bool ecc_run_cache_put(ecc_run_cache *c, const char *key, void *data, size_t bytes,
+                       void (*free_fn)(void *)) {
+    if (!c || !ecc_run_cache_fits(c, bytes)) return false;
+    cache_entry *old = cache_find(c, key);
+    if (old && old->loans) return false;
+    if (old) cache_drop(c, (size_t)(old - c->items));
+    for (size_t i = 0; i < c->n && c->bytes > ECC_RUN_CACHE_BOUND - bytes;)
+        if (c->items[i].loans) i++;
+        else cache_drop(c, i);
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 4;
+        cache_entry *grown = realloc(c->items, cap * sizeof *grown);
+        if (!grown) return false;
+        c->items = grown;
+        c->cap = cap;
+    }
+    char *k = strdup(key);
+    if (!k) return false;
+    c->items[c->n++] = (cache_entry){k, data, bytes, free_fn, 1};
+    c->bytes += bytes;
+    return true;
+}
+
+void ecc_run_cache_release(ecc_run_cache *c, const void *data) {
+    for (size_t i = 0; c && i < c->n; i++)
+        if (c->items[i].data == data && c->items[i].loans > 0) {
+            c->items[i].loans--;
+            return;
+        }
+}
+
 /* ---------------- running ---------------- */
 
 static ecc_status status_of(int code) {
@@ -199,6 +293,12 @@ fail:
     return st;
 }
 
+static bool pipeline_trains(const ecc_pipeline *pl) {
+    for (size_t i = 0; i < pl->n; i++)
+        if (pl->passes[i].desc->needs & ECC_NEED_TRAIN) return true;
+    return false;
+}
+
 ecc_status ecc_pipeline_run(ecc_ctx *ctx, ecc_pipeline *pl, ecc_model *model,
                             const ecc_run_env *env, ecc_report *report) {
     ecc_status st = ECC_OK;
@@ -209,7 +309,13 @@ ecc_status ecc_pipeline_run(ecc_ctx *ctx, ecc_pipeline *pl, ecc_model *model,
         ecc_report_set_string(report, "pipeline", pl->text);
         ecc_report_begin_passes(report);
     }
-    for (size_t i = 0; i < pl->n; i++) ECC_TRY(run_one(ctx, &pl->passes[i], model, env, report));
+    ecc_run_cache cache = {.env = env, .trains = pipeline_trains(pl)}, *outer = current_cache;
+    current_cache = &cache;
+    for (size_t i = 0; i < pl->n && st == ECC_OK; i++)
+        st = run_one(ctx, &pl->passes[i], model, env, report);
+    current_cache = outer;
+    cache_free(&cache);
+    ECC_TRY(st);
     ECC_TRY(ecc_model_lower(ctx, model));
     ECC_TRY(verify_after(ctx, "lowering", model));
 fail:

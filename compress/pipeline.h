@@ -133,6 +133,37 @@ struct ecc_pass_run {
     bool oom;                  /* a host call failed to allocate */
 };
 
+/* ---------------- data shared by the passes of a run ----------------
+ * ecc_pipeline_run keeps one cache for the passes it runs, so that data
+ * several passes read (the --calib samples) is read once: the first pass to
+ * read stores it, later passes borrow it. compress/ holds an entry as opaque
+ * bytes with their free function (passes/calib_stats.c decides what they
+ * are). Bounded: the entries held at once never exceed ECC_RUN_CACHE_BOUND
+ * bytes; unborrowed entries are evicted oldest first to make room, and data
+ * that does not fit is not kept (its reader owns it, as without a cache). */
+typedef struct ecc_run_cache ecc_run_cache;
+#define ECC_RUN_CACHE_BOUND ((size_t)1 << 30)
+
+/* The cache of the pipeline run in progress on this thread, or NULL (a pass
+ * run outside ecc_pipeline_run). */
+ecc_run_cache *ecc_run_cache_current(void);
+/* The run's environment, and whether one of its passes trains
+ * (ECC_NEED_TRAIN): such a run reads its training data whole. */
+const ecc_run_env *ecc_run_cache_env(const ecc_run_cache *c);
+bool ecc_run_cache_trains(const ecc_run_cache *c);
+/* True when an entry of this many bytes can be kept (possibly by evicting). */
+bool ecc_run_cache_fits(const ecc_run_cache *c, size_t bytes);
+/* The entry stored under key, lent until ecc_run_cache_release; NULL when
+ * absent. */
+void *ecc_run_cache_take(ecc_run_cache *c, const char *key);
+/* Stores data (of `bytes`) under key, replacing an unborrowed entry of the
+ * same key, and lends it as take does. false when not kept (over the bound,
+ * or out of memory): data stays the caller's. */
+bool ecc_run_cache_put(ecc_run_cache *c, const char *key, void *data, size_t bytes,
+                       void (*free_fn)(void *));
+/* Ends a loan of data from take or put. */
+void ecc_run_cache_release(ecc_run_cache *c, const void *data);
+
 /* The host function table given to plugins and built-in passes. */
 extern const ecc_host_api ecc_host_api_table;
 

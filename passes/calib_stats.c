@@ -1,10 +1,10 @@
 /* calib_stats.c — calibration data and per-layer input statistics (see
- * calib_stats.h): samples read once into memory (through the public dataset
- * readers, bound to the model's inputs; non-finite float32 values are
- * refused), batches run through the interpreter with an observer, and the
- * statistics of each weight layer's input collected on the way: per Conv
- * group, the mean of x_j² (Wanda's ‖X_j‖²) and of x_j, and optionally the
- * full H = mean x xᵀ (SparseGPT, GPTQ), with x the im2col patch of a Conv in
+ * calib_stats.h): samples read once per pipeline run into memory (through
+ * the public dataset readers, bound to the model's inputs; non-finite
+ * float32 values are refused) and shared by its passes, batches run through
+ * the interpreter with an observer, and the statistics of each weight
+ * layer's input collected on the way: per Conv group, the mean of x_j²
+ * (Wanda's ‖X_j‖²) and of x_j, and optionally the full H = mean x xᵀ (SparseGPT, GPTQ), with x the im2col patch of a Conv in
  * weight memory order (channel, kh, kw) or the feature row of a Gemm/MatMul.
  * H is accumulated with cblas_ssyrk in chunks of tokens; statistics that
  * overflow are refused. */
@@ -19,10 +19,14 @@
 
 /* ---------------- samples in memory ---------------- */
 
+static void calib_entry_free(void *p);
+
 void calib_data_free(calib_data *d) {
     if (!d) return;
-    for (size_t i = 0; i < d->n_inputs; i++) free(d->inputs[i].data);
+    for (size_t i = 0; !d->entry && i < d->n_inputs; i++) free(d->inputs[i].data);
     free(d->inputs);
+    if (d->cache) ecc_run_cache_release(d->cache, d->entry);
+    else calib_entry_free(d->entry);
     free(d);
 }
 
@@ -67,47 +71,188 @@ static ecc_status check_finite(ecc_ctx *ctx, const char *input, const ecc_rt_ten
                          (long long)(k / per), input ? input : "?", ecc_nonfinite_name(x[k]), at);
 }
 
-ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
-                           int64_t limit, calib_data **out) {
+/* ---------------- samples shared by the passes of a run ----------------
+ * Inside ecc_pipeline_run the samples are read once per path and model-input
+ * binding and kept in the run's cache (compress/pipeline.h); each pass gets a
+ * view of the first samples it asks for, which are the bytes a read with
+ * that limit gives (the readers read in order). A run with a training pass
+ * reads its training data whole at the first read, so the calibration
+ * passes before it take a prefix of what it trains on. */
+
+struct calib_entry {
+    calib_data d;            /* owned */
+    bool complete;           /* every sample the path holds */
+    bool whole;              /* .pb tensors: one batch, never cut */
+};
+
+static void calib_entry_free(void *p) {
+    calib_entry *e = p;
+    for (size_t i = 0; e && i < e->d.n_inputs; i++) free(e->d.inputs[i].data);
+    if (e) free(e->d.inputs);
+    free(e);
+}
+
+static size_t calib_bytes(const calib_data *d) {
+    size_t b = 0;
+    for (size_t i = 0; i < d->n_inputs; i++) b += d->inputs[i].nbytes;
+    return b;
+}
+
+/* "path\n" then name:dtype:dims of each input the samples are bound to. */
+static ecc_status cache_key(ecc_ctx *ctx, const ecc_session *s, const char *path, char **out) {
+    size_t cap = strlen(path) + 64, n = 0;
+    char *k = malloc(cap);
+    if (!k) return ECC_OOM(ctx);
+    n = (size_t)snprintf(k, cap, "%s\n", path);
+    for (size_t i = 0; i < ecc_session_input_count(s); i++) {
+        ecc_array a;
+        const char *name = ecc_session_input(s, i, &a);
+        size_t need = n + strlen(name) + 24 * (size_t)(a.rank + 2);
+        if (need > cap) {
+            char *g = realloc(k, need);
+            if (!g) return free(k), ECC_OOM(ctx);
+            k = g;
+            cap = need;
+        }
+        n += (size_t)snprintf(k + n, cap - n, "%s:%d", name, (int)a.dtype);
+        for (int32_t r = 0; r < a.rank; r++)
+            n += (size_t)snprintf(k + n, cap - n, ":%lld", (long long)a.dims[r]);
+        n += (size_t)snprintf(k + n, cap - n, "\n");
+    }
+    *out = k;
+    return ECC_OK;
+}
+
+/* The training data's path of the run: what a training pass reads whole. */
+static const char *run_train_path(const ecc_run_env *env) {
+    ecc_pass_run r = {.env = env};
+    return calib_env_path(&r);
+}
+
+/* Samples to read for a request of `want` (0: all) of path. */
+static int64_t read_ahead(const ecc_run_cache *c, const char *path, int64_t want) {
+    if (!c || want == 0 || !ecc_run_cache_trains(c)) return want;
+    const ecc_run_env *env = ecc_run_cache_env(c);
+    const char *train = run_train_path(env);
+    if (!train || strcmp(train, path)) return want;
+    ecc_pass_run r = {.env = env};
+    int64_t all = calib_env_given_size(&r);
+    return all == 0 || all > want ? all : want;
+}
+
+/* Reads up to `ahead` samples (0: all) of path, or only `want` when the
+ * cache c could not keep that many. */
+static ecc_status read_samples(ecc_ctx *ctx, ecc_session *s, const char *path, int64_t ahead,
+                               int64_t want, const ecc_run_cache *c, calib_entry **out) {
     ecc_status st = ECC_OK;
-    ecc_session *s = NULL;
     ecc_dataset *ds = NULL;
     ecc_array *arr = NULL;
     size_t *caps = NULL;
-    calib_data *d = calloc(1, sizeof *d);
-    char subject[sizeof ctx->subject];
-    snprintf(subject, sizeof subject, "%s", ctx->subject);
-    *out = NULL;
-    ECC_FAIL_IF(!d, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(ecc_session_create(ctx, model, NULL, &s));
-    ecc_data_options o = {.struct_size = sizeof o, .limit = limit};
+    calib_entry *e = calloc(1, sizeof *e);
+    calib_data *d = e ? &e->d : NULL;
+    ECC_FAIL_IF(!e, ctx, ECC_E_INTERNAL, "out of memory");
+    ecc_data_options o = {.struct_size = sizeof o, .limit = ahead};
     ECC_TRY(ecc_dataset_open(ctx, &path, 1, s, &o, &ds));
     d->n_inputs = ecc_dataset_arrays(ds);
     d->inputs = calloc(d->n_inputs + 1, sizeof *d->inputs);
     arr = calloc(d->n_inputs + 1, sizeof *arr);
     caps = calloc(d->n_inputs + 1, sizeof *caps);
     ECC_FAIL_IF(!d->inputs || !arr || !caps, ctx, ECC_E_INTERNAL, "out of memory");
+    int64_t stop = ahead;
     for (;;) {
-        int64_t got = 0;
-        ECC_TRY(ecc_dataset_next_batch(ctx, ds, 256, arr, &got));
+        int64_t got = 0, max = stop && stop - d->samples < 256 ? stop - d->samples : 256;
+        if (max <= 0) break;
+        ECC_TRY(ecc_dataset_next_batch(ctx, ds, max, arr, &got));
         if (got == 0) break;
         for (size_t i = 0; i < d->n_inputs; i++)
             ECC_TRY(data_append(ctx, &d->inputs[i], &arr[i], got, &caps[i]));
+        if (d->samples == 0 && stop != want && !ecc_dataset_whole(ds)) {
+            size_t est = calib_bytes(d) / (size_t)got * (size_t)ecc_dataset_samples(ds);
+            if (!c || !ecc_run_cache_fits(c, est)) stop = want;
+        }
         d->samples += got;
         if (ecc_dataset_whole(ds)) break;
     }
     ECC_FAIL_IF(d->samples == 0, ctx, ECC_E_INPUT, "%s: no calibration samples", path);
-    for (size_t i = 0; i < d->n_inputs; i++)
-        ECC_TRY(check_finite(ctx, ecc_session_input(s, i, NULL), &d->inputs[i]));
-    ecc_ctx_set_subject(ctx, subject);
-    *out = d;
-    d = NULL;
+    e->whole = ecc_dataset_whole(ds);
+    e->complete = e->whole || stop == 0 || d->samples < stop;
+    *out = e;
+    e = NULL;
 fail:
     free(arr);
     free(caps);
     ecc_dataset_free(ds);
+    calib_entry_free(e);
+    return st;
+}
+
+/* Whether e holds the first `want` samples (0: all). */
+static bool entry_covers(const calib_entry *e, int64_t want) {
+    return e->complete || (want > 0 && e->d.samples >= want);
+}
+
+/* A view of the first `want` samples (0: all) of e, lent by cache (NULL:
+ * the view owns e). On failure e is the caller's still. */
+static ecc_status view_of(ecc_ctx *ctx, calib_entry *e, ecc_run_cache *cache, int64_t want,
+                          calib_data **out) {
+    calib_data *v = calloc(1, sizeof *v);
+    ecc_rt_tensor *in = calloc(e->d.n_inputs + 1, sizeof *in);
+    if (!v || !in) return free(v), free(in), ECC_OOM(ctx);
+    int64_t n = want == 0 || want > e->d.samples || e->whole ? e->d.samples : want;
+    for (size_t i = 0; i < e->d.n_inputs; i++) {
+        const ecc_rt_tensor *t = &e->d.inputs[i];
+        in[i] = *t;
+        if (e->whole || n == e->d.samples) continue;
+        in[i].nbytes = t->nbytes / (size_t)t->dims[0] * (size_t)n;
+        in[i].dims[0] = n;
+    }
+    *v = (calib_data){e->d.n_inputs, n, in, e, cache};
+    *out = v;
+    return ECC_OK;
+}
+
+ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
+                           int64_t limit, calib_data **out) {
+    ecc_status st = ECC_OK;
+    ecc_session *s = NULL;
+    char *key = NULL;
+    calib_entry *e = NULL, *own = NULL;
+    calib_data *v = NULL;
+    bool lent = false;
+    ecc_run_cache *c = ecc_run_cache_current();
+    char subject[sizeof ctx->subject];
+    snprintf(subject, sizeof subject, "%s", ctx->subject);
+    *out = NULL;
+    ECC_TRY(ecc_session_create(ctx, model, NULL, &s));
+    ECC_TRY(cache_key(ctx, s, path, &key));
+    e = ecc_run_cache_take(c, key);
+    if (e && !entry_covers(e, limit)) ecc_run_cache_release(c, e), e = NULL;
+    lent = e != NULL;
+    if (e) {
+        ecc_log(ctx, 1, "  data: %s from the run's cache", path);
+    } else {
+        ECC_TRY(read_samples(ctx, s, path, read_ahead(c, path, limit), limit, c, &own));
+        lent = ecc_run_cache_put(c, key, own, calib_bytes(&own->d), calib_entry_free);
+        e = own;
+        ecc_log(ctx, 1, "  data: read %lld samples of %s%s", (long long)e->d.samples, path,
+                lent ? " (kept for the passes after this one)" : "");
+    }
+    if (lent) own = NULL;
+    ECC_TRY(view_of(ctx, e, lent ? c : NULL, limit, &v));
+    own = NULL;
+    lent = false;
+    ecc_ctx_set_subject(ctx, path);
+    for (size_t i = 0; i < v->n_inputs; i++)
+        ECC_TRY(check_finite(ctx, ecc_session_input(s, i, NULL), &v->inputs[i]));
+    ecc_ctx_set_subject(ctx, subject);
+    *out = v;
+    v = NULL;
+fail:
+    if (lent) ecc_run_cache_release(c, e);
+    calib_entry_free(own);
+    calib_data_free(v);
+    free(key);
     ecc_session_free(s);
-    calib_data_free(d);
     return st;
 }
 

@@ -10,10 +10,14 @@
 #include "../calibrate/interp.h"
 
 /* Calibration samples held in memory, converted to the model's input types. */
+typedef struct calib_entry calib_entry;
 typedef struct calib_data {
     size_t n_inputs;
     int64_t samples;
-    ecc_rt_tensor *inputs;   /* per input: all samples, dims[0] = samples (data malloc'd) */
+    ecc_rt_tensor *inputs;   /* per input: all samples, dims[0] = samples; data malloc'd,
+                                or (entry != NULL) a read-only view of the entry's */
+    calib_entry *entry;      /* the samples viewed: NULL when inputs own their data */
+    ecc_run_cache *cache;    /* lends entry (NULL: the view owns it) */
 } calib_data;
 
 /* The run's --calib path, or NULL; its --calib-size (0 or unset: 256); the
@@ -23,7 +27,10 @@ const char *calib_env_path(const ecc_pass_run *run);
 int64_t calib_env_size(const ecc_pass_run *run);
 int64_t calib_env_given_size(const ecc_pass_run *run);
 
-/* Reads up to limit samples (0: all) of path bound to model's inputs. */
+/* The first limit samples (0: all) of path bound to model's inputs. Inside
+ * a pipeline run they are read once per path and input binding and shared
+ * (the run's bounded cache, compress/pipeline.h): *out is then a read-only
+ * view. Either way the caller frees it with calib_data_free. */
 ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
                            int64_t limit, calib_data **out);
 void calib_data_free(calib_data *d); /* NULL is a no-op */

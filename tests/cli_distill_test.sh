@@ -62,6 +62,14 @@ if [ "$HAVE_ORT" = 1 ]; then
     grep -q "top-1 agreement 64/64" "$T/out" && ok || bad "ecc and ORT top-1 differ: $(cat "$T/out")"
 fi
 
+# --- the pipeline reads --calib once: Wanda's 256 samples are a prefix of what distill trains
+# on, GPTQ takes them again from the run's cache
+expect 0 "read once" -- "$ECC" compress testdata/mlp.onnx -o "$T/r1.onnx" -v \
+    --passes prune:method=wanda,distill:steps=2,quant-weight:method=gptq --calib "$TRAIN"
+[ "$(grep -c 'data: read 60000 samples' "$T/err")" = 1 ] &&
+    [ "$(grep -c "data: .* from the run's cache" "$T/err")" = 2 ] && ok ||
+    bad "--calib not read once: $(grep 'data:' "$T/err")"
+
 # --- refusals: exit code, one line, no output file
 mkdir -p "$T/o"
 refuse() { # CODE DESCRIPTION NEEDLE -- compress args...

@@ -38,8 +38,45 @@ static bool node_reads_grad(const ecc_interp *it, const ecc_inode *in) {
     return false;
 }
 
+/* Input j's gradient is computed: it depends on a parameter and is float. */
+static bool grad_wanted(const ecc_interp *it, const ecc_inode *in, uint32_t j) {
+    int32_t s = j < in->node->n_inputs ? it->io[in->io + j] : -1;
+    return s >= 0 && it->slots[s].needs_grad && it->slots[s].t.dtype == ECC_DTYPE_FLOAT;
+}
+
+/* Does the node's backward kernel read input j's data (rule `saves`)? */
+static bool reads_input(const ecc_interp *it, const ecc_inode *in, ecc_saves saves, uint32_t j) {
+    if (it->slots[it->io[in->io + j]].t.dtype != ECC_DTYPE_FLOAT)
+        return true; /* indices, shapes, conditions */
+    switch (saves) {
+    case ECC_SAVES_SHAPES:
+    case ECC_SAVES_OUTPUTS: return false;
+    case ECC_SAVES_OTHER_OPERAND: return j < 2 && grad_wanted(it, in, 1 - j);
+    case ECC_SAVES_X_FOR_SCALE: return j > 0 || grad_wanted(it, in, 1) || grad_wanted(it, in, 4);
+    default: return true;
+    }
+}
+
+/* The buffer holding slot s lives to the end of the run (the layout never
+ * reuses it); initializers, caller inputs and memory outside the plan stay
+ * valid until the next run anyway. */
+static void keep_slot(ecc_interp *it, int32_t s) {
+    if (s >= 0 && it->slots[s].buf >= 0) it->bufs[it->slots[s].buf].pinned = true;
+}
+
+void ecc_backward_keep(ecc_interp *it, const ecc_inode *in) {
+    const ecc_node *n = in->node;
+    if (!in->grad_path) return;
+    ecc_saves saves = in->kern && in->kern->backward ? in->kern->saves : ECC_SAVES_ALL;
+    for (uint32_t j = 0; j < n->n_inputs; j++)
+        if (it->io[in->io + j] >= 0 && reads_input(it, in, saves, j))
+            keep_slot(it, it->io[in->io + j]);
+    if (saves != ECC_SAVES_ALL && saves != ECC_SAVES_OUTPUTS) return;
+    for (uint32_t j = 0; j < n->n_outputs; j++) keep_slot(it, it->io[in->io + n->n_inputs + j]);
+}
+
 /* The node's float outputs carry gradients; it needs a backward kernel. */
-static ecc_status plan_node(ecc_ctx *ctx, ecc_interp *it, const ecc_inode *in) {
+static ecc_status plan_node(ecc_ctx *ctx, ecc_interp *it, ecc_inode *in) {
     const ecc_node *n = in->node;
     bool any = false;
     for (uint32_t j = 0; j < n->n_outputs; j++) {
@@ -50,6 +87,7 @@ static ecc_status plan_node(ecc_ctx *ctx, ecc_interp *it, const ecc_inode *in) {
         it->slots[s].needs_grad = any = true;
     }
     if (!any) return ECC_OK;
+    in->grad_path = true;
     int32_t dt = 0;
     for (uint32_t j = 0; j < n->n_inputs && !dt; j++) {
         int32_t s = it->io[in->io + j];
@@ -164,6 +202,7 @@ typedef struct bw_args {
     const ecc_rt_tensor **in, **out, **dout;
     ecc_rt_tensor **din_ptr;
     ecc_rt_tensor *din;
+    ecc_rt_tensor *in_view, *out_view; /* what the kernel sees: data only if kept */
 } bw_args;
 
 static ecc_status args_alloc(ecc_ctx *ctx, const ecc_interp *it, bw_args *a) {
@@ -173,7 +212,10 @@ static ecc_status args_alloc(ecc_ctx *ctx, const ecc_interp *it, bw_args *a) {
     a->dout = calloc(w, sizeof *a->dout);
     a->din_ptr = calloc(w, sizeof *a->din_ptr);
     a->din = calloc(w, sizeof *a->din);
-    if (!a->in || !a->out || !a->dout || !a->din_ptr || !a->din) return ECC_OOM(ctx);
+    a->in_view = calloc(w, sizeof *a->in_view);
+    a->out_view = calloc(w, sizeof *a->out_view);
+    if (!a->in || !a->out || !a->dout || !a->din_ptr || !a->din || !a->in_view || !a->out_view)
+        return ECC_OOM(ctx);
     return ECC_OK;
 }
 
@@ -183,6 +225,8 @@ static void args_free(bw_args *a) {
     free(a->dout);
     free(a->din_ptr);
     free(a->din);
+    free(a->in_view);
+    free(a->out_view);
 }
 
 static bool has_output_grad(const ecc_interp *it, const ecc_inode *in) {
@@ -214,14 +258,35 @@ static ecc_status wanted_inputs(ecc_ctx *ctx, ecc_interp *it, const ecc_inode *i
     return ECC_OK;
 }
 
+/* The kernel's view of the node's tensors: shapes always, data only where
+ * the row's saves rule keeps it (the rest may be freed or reused), so a
+ * kernel reading more than its rule says fails loudly. */
+static void set_views(ecc_interp *it, const ecc_inode *in, bw_args *a) {
+    const ecc_node *n = in->node;
+    ecc_saves saves = in->kern->saves;
+    bool outs = saves == ECC_SAVES_ALL || saves == ECC_SAVES_OUTPUTS;
+    for (uint32_t j = 0; j < n->n_inputs; j++) {
+        int32_t s = it->io[in->io + j];
+        if (s < 0) continue;
+        a->in_view[j] = it->slots[s].t;
+        if (!reads_input(it, in, saves, j)) a->in_view[j].data = NULL;
+        a->in[j] = &a->in_view[j];
+    }
+    for (uint32_t j = 0; j < n->n_outputs; j++) {
+        int32_t s = it->io[in->io + n->n_inputs + j];
+        a->out[j] = NULL;
+        a->dout[j] = s >= 0 && it->grads[s].data ? &it->grads[s] : NULL;
+        if (s < 0) continue;
+        a->out_view[j] = it->slots[s].t;
+        if (!outs) a->out_view[j].data = NULL;
+        a->out[j] = &a->out_view[j];
+    }
+}
+
 static ecc_status call_kernel(ecc_ctx *ctx, ecc_interp *it, uint32_t pos, bw_args *a) {
     ecc_inode *in = &it->nodes[pos];
     const ecc_node *n = in->node;
-    for (uint32_t j = 0; j < n->n_outputs; j++) {
-        int32_t s = it->io[in->io + n->n_inputs + j];
-        a->out[j] = s >= 0 ? &it->slots[s].t : NULL;
-        a->dout[j] = s >= 0 && it->grads[s].data ? &it->grads[s] : NULL;
-    }
+    if (in->kern && in->kern->backward) set_views(it, in, a);
     ecc_kernel_ctx k = {.ctx = ctx, .it = it, .node = n, .pos = pos, .in_node = in,
                         .ins = a->in, .n_ins = n->n_inputs, .backward = true};
     ecc_status st;

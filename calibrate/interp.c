@@ -573,7 +573,7 @@ fail:
     return st;
 }
 
-/* keep_all: no activation is reused, so a backward pass can read them all. */
+/* keep_all: no activation is reused (the reference training is checked against). */
 static void ecc_keep_all(ecc_interp *it) {
     for (size_t i = 0; i < it->n_slots; i++)
         if (it->slots[i].v->producer) it->slots[i].pinned = true;
@@ -1158,6 +1158,7 @@ static ecc_status ecc_run_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos) {
                     n->op_type, j);
     }
     if (it->observe) ECC_TRY(ecc_observe(ctx, it, in));
+    if (it->recording) ecc_backward_keep(it, in);
 fail:
     if (it->recording) ecc_release(it, in, pos);
     return st;

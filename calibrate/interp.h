@@ -47,9 +47,10 @@ typedef struct ecc_interp_options {
     /* Training. params: float32 initializers (NULL-terminated names) the
      * interpreter reads from its own copy (ecc_interp_param), so a caller can
      * update them between runs; nodes reading them are never folded. The copy
-     * starts as the weight lowering would make it (mask applied). keep_all:
-     * every activation stays readable until the next run, as a backward pass
-     * needs (ecc_interp_backward). */
+     * starts as the weight lowering would make it (mask applied). With
+     * params, a run keeps the activations the backward kernels read (each
+     * kernel row's `saves`) and reuses the rest. keep_all: every activation
+     * stays in memory until the next run (a reference for tests). */
     const char *const *params;
     bool keep_all;
 } ecc_interp_options;
@@ -101,7 +102,7 @@ float *ecc_interp_param(ecc_interp *it, size_t i);
 float *ecc_interp_param_grad(const ecc_interp *it, size_t i);
 /* Reverse-mode gradients of the last run. dout[i] is d(loss)/d(output i)
  * with that output's dtype and dims, or NULL (no gradient through it). Needs
- * keep_all, and the run's inputs still valid. Every node between a parameter
+ * the run's inputs still valid. Every node between a parameter
  * and a graph output must have a backward kernel; one without is refused
  * naming the node (ecc_interp_create already checks the model's declared
  * types). Deterministic: same bytes for any thread count. */
@@ -117,8 +118,10 @@ typedef ecc_status (*ecc_kernel_fn)(ecc_kernel_ctx *k, const ecc_node *node,
                                     const ecc_rt_tensor *const *in, size_t n_in,
                                     ecc_rt_tensor *const *out, size_t n_out);
 
-/* Backward kernel: given the forward's inputs and outputs and dout[j] =
- * d(loss)/d(output j) (NULL: no gradient through output j, read as zeros),
+/* Backward kernel: given the forward's inputs and outputs (dims always;
+ * data only where the row's `saves` says the kernel reads it, else NULL) and
+ * dout[j] = d(loss)/d(output j) (NULL: no gradient through output j, read as
+ * zeros),
  * adds d(loss)/d(input i) into din[i] for every non-NULL din[i]. din[i] comes
  * allocated with input i's dtype and dims and zeroed. Scratch comes from
  * ecc_kernel_scratch; ecc_kernel_alloc is not for backward kernels. The
@@ -130,12 +133,27 @@ typedef ecc_status (*ecc_backward_fn)(ecc_kernel_ctx *k, const ecc_node *node,
                                       const ecc_rt_tensor *const *dout, size_t n_out,
                                       ecc_rt_tensor *const *din);
 
+/* What a backward kernel reads besides dout and the shapes, so a training
+ * run keeps only those activations (inputs that are not float32 — indices,
+ * shapes, conditions — are always kept). */
+typedef enum ecc_saves {
+    ECC_SAVES_ALL = 0,        /* every input and output (the safe default) */
+    ECC_SAVES_SHAPES,         /* nothing but shapes */
+    ECC_SAVES_INPUTS,         /* the float inputs */
+    ECC_SAVES_OUTPUTS,        /* the outputs */
+    ECC_SAVES_OTHER_OPERAND,  /* bilinear in inputs 0 and 1 (Conv, Gemm, MatMul, Mul): each
+                                 one's gradient reads the other; a bias reads nothing */
+    ECC_SAVES_X_FOR_SCALE,    /* BatchNormalization: x only for the scale and variance
+                                 gradients; the other inputs always */
+} ecc_saves;
+
 typedef struct ecc_kernel_entry {
     const char *op;           /* ONNX op_type, default domain */
     int32_t dtype;            /* dtype of the first input it handles; 0 = any */
     int since_opset;          /* first opset with these semantics */
     ecc_kernel_fn forward;
     ecc_backward_fn backward; /* NULL: not differentiable here */
+    ecc_saves saves;          /* what backward reads (with backward only) */
 } ecc_kernel_entry;
 
 /* Kernel side: sets out's dtype and dims and gives it memory from the

@@ -54,6 +54,7 @@ typedef struct ecc_inode {
     int32_t kern_dtype;
     uint32_t io;          /* first entry in it->io: inputs then outputs */
     uint32_t plan_off, plan_n;
+    bool grad_path;       /* its float outputs depend on a parameter (backward runs it) */
 } ecc_inode;
 
 typedef struct ecc_pool ecc_pool;
@@ -132,6 +133,9 @@ const char *ecc_node_label(const ecc_node *n); /* name, else first output's */
 /* At create, with parameters: which values depend on one, and a backward
  * kernel for every node on such a path (else ECC_E_INPUT naming the node). */
 ecc_status ecc_backward_plan(ecc_ctx *ctx, ecc_interp *it);
+/* Recording a run: the node's inputs and outputs its backward kernel reads
+ * (the table row's `saves`) keep their buffers to the end of the run. */
+void ecc_backward_keep(ecc_interp *it, const ecc_inode *in);
 /* Scratch for a backward kernel: freed when the kernel returns. */
 ecc_status ecc_backward_scratch(ecc_kernel_ctx *k, size_t bytes, void **out);
 void ecc_backward_release(ecc_interp *it); /* frees gradient buffers */

@@ -808,7 +808,8 @@ static ecc_status ecc_pad_read(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in
         if (cv && ecc_rt_numel(cv)) {
             ECC_TRY(ecc_k_dtype(k, cv, x->dtype, "constant_value"));
             ECC_KFAIL_IF(ecc_rt_numel(cv) != 1, k, "constant_value must be a scalar");
-            memcpy(a->value, cv->data, ecc_rt_elsize(x->dtype));
+            /* the backward kernel gets no data here: it never needs the value */
+            if (cv->data) memcpy(a->value, cv->data, ecc_rt_elsize(x->dtype));
         }
         if (ax) ECC_TRY(ecc_k_ints(k, ax, "axes", ECC_MAX_RANK, axes, &n_axes));
     }

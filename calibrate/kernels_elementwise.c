@@ -212,7 +212,7 @@ static void ecc_ugrad_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     ecc_ugrad_job *j = arg;
     int64_t b = begin * ECC_PAR_MIN, e = end * ECC_PAR_MIN < j->n ? end * ECC_PAR_MIN : j->n;
-    j->row(j->x + b, j->y + b, j->dy + b, j->dx + b, e - b, j->p);
+    j->row(j->x ? j->x + b : NULL, j->y ? j->y + b : NULL, j->dy + b, j->dx + b, e - b, j->p);
 }
 
 static ecc_status ecc_unary_back_f32(ecc_kernel_ctx *k, const ecc_rt_tensor *const *in,
@@ -232,14 +232,21 @@ static ecc_status ecc_unary_back_f32(ecc_kernel_ctx *k, const ecc_rt_tensor *con
     return ECC_OK;
 }
 
-/* DEXPR: dy * f'(x) from v = x, y = f(x), g = dy and the parameters p. */
-#define ECC_UNARY_GRAD(name, PREP, DEXPR)                                                \
+/* What a gradient expression reads: v = x (X), y = f(x) (Y) or both (XY).
+ * Only that arrives (the table row's saves: INPUTS, OUTPUTS or ALL), so an
+ * expression naming the other does not compile. */
+#define ECC_UG_READ_X const float v = x[i];
+#define ECC_UG_READ_Y const float y = yy[i];
+#define ECC_UG_READ_XY const float v = x[i], y = yy[i];
+#define ECC_UG_READ_NONE
+
+/* DEXPR: dy * f'(x) from g = dy, what READS names and the parameters p. */
+#define ECC_UNARY_GRAD(name, PREP, READS, DEXPR)                                         \
     static void ecc_grow_##name(const float *x, const float *yy, const float *dy, float *dx, \
                                 int64_t n, const ecc_uparam *p) {                        \
         (void)p, (void)yy, (void)x;                                                      \
         for (int64_t i = 0; i < n; i++) {                                                \
-            float v = x[i], y = yy[i], g = dy[i];                                        \
-            (void)v, (void)y;                                                            \
+            ECC_UG_READ_##READS const float g = dy[i];                                   \
             dx[i] += (DEXPR);                                                            \
         }                                                                                \
     }                                                                                    \
@@ -264,26 +271,26 @@ static inline float ecc_gelu_grad(float v, bool tanh_approx) {
            v * ECC_INV_SQRT2PI * expf(-0.5f * v * v);
 }
 
-ECC_UNARY_GRAD(abs, NULL, v > 0 ? g : v < 0 ? -g : 0.0f)
-ECC_UNARY_GRAD(neg, NULL, -g)
-ECC_UNARY_GRAD(sqrt, NULL, g * 0.5f / y)
-ECC_UNARY_GRAD(exp, NULL, g * y)
-ECC_UNARY_GRAD(log, NULL, g / v)
-ECC_UNARY_GRAD(reciprocal, NULL, -g * y * y)
-ECC_UNARY_GRAD(relu, NULL, v > 0 ? g : 0.0f)
-ECC_UNARY_GRAD(leakyrelu, ecc_prep_leaky, v >= 0 ? g : p->a * g)
-ECC_UNARY_GRAD(sigmoid, NULL, g * y * (1.0f - y))
-ECC_UNARY_GRAD(hardsigmoid, ecc_prep_hsig,
+ECC_UNARY_GRAD(abs, NULL, X, v > 0 ? g : v < 0 ? -g : 0.0f)
+ECC_UNARY_GRAD(neg, NULL, NONE, -g)
+ECC_UNARY_GRAD(sqrt, NULL, Y, g * 0.5f / y)
+ECC_UNARY_GRAD(exp, NULL, Y, g * y)
+ECC_UNARY_GRAD(log, NULL, X, g / v)
+ECC_UNARY_GRAD(reciprocal, NULL, Y, -g * y * y)
+ECC_UNARY_GRAD(relu, NULL, Y, y > 0 ? g : 0.0f)
+ECC_UNARY_GRAD(leakyrelu, ecc_prep_leaky, X, v >= 0 ? g : p->a * g)
+ECC_UNARY_GRAD(sigmoid, NULL, Y, g * y * (1.0f - y))
+ECC_UNARY_GRAD(hardsigmoid, ecc_prep_hsig, X,
                p->a * v + p->b > 0.0f && p->a * v + p->b < 1.0f ? p->a * g : 0.0f)
-ECC_UNARY_GRAD(hardswish, NULL, v < -3.0f ? 0.0f : v > 3.0f ? g : g * (v / 3.0f + 0.5f))
-ECC_UNARY_GRAD(tanh, NULL, g * (1.0f - y * y))
-ECC_UNARY_GRAD(erf, NULL, g * ECC_2_SQRTPI * expf(-v * v))
-ECC_UNARY_GRAD(gelu, ecc_prep_gelu, g * ecc_gelu_grad(v, p->flag))
-ECC_UNARY_GRAD(softplus, NULL, g * ecc_sigmoid(v))
-ECC_UNARY_GRAD(elu, ecc_prep_elu, v >= 0 ? g : g * (y + p->a))
-ECC_UNARY_GRAD(clip, ecc_prep_clip, v >= p->a && v <= p->b ? g : 0.0f)
-ECC_UNARY_GRAD(sin, NULL, g * cosf(v))
-ECC_UNARY_GRAD(cos, NULL, -g * sinf(v))
+ECC_UNARY_GRAD(hardswish, NULL, X, v < -3.0f ? 0.0f : v > 3.0f ? g : g * (v / 3.0f + 0.5f))
+ECC_UNARY_GRAD(tanh, NULL, Y, g * (1.0f - y * y))
+ECC_UNARY_GRAD(erf, NULL, X, g * ECC_2_SQRTPI * expf(-v * v))
+ECC_UNARY_GRAD(gelu, ecc_prep_gelu, X, g * ecc_gelu_grad(v, p->flag))
+ECC_UNARY_GRAD(softplus, NULL, X, g * ecc_sigmoid(v))
+ECC_UNARY_GRAD(elu, ecc_prep_elu, XY, v >= 0 ? g : g * (y + p->a))
+ECC_UNARY_GRAD(clip, ecc_prep_clip, X, v >= p->a && v <= p->b ? g : 0.0f)
+ECC_UNARY_GRAD(sin, NULL, X, g * cosf(v))
+ECC_UNARY_GRAD(cos, NULL, X, -g * sinf(v))
 
 /* ================= unary integer ================= */
 
@@ -597,8 +604,6 @@ ECC_KERNEL_PROTO(ecc_k_prelu_f32) {
  * summed back over the dimensions it was broadcast along ---- */
 
 typedef float (*ecc_bgrad_fn)(float g, float a, float b);
-static float ecc_d_pass(float g, float a, float b) { return (void)a, (void)b, g; }
-static float ecc_d_negate(float g, float a, float b) { return (void)a, (void)b, -g; }
 static float ecc_d_mul_a(float g, float a, float b) { return (void)a, g * b; }
 static float ecc_d_mul_b(float g, float a, float b) { return (void)b, g * a; }
 static float ecc_d_div_a(float g, float a, float b) { return (void)a, g / b; }
@@ -612,12 +617,17 @@ typedef struct ecc_bshare_job {
     ecc_bgrad_fn fn;
 } ecc_bshare_job;
 
+/* An operand the gradient does not need arrives without data (NULL): read
+ * as zeros. */
 static void ecc_bshare_row(void *arg, int64_t out_off, const int64_t *in_off, int64_t len,
                            const int64_t *in_stride) {
     ecc_bshare_job *j = arg;
-    const float *a = j->a + in_off[0], *b = j->b + in_off[1], *g = j->g + out_off;
+    static const float zero = 0.0f;
+    const float *a = j->a ? j->a + in_off[0] : &zero, *b = j->b ? j->b + in_off[1] : &zero;
+    int64_t sa = j->a ? in_stride[0] : 0, sb = j->b ? in_stride[1] : 0;
+    const float *g = j->g + out_off;
     float *t = j->t + out_off;
-    for (int64_t i = 0; i < len; i++) t[i] = j->fn(g[i], a[i * in_stride[0]], b[i * in_stride[1]]);
+    for (int64_t i = 0; i < len; i++) t[i] = j->fn(g[i], a[i * sa], b[i * sb]);
 }
 
 /* din[i] += unbroadcast(fn_i(dy, a, b)) for each wanted input. */
@@ -644,13 +654,30 @@ fail:
     return st;
 }
 
+/* Add and Sub: dA = dY, dB = ±dY, each summed back over its broadcast
+ * dimensions; neither reads an operand. */
+static ecc_status ecc_sum_back_f32(ecc_kernel_ctx *k, const ecc_rt_tensor *dy,
+                                   ecc_rt_tensor *const *din, float sign_b) {
+    ecc_status st = ECC_OK;
+    if (din[0]) ECC_TRY(ecc_k_unbroadcast_add(k, dy, din[0], 1.0f));
+    if (din[1]) ECC_TRY(ecc_k_unbroadcast_add(k, dy, din[1], sign_b));
+fail:
+    return st;
+}
+ECC_BACKWARD_PROTO(ecc_k_add_back_f32) {
+    (void)node, (void)in, (void)n_in, (void)out, (void)n_out;
+    return ecc_sum_back_f32(k, dout[0], din, 1.0f);
+}
+ECC_BACKWARD_PROTO(ecc_k_sub_back_f32) {
+    (void)node, (void)in, (void)n_in, (void)out, (void)n_out;
+    return ecc_sum_back_f32(k, dout[0], din, -1.0f);
+}
+
 #define ECC_BINARY_GRAD(name, FA, FB)                                                    \
     ECC_BACKWARD_PROTO(ecc_k_##name##_back_f32) {                                        \
         (void)node, (void)n_in, (void)out, (void)n_out;                                  \
         return ecc_binary_back_f32(k, in[0], in[1], dout[0], din, FA, FB);               \
     }
-ECC_BINARY_GRAD(add, ecc_d_pass, ecc_d_pass)
-ECC_BINARY_GRAD(sub, ecc_d_pass, ecc_d_negate)
 ECC_BINARY_GRAD(mul, ecc_d_mul_a, ecc_d_mul_b)
 ECC_BINARY_GRAD(div, ecc_d_div_a, ecc_d_div_b)
 

@@ -246,13 +246,16 @@ ECC_BACKWARD_PROTO(ecc_k_batchnormalization_back_f32) {
     int64_t c = x->dims[1], n = x->dims[0], inner = ecc_k_prod(x->dims, 2, x->rank);
     const float *xs = x->data, *dy = dout[0]->data, *scale = in[1]->data, *mean = in[3]->data,
                 *var = in[4]->data;
+    bool scale_grad = din[1] || din[4]; /* x arrives only then (saves X_FOR_SCALE) */
     ECC_TRY(ecc_kernel_scratch(k, (size_t)(2 * c + 1) * sizeof *buf, (void **)&buf));
     for (int64_t ch = 0; ch < c; ch++) {
         double sd = sqrt((double)var[ch] + (double)eps), sdy = 0, sdyx = 0;
         for (int64_t b = 0; b < n; b++) {
-            const float *xr = xs + (b * c + ch) * inner, *dr = dy + (b * c + ch) * inner;
+            const float *xr = scale_grad ? xs + (b * c + ch) * inner : NULL;
+            const float *dr = dy + (b * c + ch) * inner;
             sdy += ecc_sum_f64(dr, inner);
-            for (int64_t i = 0; i < inner; i++) sdyx += (double)dr[i] * (xr[i] - mean[ch]);
+            for (int64_t i = 0; scale_grad && i < inner; i++)
+                sdyx += (double)dr[i] * (xr[i] - mean[ch]);
         }
         buf[ch] = 0.0f;
         buf[c + ch] = (float)((double)scale[ch] / sd); /* as the forward rounds a */

@@ -333,7 +333,7 @@ static void ecc_pool_back_task(void *arg, int64_t begin, int64_t end, int tid) {
     const ecc_window *g = j->g;
     ecc_pool_row r;
     for (int64_t p = begin; p < end; p++) {
-        const float *x = j->x + p * g->in_sz, *dy = j->dy + p * g->out_sz;
+        const float *x = j->max ? j->x + p * g->in_sz : NULL, *dy = j->dy + p * g->out_sz;
         float *dx = j->dx + p * g->in_sz;
         for (int64_t od = 0; od < g->out[0]; od++)
             for (int64_t oh = 0; oh < g->out[1]; oh++, dy += g->out[2]) {
@@ -441,9 +441,9 @@ static void ecc_gpool_back_task(void *arg, int64_t begin, int64_t end, int tid) 
     (void)tid;
     const ecc_gpool_back_job *j = arg;
     for (int64_t p = begin; p < end; p++) {
-        const float *x = j->x + p * j->sz;
         float *dx = j->dx + p * j->sz;
         if (j->max) {
+            const float *x = j->x + p * j->sz;
             int64_t at = 0;
             for (int64_t i = 1; i < j->sz; i++) at = x[i] > x[at] ? i : at;
             if (j->sz) dx[at] += j->dy[p];

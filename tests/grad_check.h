@@ -128,8 +128,7 @@ typedef struct gc_run {
 
 static inline ecc_interp *gc_interp(gc *g, int threads) {
     g->params[g->n_params] = NULL;
-    ecc_interp_options o = {.struct_size = sizeof o, .threads = threads, .params = g->params,
-                            .keep_all = true};
+    ecc_interp_options o = {.struct_size = sizeof o, .threads = threads, .params = g->params};
     ecc_interp *it = NULL;
     ecc_status st = ecc_interp_create(g->ctx, g->m, &o, &it);
     if (st) fprintf(stderr, "gc: %s\n", ecc_ctx_message(g->ctx));

@@ -177,15 +177,21 @@ static void ref_array(fixture *f, const char *name, const char *what, arr *out) 
     arr_load(f->ctx, path, out);
 }
 
-static ecc_interp *make(fixture *f, const ecc_model *m, const char *const *params,
-                        const char *name) {
+static ecc_interp *make_kept(fixture *f, const ecc_model *m, const char *const *params,
+                             const char *name, bool keep_all) {
     ecc_interp_options o = {.struct_size = sizeof o, .threads = 2, .max_batch = SGD_BATCH,
-                            .params = params, .keep_all = true};
+                            .params = params, .keep_all = keep_all};
     ecc_interp *it = NULL;
     if (ecc_interp_create(f->ctx, m, &o, &it))
         fail_msg("%s: interpreter with every float initializer trained: %s", name,
                  ecc_ctx_message(f->ctx));
     return it;
+}
+
+/* The interpreter as training uses it: only what backward reads is kept. */
+static ecc_interp *make(fixture *f, const ecc_model *m, const char *const *params,
+                        const char *name) {
+    return make_kept(f, m, params, name, false);
 }
 
 static ecc_rt_tensor images(const fixture *f, int64_t first, int64_t n) {
@@ -367,18 +373,76 @@ static void check_sgd(void **state, const char *name) {
                  worst, (long long)worst_k + 1, LOSS_TOL);
 }
 
+/* One forward and backward on the first GRAD_BATCH images; *ws receives the
+ * activation workspace it used. */
+static void grads_of(fixture *f, ecc_interp *it, const char *name, size_t *ws) {
+    ecc_rt_tensor in = images(f, 0, GRAD_BATCH);
+    run(f, it, &in, name);
+    *ws = ecc_interp_workspace_bytes(it);
+    backward(f, it, f->dout.data, GRAD_BATCH, name);
+}
+
+/* Training keeps only the activations backward reads: trained with every
+ * weight and with the biases only, the gradients are the same bytes as with
+ * every activation kept (keep_all), and the workspace is no larger; returns
+ * the bias-only workspace over keep_all's. */
+static double check_saved(void **state, const char *name) {
+    fixture *f = *state;
+    refs r;
+    ecc_model *m = open_model(f, name, &r);
+    const char *bias[MAX_PARAMS + 1] = {0};
+    size_t nb = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        size_t len = strlen(r.names[i]);
+        if (len >= 4 && strcmp(r.names[i] + len - 4, "bias") == 0) bias[nb++] = r.names[i];
+    }
+    const char *const *sets[2] = {(const char *const *)r.names, bias};
+    size_t counts[2] = {r.n, nb};
+    double ratio = 0;
+    for (int set = 0; set < 2; set++) {
+        ecc_interp *planned = make(f, m, sets[set], name);
+        ecc_interp *kept = make_kept(f, m, sets[set], name, true);
+        size_t ws_planned, ws_kept;
+        grads_of(f, planned, name, &ws_planned);
+        grads_of(f, kept, name, &ws_kept);
+        for (size_t i = 0; i < counts[set]; i++) {
+            size_t bytes = (size_t)ecc_interp_param_value(kept, i)->init->numel * sizeof(float);
+            if (memcmp(ecc_interp_param_grad(planned, i), ecc_interp_param_grad(kept, i), bytes))
+                fail_msg("%s: %s: the gradient differs when activations are freed", name,
+                         sets[set][i]);
+        }
+        printf("  %-11s %s: workspace %zu bytes, %zu with every activation kept (%.2fx)\n",
+               name, set ? "biases only" : "every weight", ws_planned, ws_kept,
+               (double)ws_planned / (double)ws_kept);
+        assert_true(ws_planned <= ws_kept);
+        ratio = (double)ws_planned / (double)ws_kept;
+        ecc_interp_free(planned);
+        ecc_interp_free(kept);
+    }
+    ecc_model_free(m);
+    refs_free(&r);
+    return ratio;
+}
+
 static void test_mlp_grad(void **state) { check_grads(state, "mlp"); }
 static void test_mlp_sgd(void **state) { check_sgd(state, "mlp"); }
 static void test_cnn_grad(void **state) { check_grads(state, "cnn"); }
 static void test_cnn_sgd(void **state) { check_sgd(state, "cnn"); }
 static void test_transformer_grad(void **state) { check_grads(state, "transformer"); }
 static void test_transformer_sgd(void **state) { check_sgd(state, "transformer"); }
+static void test_mlp_saved(void **state) { check_saved(state, "mlp"); }
+static void test_transformer_saved(void **state) { check_saved(state, "transformer"); }
+/* The CNN's biases train through Conv, BatchNormalization and Relu, whose
+ * data gradients need no Conv input: most activations are freed (TinyTL). */
+static void test_cnn_saved(void **state) { assert_true(check_saved(state, "cnn") < 0.5); }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp_grad),         cmocka_unit_test(test_mlp_sgd),
         cmocka_unit_test(test_cnn_grad),         cmocka_unit_test(test_cnn_sgd),
         cmocka_unit_test(test_transformer_grad), cmocka_unit_test(test_transformer_sgd),
+        cmocka_unit_test(test_mlp_saved),        cmocka_unit_test(test_cnn_saved),
+        cmocka_unit_test(test_transformer_saved),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -73,7 +73,7 @@ static ecc_status state_open(train_state *s, const struct ecc_model *student,
     ECC_FAIL_IF(!names, s->ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < n_targets; i++) names[i] = targets[i].name;
     ecc_interp_options o = {.struct_size = sizeof o, .threads = s->cfg->threads,
-                            .max_batch = s->cfg->batch, .params = names, .keep_all = true};
+                            .max_batch = s->cfg->batch, .params = names};
     ECC_TRY(ecc_interp_create(s->ctx, student, &o, &s->it));
     ECC_FAIL_IF(ecc_interp_input_count(s->it) != s->d->n_inputs, s->ctx, ECC_E_INPUT,
                 "the data has %zu inputs, the model %zu", s->d->n_inputs,

@@ -2,13 +2,15 @@
  * magic 0 0 TYPE RANK, RANK big-endian u32 dimensions, big-endian data.
  * Read through zlib (gzread is transparent for plain files). The expected
  * size is checked before any data is used: the file size for plain files, the
- * gzip trailer's ISIZE for .gz; a short read later is still an error. */
+ * gzip trailer's ISIZE for .gz; a short read later is still an error. The
+ * file is opened once, as a regular file only (ecc_input_open): zlib reads the
+ * descriptor, the size check reads it with pread. */
 #include "data.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* IDX type byte → ONNX type, element size */
@@ -26,6 +28,8 @@ enum { IDX_N_TYPES = sizeof idx_types / sizeof idx_types[0] };
 
 typedef struct idx_state {
     gzFile gz;
+    int fd;          /* owned by gz once it is open */
+    int64_t size;    /* of the file */
     int elem_size;
     z_off_t data_offset;
 } idx_state;
@@ -50,6 +54,7 @@ static ecc_status gz_read_all(ecc_ctx *ctx, gzFile gz, void *dst, size_t len, co
         if (got < 0) {
             int err;
             const char *msg = gzerror(gz, &err);
+            if (err == Z_MEM_ERROR) return ECC_OOM(ctx);
             return ecc_ctx_error(ctx, err == Z_ERRNO ? ECC_E_INTERNAL : ECC_E_INPUT,
                                  "corrupt data while reading %s: %s", what, msg);
         }
@@ -82,7 +87,8 @@ static ecc_status idx_rewind(ecc_ctx *ctx, ecc_data_stream *s) {
 static void idx_close(ecc_data_stream *s) {
     idx_state *is = s->state;
     if (!is) return;
-    if (is->gz) gzclose(is->gz);
+    if (is->gz) gzclose(is->gz); /* closes fd */
+    else if (is->fd >= 0) close(is->fd);
     free(is);
 }
 
@@ -113,35 +119,34 @@ fail:
     return st;
 }
 
+/* Exactly len bytes at offset off, or false. */
+static bool pread_all(int fd, void *dst, size_t len, int64_t off) {
+    return pread(fd, dst, len, (off_t)off) == (ssize_t)len;
+}
+
 /* The size the data needs vs what the file holds (plain: st_size; gzip: ISIZE). */
-static ecc_status check_size(ecc_ctx *ctx, const char *path, const ecc_data_stream *s,
-                             const idx_state *is) {
+static ecc_status check_size(ecc_ctx *ctx, const ecc_data_stream *s, const idx_state *is) {
     ecc_status st = ECC_OK;
-    FILE *fp = fopen(path, "rb");
     uint8_t head[2] = {0}, tail[4] = {0};
-    struct stat sb;
     uint64_t want = (uint64_t)is->data_offset + (uint64_t)s->sample_bytes * (uint64_t)s->dims[0];
-    ECC_FAIL_IF(!fp, ctx, ECC_E_INTERNAL, "cannot reopen: %s", strerror(errno));
-    ECC_FAIL_IF(fstat(fileno(fp), &sb) != 0 || fread(head, 1, 2, fp) != 2, ctx, ECC_E_INPUT,
-                "cannot read the file");
+    ECC_FAIL_IF(!pread_all(is->fd, head, 2, 0), ctx, ECC_E_INPUT, "cannot read the file");
     if (head[0] == 0x1f && head[1] == 0x8b) {
-        ECC_FAIL_IF(sb.st_size < 18 || fseeko(fp, -4, SEEK_END) != 0 || fread(tail, 1, 4, fp) != 4,
-                    ctx, ECC_E_INPUT, "truncated gzip stream");
+        ECC_FAIL_IF(is->size < 18 || !pread_all(is->fd, tail, 4, is->size - 4), ctx,
+                    ECC_E_INPUT, "truncated gzip stream");
         uint32_t isize = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 |
                          (uint32_t)tail[3] << 24;
         ECC_FAIL_IF(isize != (uint32_t)want, ctx, ECC_E_INPUT,
                     "truncated or corrupt: the header promises %llu bytes, the gzip trailer "
                     "says %u", (unsigned long long)want, isize);
     } else {
-        ECC_FAIL_IF((uint64_t)sb.st_size < want, ctx, ECC_E_INPUT,
+        ECC_FAIL_IF((uint64_t)is->size < want, ctx, ECC_E_INPUT,
                     "truncated: the header promises %llu bytes, the file has %lld",
-                    (unsigned long long)want, (long long)sb.st_size);
-        ECC_FAIL_IF((uint64_t)sb.st_size > want, ctx, ECC_E_INPUT,
+                    (unsigned long long)want, (long long)is->size);
+        ECC_FAIL_IF((uint64_t)is->size > want, ctx, ECC_E_INPUT,
                     "%llu bytes of unexpected data after the array",
-                    (unsigned long long)((uint64_t)sb.st_size - want));
+                    (unsigned long long)((uint64_t)is->size - want));
     }
 fail:
-    if (fp) fclose(fp);
     return st;
 }
 
@@ -149,20 +154,19 @@ ecc_status ecc_data_open_idx(ecc_ctx *ctx, const char *path, ecc_data_stream **o
     ecc_status st = ECC_OK;
     ecc_data_stream *s = NULL;
     idx_state *is = NULL;
-    struct stat sb;
     *out = NULL;
     ecc_ctx_set_subject(ctx, path);
     ECC_TRY(ecc_data_stream_new(ctx, path, &idx_ops, &s));
     is = calloc(1, sizeof *is);
     ECC_FAIL_IF(!is, ctx, ECC_E_INTERNAL, "out of memory");
+    is->fd = -1;
     s->state = is;
-    ECC_FAIL_IF(stat(path, &sb) != 0, ctx, ECC_E_INPUT, "cannot open: %s", strerror(errno));
-    ECC_FAIL_IF(!S_ISREG(sb.st_mode), ctx, ECC_E_INPUT, "not a regular file");
-    is->gz = gzopen(path, "rb");
-    ECC_FAIL_IF(!is->gz, ctx, ECC_E_INPUT, "cannot open: %s", strerror(errno ? errno : ENOMEM));
+    ECC_TRY(ecc_input_open(ctx, path, &is->fd, &is->size));
+    is->gz = gzdopen(is->fd, "rb");
+    ECC_FAIL_IF(!is->gz, ctx, ECC_E_INTERNAL, "out of memory"); /* zlib's only failure here */
     ECC_TRY(parse_header(ctx, s, is));
     ECC_TRY(ecc_data_stream_finish(ctx, s));
-    ECC_TRY(check_size(ctx, path, s, is));
+    ECC_TRY(check_size(ctx, s, is));
     *out = s;
     return ECC_OK;
 fail:

@@ -3,7 +3,9 @@
  * file-name order, with preprocessing: gray/RGB conversion by the decoder,
  * resize of the shorter side (separable triangle filter that widens when
  * downscaling, i.e. antialiased bilinear as PIL does it), centre crop,
- * scale, mean/std normalisation, NCHW or NHWC, float32 or raw uint8. */
+ * scale, mean/std normalisation, NCHW or NHWC, float32 or raw uint8. Each
+ * file is opened only when it is a regular file (a FIFO named x.png is
+ * refused, never waited on) and decoded from that one open stream. */
 #include "data.h"
 
 #include <dirent.h>
@@ -26,7 +28,7 @@ typedef struct image {
 
 /* ---------------- decoders ---------------- */
 
-typedef ecc_status (*decode_fn)(ecc_ctx *ctx, const char *path, int channels, image *out);
+typedef ecc_status (*decode_fn)(ecc_ctx *ctx, FILE *fp, int channels, image *out);
 
 static ecc_status check_dims(ecc_ctx *ctx, uint64_t w, uint64_t h) {
     if (w == 0 || h == 0 || w * h > IMG_MAX_PIXELS)
@@ -35,12 +37,12 @@ static ecc_status check_dims(ecc_ctx *ctx, uint64_t w, uint64_t h) {
     return ECC_OK;
 }
 
-static ecc_status decode_png(ecc_ctx *ctx, const char *path, int channels, image *out) {
+static ecc_status decode_png(ecc_ctx *ctx, FILE *fp, int channels, image *out) {
     ecc_status st = ECC_OK;
     png_image pi;
     memset(&pi, 0, sizeof pi);
     pi.version = PNG_IMAGE_VERSION;
-    ECC_FAIL_IF(!png_image_begin_read_from_file(&pi, path), ctx, ECC_E_INPUT,
+    ECC_FAIL_IF(!png_image_begin_read_from_stdio(&pi, fp), ctx, ECC_E_INPUT,
                 "cannot decode PNG: %s", pi.message);
     ECC_TRY(check_dims(ctx, pi.width, pi.height));
     pi.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
@@ -82,7 +84,7 @@ static void jpeg_warn(j_common_ptr cinfo, int level) {
 typedef struct jpeg_job {
     struct jpeg_decompress_struct d;
     jpeg_err err;
-    FILE *fp;
+    FILE *fp; /* borrowed */
     uint8_t *px;
     int w, h;
 } jpeg_job;
@@ -111,12 +113,11 @@ static int jpeg_run(jpeg_job *j, int channels, ecc_ctx *ctx) {
     return 0;
 }
 
-static ecc_status decode_jpeg(ecc_ctx *ctx, const char *path, int channels, image *out) {
+static ecc_status decode_jpeg(ecc_ctx *ctx, FILE *fp, int channels, image *out) {
     ecc_status st = ECC_OK;
     jpeg_job *j = calloc(1, sizeof *j);
     ECC_FAIL_IF(!j, ctx, ECC_E_INTERNAL, "out of memory");
-    j->fp = fopen(path, "rb");
-    ECC_FAIL_IF(!j->fp, ctx, ECC_E_INPUT, "cannot open: %s", strerror(errno));
+    j->fp = fp;
     j->d.err = jpeg_std_error(&j->err.mgr);
     j->err.mgr.error_exit = jpeg_fail;
     j->err.mgr.emit_message = jpeg_warn;
@@ -135,7 +136,6 @@ static ecc_status decode_jpeg(ecc_ctx *ctx, const char *path, int channels, imag
 fail:
     if (j) {
         jpeg_destroy_decompress(&j->d);
-        if (j->fp) fclose(j->fp);
         free(j->px);
         free(j);
     }
@@ -279,9 +279,11 @@ static ecc_status one_image(ecc_ctx *ctx, const images_state *is, const char *pa
     ecc_status st = ECC_OK;
     image im = {0};
     float *px = NULL;
+    FILE *fp = NULL;
     int rh, rw;
     ecc_ctx_set_subject(ctx, path);
-    ECC_TRY(decoder_of(path)(ctx, path, is->prep.channels, &im));
+    ECC_TRY(ecc_input_fopen(ctx, path, &fp, NULL));
+    ECC_TRY(decoder_of(path)(ctx, fp, is->prep.channels, &im));
     resized_size(&is->prep, im.h, im.w, &rh, &rw);
     ECC_FAIL_IF(rh < is->prep.height || rw < is->prep.width || rh <= 0 || rw <= 0, ctx,
                 ECC_E_INPUT, "image %dx%d resized to %dx%d is smaller than the %dx%d crop", im.w,
@@ -291,6 +293,7 @@ static ecc_status one_image(ecc_ctx *ctx, const images_state *is, const char *pa
     ECC_TRY(resize(ctx, &im, rh, rw, &px));
     emit(is, px, rh, rw, dst);
 fail:
+    if (fp) fclose(fp);
     free(im.px);
     free(px);
     return st;

@@ -255,13 +255,6 @@ static void npy_close(ecc_data_stream *s) {
 
 static const ecc_data_stream_ops npy_ops = {"npy", npy_read, npy_rewind, npy_close};
 
-static ecc_status open_error(ecc_ctx *ctx, int err) {
-    bool input = err == ENOENT || err == ENOTDIR || err == EACCES || err == EISDIR ||
-                 err == ELOOP || err == ENAMETOOLONG;
-    return ecc_ctx_error(ctx, input ? ECC_E_INPUT : ECC_E_INTERNAL, "cannot open: %s",
-                         strerror(err));
-}
-
 /* Reads magic, version and header text; leaves fp at the data. */
 static ecc_status read_header(ecc_ctx *ctx, FILE *fp, npy_header *h, long long *data_offset) {
     ecc_status st = ECC_OK;
@@ -296,18 +289,14 @@ fail:
     return st;
 }
 
-static ecc_status check_size(ecc_ctx *ctx, FILE *fp, const ecc_data_stream *s,
+static ecc_status check_size(ecc_ctx *ctx, int64_t file_size, const ecc_data_stream *s,
                              long long data_offset) {
-    struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0)
-        return ecc_ctx_error(ctx, ECC_E_INTERNAL, "cannot stat: %s", strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return ecc_ctx_error(ctx, ECC_E_INPUT, "not a regular file");
     size_t want = s->sample_bytes * (size_t)s->dims[0]; /* checked by stream_finish */
-    unsigned long long have = (unsigned long long)sb.st_size - (unsigned long long)data_offset;
-    if ((long long)sb.st_size < data_offset || have < want)
+    unsigned long long have = (unsigned long long)file_size - (unsigned long long)data_offset;
+    if (file_size < data_offset || have < want)
         return ecc_ctx_error(ctx, ECC_E_INPUT,
                              "truncated: the header promises %zu bytes of data, the file has %llu",
-                             want, (long long)sb.st_size < data_offset ? 0ULL : have);
+                             want, file_size < data_offset ? 0ULL : have);
     if (have > want)
         return ecc_ctx_error(ctx, ECC_E_INPUT, "%llu bytes of unexpected data after the array",
                              have - want);
@@ -325,11 +314,8 @@ ecc_status ecc_data_open_npy(ecc_ctx *ctx, const char *path, ecc_data_stream **o
     ns = calloc(1, sizeof *ns);
     ECC_FAIL_IF(!ns, ctx, ECC_E_INTERNAL, "out of memory");
     s->state = ns;
-    ns->fp = fopen(path, "rb");
-    if (!ns->fp) {
-        st = open_error(ctx, errno);
-        goto fail;
-    }
+    int64_t file_size = 0;
+    ECC_TRY(ecc_input_fopen(ctx, path, &ns->fp, &file_size));
     ECC_TRY(read_header(ctx, ns->fp, &h, &ns->data_offset));
     ECC_TRY(parse_descr(ctx, h.descr, &s->dtype, &ns->swap_size));
     ECC_FAIL_IF(h.fortran, ctx, ECC_E_INPUT,
@@ -338,7 +324,7 @@ ecc_status ecc_data_open_npy(ecc_ctx *ctx, const char *path, ecc_data_stream **o
     s->dims[0] = 1;
     memcpy(s->dims, h.dims, sizeof(int64_t) * (size_t)h.rank);
     ECC_TRY(ecc_data_stream_finish(ctx, s));
-    ECC_TRY(check_size(ctx, ns->fp, s, ns->data_offset));
+    ECC_TRY(check_size(ctx, file_size, s, ns->data_offset));
     *out = s;
     return ECC_OK;
 fail:

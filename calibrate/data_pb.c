@@ -311,22 +311,17 @@ ecc_status ecc_pb_tensor_read(ecc_ctx *ctx, const char *path, ecc_tensor **out) 
     ecc_status st = ECC_OK;
     FILE *fp = NULL;
     uint8_t *buf = NULL;
-    struct stat sb;
+    int64_t size = 0;
     *out = NULL;
     ecc_ctx_set_subject(ctx, path);
-    fp = fopen(path, "rb");
-    ECC_FAIL_IF(!fp, ctx, errno == ENOENT || errno == EACCES || errno == EISDIR ? ECC_E_INPUT
-                                                                             : ECC_E_INTERNAL,
-                "cannot open: %s", strerror(errno));
-    ECC_FAIL_IF(fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode), ctx, ECC_E_INPUT,
-                "not a regular file");
-    ECC_FAIL_IF((uint64_t)sb.st_size > PB_MAX_FILE, ctx, ECC_E_INPUT,
-                "file too large for a TensorProto (%lld bytes)", (long long)sb.st_size);
-    buf = malloc((size_t)sb.st_size + 1);
+    ECC_TRY(ecc_input_fopen(ctx, path, &fp, &size));
+    ECC_FAIL_IF((uint64_t)size > PB_MAX_FILE, ctx, ECC_E_INPUT,
+                "file too large for a TensorProto (%lld bytes)", (long long)size);
+    buf = malloc((size_t)size + 1);
     ECC_FAIL_IF(!buf, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_FAIL_IF(fread(buf, 1, (size_t)sb.st_size, fp) != (size_t)sb.st_size, ctx,
-                ECC_E_INTERNAL, "read failed");
-    ECC_TRY(ecc_pb_tensor_decode(ctx, buf, (size_t)sb.st_size, out));
+    ECC_FAIL_IF(fread(buf, 1, (size_t)size, fp) != (size_t)size, ctx, ECC_E_INTERNAL,
+                "read failed");
+    ECC_TRY(ecc_pb_tensor_decode(ctx, buf, (size_t)size, out));
 fail:
     if (fp) fclose(fp);
     free(buf);

@@ -65,9 +65,10 @@ static ecc_status list_push(ecc_ctx *ctx, ds_list *l, ecc_data_stream *s) {
     return ECC_OK;
 }
 
-static bool is_file(const char *path) {
+/* Something is there (a FIFO too: its reader refuses it rather than skip it). */
+static bool exists(const char *path) {
     struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    return stat(path, &sb) == 0;
 }
 
 static bool dir_has_prefix(const char *dir, const char *prefix) {
@@ -86,7 +87,7 @@ static ecc_status open_pb_dir(ecc_ctx *ctx, const char *dir, ds_list *l) {
     for (int k = 0;; k++) {
         ECC_FAIL_IF((size_t)snprintf(path, sizeof path, "%s/input_%d.pb", dir, k) >= sizeof path,
                     ctx, ECC_E_INPUT, "path too long");
-        if (!is_file(path)) break;
+        if (!exists(path)) break;
         ecc_data_stream *s;
         ECC_TRY(ecc_data_open_pb(ctx, path, &s));
         ECC_TRY(list_push(ctx, l, s));
@@ -132,12 +133,12 @@ static ecc_status open_path(ecc_ctx *ctx, const char *path, const ecc_array *in,
     struct stat sb;
     uint8_t head[8] = {0};
     ecc_data_stream *s = NULL;
+    FILE *fp = NULL;
     ecc_ctx_set_subject(ctx, path);
-    ECC_FAIL_IF(stat(path, &sb) != 0, ctx, ECC_E_INPUT, "cannot open: %s", strerror(errno));
-    if (S_ISDIR(sb.st_mode)) {
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         char probe[4096];
         snprintf(probe, sizeof probe, "%s/input_0.pb", path);
-        if (is_file(probe)) return open_pb_dir(ctx, path, l);
+        if (exists(probe)) return open_pb_dir(ctx, path, l);
         ECC_FAIL_IF(dir_has_prefix(path, "test_data_set_"), ctx, ECC_E_INPUT,
                     "holds test_data_set_* folders: give one of them");
         ECC_FAIL_IF(!ecc_data_dir_has_images(path), ctx, ECC_E_INPUT,
@@ -147,8 +148,7 @@ static ecc_status open_path(ecc_ctx *ctx, const char *path, const ecc_array *in,
         ECC_TRY(ecc_data_open_images(ctx, path, &p, &s));
         return list_push(ctx, l, s);
     }
-    FILE *fp = fopen(path, "rb");
-    ECC_FAIL_IF(!fp, ctx, ECC_E_INPUT, "cannot open: %s", strerror(errno));
+    ECC_TRY(ecc_input_fopen(ctx, path, &fp, NULL)); /* regular files only: never blocks */
     size_t got = fread(head, 1, sizeof head, fp);
     fclose(fp);
     size_t len = strlen(path);

@@ -49,6 +49,15 @@ void ecc_log(ecc_ctx *ctx, int level, const char *fmt, ...) __attribute__((forma
     } while (0)
 #define ECC_OOM(ctx) ecc_ctx_error((ctx), ECC_E_INTERNAL, "out of memory")
 
+/* ---- input files (input_file.c): regular files only, never blocking on a FIFO ----
+ * Each sets the error "is a FIFO, not a regular file" (directory, device,
+ * socket likewise) or "cannot open: ..." on ctx; the caller sets the subject. */
+const char *ecc_file_kind(unsigned mode); /* "a FIFO", ...; NULL for a regular file */
+ecc_status ecc_input_check(ecc_ctx *ctx, const char *path); /* stat only (dlopen) */
+/* Opens path read-only (blocking, close-on-exec); *size: its size (may be NULL). */
+ecc_status ecc_input_open(ecc_ctx *ctx, const char *path, int *fd, int64_t *size);
+ecc_status ecc_input_fopen(ecc_ctx *ctx, const char *path, FILE **out, int64_t *size);
+
 /* ---- clock and seeded random streams ---- */
 /* Seconds on the monotonic clock: for timings, never for an output. */
 static inline double ecc_now_seconds(void) {

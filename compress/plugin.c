@@ -1,8 +1,10 @@
-/* plugin.c — the plugin loader: dlopen(RTLD_NOW|RTLD_LOCAL) only when asked,
- * the entry point, ABI checks (major must match, minor may not be newer than
- * the host), init() with a registration handle, rollback of a failed load,
- * and dlclose when the registry is freed. Every failure is ECC_E_INPUT with
- * a message naming the plugin. */
+/* plugin.c — the plugin loader: dlopen(RTLD_NOW|RTLD_LOCAL) only when asked
+ * and only of a regular file (a FIFO would block dlopen), the entry point,
+ * ABI checks (struct_size and the version first, before any other field is
+ * read: major must match, minor may not be newer than the host), init() with
+ * a registration handle, rollback of a failed load, and dlclose when the
+ * registry is freed. Every failure is ECC_E_INPUT with a message naming the
+ * plugin. */
 #include "pipeline.h"
 
 #include <dlfcn.h>
@@ -39,6 +41,11 @@ static ecc_status plugin_open(ecc_ctx *ctx, ecc_plugin_handle *h, const ecc_plug
     ecc_status st = ECC_OK;
     char file[4096];
     snprintf(file, sizeof file, "%s%s", strchr(h->path, '/') ? "" : "./", h->path);
+    if (ecc_input_check(ctx, file) != ECC_OK) { /* checked before dlopen can block on it */
+        char why[ECC_MSG_MAX];
+        snprintf(why, sizeof why, "%s", ctx->message);
+        ECC_FAIL_IF(true, ctx, ECC_E_INPUT, "cannot load plugin '%s': %s", h->path, why);
+    }
     dlerror();
     h->dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (!h->dl) {
@@ -59,16 +66,27 @@ fail:
     return st;
 }
 
+/* The plugin's file name without directory and extension: how a plugin whose
+ * info cannot be trusted yet is named (its name field is not read before the
+ * ABI version is known). */
+static void file_stem(const char *path, char *out, size_t cap) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strcspn(base, ".");
+    snprintf(out, cap, "%.*s", (int)(n ? n : strlen(base)), base);
+}
+
+/* struct_size and the version, then the rest: nothing else is read from a
+ * struct whose size or version is wrong (a garbage struct must not crash). */
 static ecc_status plugin_check_info(ecc_ctx *ctx, const char *path,
                                     const ecc_plugin_info *info) {
     ecc_status st = ECC_OK;
     const size_t abi_end = offsetof(ecc_plugin_info, abi_minor) + sizeof info->abi_minor;
+    char who[256];
+    file_stem(path, who, sizeof who);
     ECC_FAIL_IF(info->struct_size < abi_end, ctx, ECC_E_INPUT,
                 "plugin '%s': info struct_size %u is too small (host expects %zu)", path,
                 info->struct_size, sizeof(ecc_plugin_info));
-    const char *who = info->struct_size >= sizeof(ecc_plugin_info) && info->name && *info->name
-                          ? info->name
-                          : path;
     ECC_FAIL_IF(info->abi_major != ECC_PLUGIN_ABI_MAJOR, ctx, ECC_E_INPUT,
                 "plugin %s built for ABI %u.%u, host supports %d.%d", who, info->abi_major,
                 info->abi_minor, ECC_PLUGIN_ABI_MAJOR, ECC_PLUGIN_ABI_MINOR);
@@ -80,6 +98,10 @@ static ecc_status plugin_check_info(ecc_ctx *ctx, const char *path,
     ECC_FAIL_IF(info->struct_size < sizeof(ecc_plugin_info), ctx, ECC_E_INPUT,
                 "plugin '%s': info struct_size %u is too small (host expects %zu)", path,
                 info->struct_size, sizeof(ecc_plugin_info));
+    /* the info struct only grows with the minor version, which is not newer */
+    ECC_FAIL_IF(info->struct_size > sizeof(ecc_plugin_info), ctx, ECC_E_INPUT,
+                "plugin '%s': info struct_size %u is larger than ABI %u.%u defines (%zu)", path,
+                info->struct_size, info->abi_major, info->abi_minor, sizeof(ecc_plugin_info));
     ECC_FAIL_IF(!info->name || !*info->name, ctx, ECC_E_INPUT, "plugin '%s' has no name",
                 path);
     ECC_FAIL_IF(!info->init, ctx, ECC_E_INPUT, "plugin %s has no init function", info->name);

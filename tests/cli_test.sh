@@ -158,4 +158,51 @@ expect 1 "plugin option out of range" -- "$ECC" compress testdata/mlp.onnx -o "$
     --plugin "$PLUG" --passes threshold-weights:min_abs=-1
 grep -q "range" "$T/err" && ok || bad "out-of-range message quotes the bounds: $(cat "$T/err")"
 
+# --- non-regular inputs (issue 25, class 2): a FIFO, directory or device
+# given as data, labels, an image, a .pb of a test_data_set folder or a plugin
+# is refused with exit 2 naming it, never opened and waited on (timeout: a
+# regression fails here instead of hanging the suite)
+mkdir -p "$T/nr/img" "$T/nr/pbs"
+mkfifo "$T/nr/fifo.npy" "$T/nr/fifo.gz" "$T/nr/fifo.so" "$T/nr/img/a.png" "$T/nr/pbs/input_0.pb"
+FM64="testdata/fmnist_64.npy"; FL64="testdata/fmnist_64_labels.npy"
+fifo_refused() { # desc path command...: exit 2, one line naming the FIFO
+    desc=$1; path=$2; shift 2
+    expect 2 "$desc" -- timeout 10 "$@"
+    one_line_error "$desc" "$path" "is a FIFO, not a regular file"
+}
+fifo_refused "--data FIFO" "$T/nr/fifo.npy" \
+    "$ECC" eval testdata/mlp.onnx --data "$T/nr/fifo.npy" --labels "$FL64"
+fifo_refused "--labels FIFO" "$T/nr/fifo.npy" \
+    "$ECC" eval testdata/mlp.onnx --data "$FM64" --labels "$T/nr/fifo.npy"
+fifo_refused "--calib FIFO" "$T/nr/fifo.gz" \
+    "$ECC" compress testdata/cnn.onnx -o "$T/nr/q.onnx" --passes quant --calib "$T/nr/fifo.gz"
+[ -e "$T/nr/q.onnx" ] && bad "--calib FIFO left an output" || ok
+fifo_refused "image folder holding a FIFO" "$T/nr/img/a.png" \
+    "$ECC" run testdata/cnn.onnx --data "$T/nr/img" -o "$T/nr/out"
+fifo_refused "test_data_set folder holding a FIFO" "$T/nr/pbs/input_0.pb" \
+    "$ECC" run testdata/mlp.onnx --data "$T/nr/pbs" -o "$T/nr/out"
+fifo_refused "sensitivity --data FIFO" "$T/nr/fifo.npy" \
+    "$ECC" sensitivity testdata/mlp.onnx --data "$T/nr/fifo.npy" --pass prune
+expect 2 "--plugin FIFO" -- timeout 10 "$ECC" passes --plugin "$T/nr/fifo.so"
+one_line_error "--plugin FIFO" "$T/nr/fifo.so" "is a FIFO, not a regular file"
+expect 2 "model FIFO" -- timeout 10 "$ECC" inspect "$T/nr/fifo.npy"
+one_line_error "model FIFO" "$T/nr/fifo.npy" "is a FIFO, not a regular file"
+expect 2 "--data directory of nothing" -- timeout 10 "$ECC" eval testdata/mlp.onnx \
+    --data "$T/nr/out" --labels "$FL64"
+if [ -c /dev/zero ]; then # a device that never ends: refused, not read forever
+    expect 2 "--data /dev/zero" -- timeout 10 "$ECC" eval testdata/mlp.onnx --data /dev/zero \
+        --labels "$FL64"
+    one_line_error "--data /dev/zero" "/dev/zero" "is a character device, not a regular file"
+fi
+
+# --- plugins with a garbage info struct (issue 25, class 7): refused from
+# struct_size and the ABI version alone, before any pointer in it is read
+GARBAGE="$BUILD/tests/plugins/garbage_info.so"
+if [ -f "$GARBAGE" ]; then
+    expect 2 "plugin with a garbage info struct" -- "$ECC" passes --plugin "$GARBAGE"
+    one_line_error "garbage plugin info" "garbage_info" "built for ABI"
+else
+    bad "$GARBAGE missing (make test-only builds it)"
+fi
+
 summary cli

@@ -33,22 +33,20 @@
 
 ecc_status ecc_art_map(ecc_ctx *ctx, const char *path, const uint8_t **out, size_t *out_len) {
     ecc_status st = ECC_OK;
-    struct stat sb;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int64_t size = 0;
+    int fd = -1;
     *out = NULL;
     *out_len = 0;
-    ECC_FAIL_IF(fd < 0, ctx, errno == ENOENT || errno == EACCES ? ECC_E_INPUT : ECC_E_INTERNAL,
-                "cannot open: %s", strerror(errno));
-    ECC_FAIL_IF(fstat(fd, &sb) != 0, ctx, ECC_E_INTERNAL, "cannot stat: %s", strerror(errno));
-    ECC_FAIL_IF(!S_ISREG(sb.st_mode), ctx, ECC_E_INPUT, "not a regular file");
-    if (sb.st_size == 0) {
+    ECC_TRY(ecc_input_open(ctx, path, &fd, &size));
+    if (size == 0) {
         *out = (const uint8_t *)"";
         goto fail;
     }
-    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ECC_FAIL_IF((uint64_t)size > SIZE_MAX, ctx, ECC_E_INPUT, "file too large");
+    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
     ECC_FAIL_IF(map == MAP_FAILED, ctx, ECC_E_INTERNAL, "cannot map the file: %s", strerror(errno));
     *out = map;
-    *out_len = (size_t)sb.st_size;
+    *out_len = (size_t)size;
 fail:
     if (fd >= 0) close(fd);
     return st;

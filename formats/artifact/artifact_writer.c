@@ -499,8 +499,8 @@ static void meta_put(meta_buf *b, const char *key, const char *value) {
 
 /* SHA-256 (hex) and size of the file the model was read from; false if unreadable. */
 static bool source_hash(const char *path, char hex[65], long long *bytes) {
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) return false;
+    FILE *f = NULL; /* regular files only: a path swapped for a FIFO must not block */
+    if (!path || ecc_input_fopen(NULL, path, &f, NULL) != ECC_OK) return false;
     ecc_sha256 s;
     uint8_t buf[65536], h[32];
     size_t n;

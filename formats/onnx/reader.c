@@ -109,29 +109,17 @@ static char *dir_of(const char *path) {
     return strndup(path, (size_t)(slash - path));
 }
 
-static ecc_status open_error(ecc_ctx *ctx, int err) {
-    bool input = err == ENOENT || err == ENOTDIR || err == ELOOP || err == EACCES ||
-                 err == EISDIR || err == ENAMETOOLONG || err == ENXIO || err == EPERM;
-    return ecc_ctx_error(ctx, input ? ECC_E_INPUT : ECC_E_INTERNAL, "cannot open: %s",
-                         strerror(err));
-}
-
-/* Opens and checks the file: regular, non-empty. */
+/* Opens and checks the file: regular (ecc_input_open), non-empty. */
 static ecc_status file_open(ecc_ctx *ctx, const char *path, int *fd, size_t *size) {
     ecc_status st = ECC_OK;
-    struct stat sb;
-    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (*fd < 0) return open_error(ctx, errno);
-    ECC_FAIL_IF(fstat(*fd, &sb) != 0, ctx, ECC_E_INTERNAL, "cannot stat: %s", strerror(errno));
-    ECC_FAIL_IF(S_ISDIR(sb.st_mode), ctx, ECC_E_INPUT,
-                "is a directory, not a regular file holding a model");
-    ECC_FAIL_IF(!S_ISREG(sb.st_mode), ctx, ECC_E_INPUT, "not a regular file");
-    ECC_FAIL_IF(sb.st_size == 0, ctx, ECC_E_INPUT, "empty file (0 bytes), not an ONNX model");
-    ECC_FAIL_IF((uint64_t)sb.st_size > SIZE_MAX, ctx, ECC_E_INPUT, "file too large");
-    *size = (size_t)sb.st_size;
+    int64_t n = 0;
+    ECC_TRY(ecc_input_open(ctx, path, fd, &n));
+    ECC_FAIL_IF(n == 0, ctx, ECC_E_INPUT, "empty file (0 bytes), not an ONNX model");
+    ECC_FAIL_IF((uint64_t)n > SIZE_MAX, ctx, ECC_E_INPUT, "file too large");
+    *size = (size_t)n;
     return ECC_OK;
 fail:
-    close(*fd);
+    if (*fd >= 0) close(*fd);
     *fd = -1;
     return st;
 }

@@ -100,6 +100,8 @@ typedef struct ecc_run_env {
     uint32_t struct_size;      /* sizeof(ecc_run_env) */
     const char *calib_path;    /* --calib, or NULL */
     uint32_t calib_size;       /* --calib-size; 0: 256 */
+    const char *train_path;    /* --train: training data (NULL: --calib) */
+    const char *labels_path;   /* --labels: one class index per training sample, or NULL */
 } ecc_run_env;
 /* Refuses (ECC_E_USAGE, naming the pass and the need) when a need is unmet. */
 ecc_status ecc_pipeline_check(ecc_ctx *ctx, const ecc_pipeline *pl, const ecc_run_env *env);

@@ -32,16 +32,25 @@ static const char *env_calib(const ecc_run_env *env) {
     return env->calib_path && *env->calib_path ? env->calib_path : NULL;
 }
 
-static bool has_calib(const ecc_run_env *env) { return env_calib(env) != NULL; }
-static bool always(const ecc_run_env *env) {
-    (void)env;
+static const char *env_train(const ecc_run_env *env) {
+    if (!env || env->struct_size < offsetof(ecc_run_env, train_path) + sizeof env->train_path)
+        return NULL;
+    return env->train_path && *env->train_path ? env->train_path : NULL;
+}
+
+/* A pass that trains reads --train when given, else --calib. */
+static bool has_calib(const ecc_run_env *env, uint32_t needs) {
+    return env_calib(env) || ((needs & ECC_NEED_TRAIN) && env_train(env));
+}
+static bool always(const ecc_run_env *env, uint32_t needs) {
+    (void)env, (void)needs;
     return true;
 }
 
 static const struct {
     uint32_t flag;
     const char *what;
-    bool (*available)(const ecc_run_env *env);
+    bool (*available)(const ecc_run_env *env, uint32_t needs);
     const char *remedy;
 } need_table[] = {
     {ECC_NEED_CALIB, "calibration data", has_calib, "give it with --calib DIR"},
@@ -69,8 +78,8 @@ ecc_status ecc_pipeline_check(ecc_ctx *ctx, const ecc_pipeline *pl, const ecc_ru
     for (size_t i = 0; i < pl->n; i++) {
         const ecc_pass_desc *d = pl->passes[i].desc;
         for (size_t k = 0; k < sizeof need_table / sizeof need_table[0]; k++)
-            ECC_FAIL_IF((d->needs & need_table[k].flag) && !need_table[k].available(env), ctx,
-                        ECC_E_USAGE, "pass '%s' needs %s: %s", d->name, need_table[k].what,
+            ECC_FAIL_IF((d->needs & need_table[k].flag) && !need_table[k].available(env, d->needs),
+                        ctx, ECC_E_USAGE, "pass '%s' needs %s: %s", d->name, need_table[k].what,
                         need_table[k].remedy);
         ECC_TRY(pass_check(ctx, &pl->passes[i], env));
     }

@@ -126,7 +126,7 @@ static ecc_status cache_key(ecc_ctx *ctx, const ecc_session *s, const char *path
 /* The training data's path of the run: what a training pass reads whole. */
 static const char *run_train_path(const ecc_run_env *env) {
     ecc_pass_run r = {.env = env};
-    return calib_env_path(&r);
+    return calib_env_train_path(&r) ? calib_env_train_path(&r) : calib_env_path(&r);
 }
 
 /* Samples to read for a request of `want` (0: all) of path. */
@@ -253,6 +253,107 @@ fail:
     calib_data_free(v);
     free(key);
     ecc_session_free(s);
+    return st;
+}
+
+/* ---------------- labels ---------------- */
+
+static ecc_status count_samples(ecc_ctx *ctx, const char *path, int64_t *n) {
+    ecc_dataset *ds = NULL;
+    ecc_status st = ecc_dataset_open(ctx, &path, 1, NULL, NULL, &ds);
+    if (st == ECC_OK) *n = ecc_dataset_samples(ds);
+    ecc_dataset_free(ds);
+    return st;
+}
+
+/* Element i of an integer array as int64; false for other types. */
+static bool label_at(const ecc_array *a, int64_t i, int64_t *v) {
+    switch (a->dtype) {
+    case ECC_DTYPE_INT64: *v = ((const int64_t *)a->data)[i]; return true;
+    case ECC_DTYPE_INT32: *v = ((const int32_t *)a->data)[i]; return true;
+    case ECC_DTYPE_UINT8: *v = ((const uint8_t *)a->data)[i]; return true;
+    default: return false;
+    }
+}
+
+/* Appends the labels of batch a (got samples, one label each) to lab. */
+static ecc_status labels_append(ecc_ctx *ctx, const ecc_array *a, int64_t got, int64_t classes,
+                                int64_t *lab, int64_t *have) {
+    int64_t per = 1;
+    for (int32_t r = 1; r < a->rank; r++) per *= a->dims[r];
+    if (per != 1)
+        return ecc_ctx_error(ctx, ECC_E_INPUT, "labels must hold one class index per sample, "
+                             "not %lld values", (long long)per);
+    for (int64_t i = 0; i < got; i++) {
+        int64_t v;
+        if (!label_at(a, i, &v))
+            return ecc_ctx_error(ctx, ECC_E_INPUT, "labels must be int64, int32 or uint8");
+        if (v < 0 || v >= classes)
+            return ecc_ctx_error(ctx, ECC_E_INPUT,
+                                 "label %lld of sample %lld is outside [0, %lld) (the model's "
+                                 "output 0 has %lld classes)",
+                                 (long long)v, (long long)(*have + i), (long long)classes,
+                                 (long long)classes);
+        lab[*have + i] = v;
+    }
+    *have += got;
+    return ECC_OK;
+}
+
+/* Opens the labels at path and checks there is one per sample of data. */
+static ecc_status labels_open(ecc_ctx *ctx, const char *path, const char *data, int64_t *total,
+                              ecc_dataset **out) {
+    ecc_status st = ECC_OK;
+    ecc_dataset *ds = NULL;
+    ECC_TRY(count_samples(ctx, data, total));
+    ECC_TRY(ecc_dataset_open(ctx, &path, 1, NULL, NULL, &ds));
+    ecc_ctx_set_subject(ctx, path);
+    ECC_FAIL_IF(ecc_dataset_arrays(ds) != 1, ctx, ECC_E_INPUT, "labels are one array, not %zu",
+                ecc_dataset_arrays(ds));
+    ECC_FAIL_IF(ecc_dataset_samples(ds) != *total, ctx, ECC_E_INPUT,
+                "%lld labels for %lld samples of %s", (long long)ecc_dataset_samples(ds),
+                (long long)*total, data);
+    *out = ds;
+    ds = NULL;
+fail:
+    ecc_dataset_free(ds);
+    return st;
+}
+
+ecc_status calib_labels_count_check(ecc_ctx *ctx, const char *path, const char *data) {
+    int64_t total;
+    ecc_dataset *ds = NULL;
+    ecc_status st = labels_open(ctx, path, data, &total, &ds);
+    ecc_dataset_free(ds);
+    return st;
+}
+
+ecc_status calib_labels_load(ecc_ctx *ctx, const char *path, const char *data, int64_t n,
+                             int64_t classes, int64_t **out) {
+    ecc_status st = ECC_OK;
+    ecc_dataset *ds = NULL;
+    int64_t total = 0, have = 0, *lab = NULL;
+    char subject[sizeof ctx->subject];
+    snprintf(subject, sizeof subject, "%s", ctx->subject);
+    *out = NULL;
+    ECC_TRY(labels_open(ctx, path, data, &total, &ds));
+    lab = malloc((size_t)total * sizeof *lab + 1);
+    ECC_FAIL_IF(!lab, ctx, ECC_E_INTERNAL, "out of memory");
+    for (;;) {
+        ecc_array a;
+        int64_t got = 0;
+        ECC_TRY(ecc_dataset_next_batch(ctx, ds, 4096, &a, &got));
+        if (got == 0 || have + got > total) break;
+        ECC_TRY(labels_append(ctx, &a, got, classes, lab, &have));
+    }
+    ECC_FAIL_IF(have != total || n > total, ctx, ECC_E_INPUT, "%lld labels for %lld samples of %s",
+                (long long)have, (long long)(n > total ? n : total), data);
+    ecc_ctx_set_subject(ctx, subject);
+    *out = lab;
+    lab = NULL;
+fail:
+    free(lab);
+    ecc_dataset_free(ds);
     return st;
 }
 
@@ -567,18 +668,26 @@ fail:
 
 /* ---------------- run environment ---------------- */
 
+/* Whether env (of its struct_size) holds `field`. */
+#define ENV_HAS(env, field) \
+    ((env) && (env)->struct_size >= offsetof(ecc_run_env, field) + sizeof(env)->field)
+
+static const char *path_or_null(const char *p) { return p && *p ? p : NULL; }
+
 const char *calib_env_path(const ecc_pass_run *run) {
-    const ecc_run_env *env = run->env;
-    if (!env || env->struct_size < offsetof(ecc_run_env, calib_path) + sizeof env->calib_path)
-        return NULL;
-    return env->calib_path && *env->calib_path ? env->calib_path : NULL;
+    return ENV_HAS(run->env, calib_path) ? path_or_null(run->env->calib_path) : NULL;
+}
+
+const char *calib_env_train_path(const ecc_pass_run *run) {
+    return ENV_HAS(run->env, train_path) ? path_or_null(run->env->train_path) : NULL;
+}
+
+const char *calib_env_labels_path(const ecc_pass_run *run) {
+    return ENV_HAS(run->env, labels_path) ? path_or_null(run->env->labels_path) : NULL;
 }
 
 int64_t calib_env_given_size(const ecc_pass_run *run) {
-    const ecc_run_env *env = run->env;
-    if (!env || env->struct_size < offsetof(ecc_run_env, calib_size) + sizeof env->calib_size)
-        return 0;
-    return env->calib_size;
+    return ENV_HAS(run->env, calib_size) ? run->env->calib_size : 0;
 }
 
 int64_t calib_env_size(const ecc_pass_run *run) {

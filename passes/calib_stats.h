@@ -21,9 +21,12 @@ typedef struct calib_data {
 } calib_data;
 
 /* The run's --calib path, or NULL; its --calib-size (0 or unset: 256); the
- * --calib-size as given (0 when unset: training takes every sample). */
+ * --calib-size as given (0 when unset: training takes every sample); its
+ * --train and --labels paths, or NULL. */
 #define CALIB_DEFAULT_SIZE 256
 const char *calib_env_path(const ecc_pass_run *run);
+const char *calib_env_train_path(const ecc_pass_run *run);
+const char *calib_env_labels_path(const ecc_pass_run *run);
 int64_t calib_env_size(const ecc_pass_run *run);
 int64_t calib_env_given_size(const ecc_pass_run *run);
 
@@ -34,6 +37,16 @@ int64_t calib_env_given_size(const ecc_pass_run *run);
 ecc_status calib_data_load(ecc_ctx *ctx, const ecc_model *model, const char *path,
                            int64_t limit, calib_data **out);
 void calib_data_free(calib_data *d); /* NULL is a no-op */
+
+/* Class labels (.npy or IDX of int64, int32 or uint8, one per sample) for
+ * the first n samples of the data at data_path: the file holds exactly as
+ * many labels as data_path samples, each in [0, classes). *out: n labels,
+ * malloc'd, the caller's. Errors (ECC_E_INPUT) name the labels file. */
+ecc_status calib_labels_load(ecc_ctx *ctx, const char *path, const char *data_path, int64_t n,
+                             int64_t classes, int64_t **out);
+/* Only the count: as many labels at path as samples at data_path (headers
+ * only, before any work). */
+ecc_status calib_labels_count_check(ecc_ctx *ctx, const char *path, const char *data_path);
 
 /* Samples per interpreter run of the calibration passes (a model with a
  * fixed batch dimension uses its own). */

@@ -41,6 +41,10 @@ static const ecc_opt_desc distill_opts[] = {
             NULL),
     ECC_OPT(ECC_OPT_FLOAT, "temperature", "softening temperature T of the KL loss", "2", 0.05,
             100, NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "alpha",
+            "with --labels: loss (1-alpha)·T²·KL + alpha·cross-entropy on the labels "
+            "(ignored without --labels)",
+            "0.5", 0, 1, NULL),
     ECC_OPT(ECC_OPT_STRING, "train",
             "what trains: all | bias | bias+norm | last:K (the last K weight layers)", "all", 0,
             0, NULL),
@@ -190,6 +194,11 @@ fail:
 
 /* ---------------- data and teacher ---------------- */
 
+/* What distill trains on: --train, or --calib without it. */
+static const char *train_path(const ecc_pass_run *run) {
+    return calib_env_train_path(run) ? calib_env_train_path(run) : calib_env_path(run);
+}
+
 /* The teacher's output 0 on every sample, [samples, classes]. */
 static ecc_status teacher_logits(ecc_ctx *ctx, const char *path, const calib_data *d,
                                  calib_out *o) {
@@ -218,7 +227,7 @@ static ecc_status config_of(const ecc_host_api *host, ecc_pass_run *run,
         .batch = host->opt_int(run, "batch"),
         .val = host->opt_float(run, "val"),
         .temperature = host->opt_float(run, "temperature"),
-        .alpha = 0,
+        .alpha = host->opt_float(run, "alpha"),
         .clip = host->opt_float(run, "clip"),
         .optim = ecc_optim_defaults(kind),
         .seed = host->seed(run),
@@ -256,6 +265,7 @@ static void report(const ecc_host_api *host, ecc_pass_run *run, const ecc_train_
         host->stat(run, "val_agreement_before", r->before.val_agree);
         host->stat(run, "val_loss_before", r->before.val_loss);
     }
+    if (!isnan(r->before.val_acc)) host->stat(run, "val_accuracy_before", r->before.val_acc);
     for (int64_t e = 0; e < r->n_epochs; e++) {
         char key[64];
         snprintf(key, sizeof key, "epoch%lld.loss", (long long)e + 1);
@@ -265,6 +275,9 @@ static void report(const ecc_host_api *host, ecc_pass_run *run, const ecc_train_
         host->stat(run, key, r->epochs[e].val_loss);
         snprintf(key, sizeof key, "epoch%lld.val_agreement", (long long)e + 1);
         host->stat(run, key, r->epochs[e].val_agree);
+        if (isnan(r->epochs[e].val_acc)) continue;
+        snprintf(key, sizeof key, "epoch%lld.val_accuracy", (long long)e + 1);
+        host->stat(run, key, r->epochs[e].val_acc);
     }
     const ecc_train_epoch *last = r->n_epochs ? &r->epochs[r->n_epochs - 1] : NULL;
     if (last && !isnan(last->val_agree))
@@ -272,6 +285,9 @@ static void report(const ecc_host_api *host, ecc_pass_run *run, const ecc_train_
                        "%.4f -> %.4f",
                   (long long)r->steps, r->samples_per_second, r->before.val_agree,
                   last->val_agree);
+    if (last && !isnan(last->val_acc))
+        host->log(run, "held-out accuracy on the labels %.4f -> %.4f", r->before.val_acc,
+                  last->val_acc);
 }
 
 /* Trained values back into the initializers (copy-on-write). */
@@ -292,6 +308,7 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     picked p = {0};
     calib_data *d = NULL;
     calib_out teacher = {0};
+    int64_t *labels = NULL;
     float **trained = NULL;
     ecc_train_result res = {0};
     train_sel sel;
@@ -307,23 +324,27 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     else ECC_TRY(pick_by_role(ctx, g, &sel, &p));
     ECC_FAIL_IF(p.n == 0, ctx, ECC_E_INPUT, "nothing to train: the model has no float32 weight "
                 "that train=%s selects", host->opt_string(run, "train"));
-    ECC_TRY(calib_data_load(ctx, run->model, calib_env_path(run), calib_env_given_size(run),
-                            &d));
+    const char *data = train_path(run), *lpath = calib_env_labels_path(run);
+    ECC_TRY(calib_data_load(ctx, run->model, data, calib_env_given_size(run), &d));
     ECC_TRY(teacher_logits(ctx, tpath, d, &teacher));
+    if (lpath) ECC_TRY(calib_labels_load(ctx, lpath, data, d->samples, teacher.cols, &labels));
+    else if (ecc_pass_run_opt_given(run, "alpha"))
+        ecc_log(ctx, 0, "distill: alpha has no effect without --labels");
     trained = calloc(p.n + 1, sizeof *trained);
     ECC_FAIL_IF(!trained, ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < p.n; i++) {
         trained[i] = malloc((size_t)p.v[i]->init->numel * sizeof(float) + 1);
         ECC_FAIL_IF(!trained[i], ctx, ECC_E_INTERNAL, "out of memory");
     }
-    ecc_train_data data = {d->n_inputs, d->inputs, d->samples, teacher.y, teacher.cols, NULL};
-    ECC_TRY(ecc_train_run(ctx, run->model, p.t, p.n, &data, &cfg, trained, &res));
+    ecc_train_data td = {d->n_inputs, d->inputs, d->samples, teacher.y, teacher.cols, labels};
+    ECC_TRY(ecc_train_run(ctx, run->model, p.t, p.n, &td, &cfg, trained, &res));
     ECC_TRY(write_back(host, run, &p, trained));
     report(host, run, &res, &p);
 fail:
     for (size_t i = 0; trained && i < p.n; i++) free(trained[i]);
     free(trained);
     ecc_train_result_free(&res);
+    free(labels);
     calib_out_free(&teacher);
     calib_data_free(d);
     free(p.t);
@@ -337,15 +358,19 @@ static int distill_run(const ecc_host_api *host, ecc_pass_run *run) {
     return st;
 }
 
-/* Options that can be judged before any work. */
+/* Options and data that can be judged before any work: the training data
+ * is there and --labels has one label per sample (headers only). */
 static int distill_check(const ecc_host_api *host, ecc_pass_run *run) {
     train_sel sel;
     const char *t = host->opt_string(run, "train");
     if (!parse_train(t, &sel))
         return host->error(run, ECC_E_USAGE,
                            "train=%s: expected all, bias, bias+norm or last:K (K >= 1)", t);
-    if (!calib_env_path(run))
-        return host->error(run, ECC_E_USAGE, "distill trains on --calib data: give --calib FILE");
+    if (!train_path(run))
+        return host->error(run, ECC_E_USAGE,
+                           "distill trains on --train or --calib data: give --calib FILE");
+    const char *lpath = calib_env_labels_path(run);
+    if (lpath) return calib_labels_count_check(run->ctx, lpath, train_path(run));
     return ECC_PLUGIN_OK;
 }
 

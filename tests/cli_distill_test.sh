@@ -62,6 +62,23 @@ if [ "$HAVE_ORT" = 1 ]; then
     grep -q "top-1 agreement 64/64" "$T/out" && ok || bad "ecc and ORT top-1 differ: $(cat "$T/out")"
 fi
 
+# --- labels: cross-entropy joins the loss, the report has held-out accuracy per epoch;
+# alpha=0 is the label-free loss, so the same bytes as without --labels
+TRLAB=$FM/train-labels-idx1-ubyte.gz
+expect 0 "labels" -- "$ECC" compress testdata/mlp.onnx -o "$T/pl.onnx" \
+    --passes prune:sparsity=0.9,distill:epochs=2 --calib "$TRAIN" --calib-size 4000 \
+    --labels "$TRLAB" --report "$T/pl.json"
+holds "$T/pl.json" 'r.passes[1].stats["epoch2.val_accuracy"] > r.passes[1].stats.val_accuracy_before + 0.2' &&
+    ok || bad "held-out accuracy did not rise: $(json "$T/pl.json" 'JSON.stringify(r.passes[1].stats)')"
+holds "$T/pd.json" 'r.passes[1].stats["epoch1.val_accuracy"] === undefined' && ok ||
+    bad "held-out accuracy reported without labels"
+a_pl=$(acc "$T/pl.onnx")
+node -e "process.exit($a_pl > $a_p + 0.2 ? 0 : 1)" && ok || bad "accuracy $a_p -> $a_pl with labels"
+expect 0 "alpha=0" -- "$ECC" compress testdata/mlp.onnx -o "$T/pa0.onnx" \
+    --passes prune:sparsity=0.9,distill:epochs=2:alpha=0 --calib "$TRAIN" --calib-size 4000 \
+    --labels "$TRLAB"
+cmp -s "$T/pd.onnx" "$T/pa0.onnx" && ok || bad "alpha=0 with labels differs from no labels"
+
 # --- the pipeline reads --calib once: Wanda's 256 samples are a prefix of what distill trains
 # on, GPTQ takes them again from the run's cache
 expect 0 "read once" -- "$ECC" compress testdata/mlp.onnx -o "$T/r1.onnx" -v \
@@ -84,6 +101,15 @@ refuse 1 "no data" "--calib" -- --passes prune,distill
 refuse 1 "quantizer first" "fake quantization" -- --passes quant-weight,distill --calib "$TRAIN" \
     --calib-size 100
 refuse 2 "wrong shape" "input" -- --passes distill --calib "$LAB"
+refuse 2 "labels count" "64 labels for 60000 samples" -- --passes prune,distill \
+    --calib "$TRAIN" --labels testdata/fmnist_64_labels.npy
+printf '\0\0\10\1\0\0\0\100' >"$T/lab12.idx"
+i=0; while [ $i -lt 64 ]; do printf '\14' >>"$T/lab12.idx"; i=$((i + 1)); done
+refuse 2 "label range" "label 12 of sample 0 is outside [0, 10)" -- --passes distill \
+    --calib testdata/fmnist_64.npy --labels "$T/lab12.idx"
+grep -qF "$T/lab12.idx" "$T/err" && ok || bad "label range error does not name the file"
+refuse 2 "labels not indices" "one class index per sample" -- --passes distill \
+    --calib testdata/fmnist_64.npy --labels testdata/fmnist_64.npy
 refuse 3 "diverges" "diverged" -- \
     --passes distill:lr=10:optimizer=sgd:momentum=0.99:schedule=constant:steps=40 \
     --calib "$TRAIN" --calib-size 1000

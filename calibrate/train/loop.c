@@ -198,6 +198,13 @@ fail:
 
 /* ---------------- steps ---------------- */
 
+static void log_epoch(ecc_ctx *ctx, int64_t e, const ecc_train_epoch *ep) {
+    char acc[48] = "";
+    if (!isnan(ep->val_acc)) snprintf(acc, sizeof acc, ", accuracy %.4f", ep->val_acc);
+    ecc_log(ctx, 1, "distill: epoch %lld: loss %.5f, held-out loss %.5f, agreement %.4f%s",
+            (long long)e + 1, ep->loss, ep->val_loss, ep->val_agree, acc);
+}
+
 static void draw_progress(train_state *s, int64_t epoch, int64_t step, int64_t total,
                           double loss, const ecc_train_epoch *last) {
     double t = ecc_now_seconds();
@@ -209,6 +216,7 @@ static void draw_progress(train_state *s, int64_t epoch, int64_t step, int64_t t
             (long long)step, (long long)total, loss);
     if (last && !isnan(last->val_agree))
         fprintf(s->ctx->log, " held-out agreement %.4f", last->val_agree);
+    if (last && !isnan(last->val_acc)) fprintf(s->ctx->log, " accuracy %.4f", last->val_acc);
     fprintf(s->ctx->log, "  %.0f samples/s  ETA %.0f s ", rate, eta);
     fflush(s->ctx->log);
 }
@@ -299,9 +307,7 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
         res->epochs[e].loss = seen ? sum / (double)seen : NAN;
         ECC_TRY(evaluate(&s, &res->epochs[e]));
         res->n_epochs = e + 1;
-        ecc_log(ctx, 1, "distill: epoch %lld: loss %.5f, held-out loss %.5f, agreement %.4f",
-                (long long)e + 1, res->epochs[e].loss, res->epochs[e].val_loss,
-                res->epochs[e].val_agree);
+        log_epoch(ctx, e, &res->epochs[e]);
     }
     if (cfg->progress) fprintf(ctx->log, "\r%*s\r", 100, "");
     res->steps = step;

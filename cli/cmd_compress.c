@@ -27,6 +27,8 @@ const char ecc_help_compress[] =
     "  --calib PATH          calibration data for passes that need it\n"
     "  --calib-size N        calibration samples to use (default 256; distill trains on\n"
     "                        all of them unless this is given)\n"
+    "  --train PATH          distill: training data, read like --calib (default: the\n"
+    "                        --calib data); all of it unless --calib-size or steps=\n"
     "  --labels FILE         distill: one class index per training sample (.npy or IDX);\n"
     "                        adds cross-entropy to the loss (distill's alpha, default\n"
     "                        0.5) and reports held-out accuracy\n"
@@ -46,7 +48,7 @@ const char ecc_help_compress[] =
     "exit codes: 0 ok, 1 usage, 2 bad input or unsupported, 3 internal or I/O error\n";
 
 typedef struct ecc_compress_args {
-    const char *in, *out, *passes, *report, *calib, *format, *labels;
+    const char *in, *out, *passes, *report, *calib, *format, *labels, *train;
     const char *plugins[64];
     int n_plugins;
     uint64_t seed, calib_size, level;
@@ -69,6 +71,7 @@ static int ecc_compress_parse(int argc, char **argv, ecc_compress_args *c) {
         else if (!strcmp(w, "--report")) slot = &c->report;
         else if (!strcmp(w, "--calib")) slot = &c->calib;
         else if (!strcmp(w, "--labels")) slot = &c->labels;
+        else if (!strcmp(w, "--train")) slot = &c->train;
         else if (!strcmp(w, "--format")) slot = &c->format;
         else if (!strcmp(w, "--plugin")) {
             if (c->n_plugins == 64) return ecc_cli_usage("compress", "too many --plugin options");
@@ -133,7 +136,7 @@ int ecc_cmd_compress(int argc, char **argv) {
     for (int i = 0; i < c.n_plugins; i++)
         if ((st = ecc_registry_load_plugin(ctx, reg, c.plugins[i]))) goto fail;
     if ((st = ecc_pipeline_parse(ctx, reg, c.passes ? c.passes : "", &pl))) goto fail;
-    ecc_run_env env = {sizeof env, c.calib, (uint32_t)c.calib_size, NULL, c.labels};
+    ecc_run_env env = {sizeof env, c.calib, (uint32_t)c.calib_size, c.train, c.labels};
     if ((st = ecc_pipeline_check(ctx, pl, &env))) goto fail;
     if ((st = ecc_model_read(ctx, c.in, &m))) goto fail;
     if (rep) {

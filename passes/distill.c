@@ -1,6 +1,7 @@
 /* distill.c — the `distill` pass: fine-tunes the model against a teacher (the
- * model file as it entered the pipeline, or teacher=FILE) on the calibration
- * data, no labels needed: loss T² KL(teacher ‖ student) on output 0. It trains
+ * model file as it entered the pipeline, or teacher=FILE) on the training
+ * data (--train, else --calib), no labels needed: loss T² KL(teacher ‖
+ * student) on output 0, with --labels (1-alpha)·T²·KL + alpha·CE. It trains
  * through the masks earlier pruning passes attached (pruned weights stay
  * exactly zero, N:M patterns and channel-pruned shapes hold) and writes the
  * trained weights back into the initializers. What trains: train=all (every
@@ -377,8 +378,8 @@ static int distill_check(const ecc_host_api *host, ecc_pass_run *run) {
 const ecc_pass_desc ecc_pass_distill = {
     .struct_size = sizeof(ecc_pass_desc),
     .name = "distill",
-    .summary = "fine-tune against the input model as teacher (KL on softened logits) on "
-               "--calib data, through pruning masks",
+    .summary = "fine-tune against the input model as teacher (KL on softened logits, plus "
+               "cross-entropy with --labels) on --train or --calib data, through pruning masks",
     .needs = ECC_NEED_CALIB | ECC_NEED_TRAIN | ECC_NEED_TEACHER,
     .options = distill_opts,
     .n_options = sizeof distill_opts / sizeof distill_opts[0],

@@ -79,6 +79,21 @@ expect 0 "alpha=0" -- "$ECC" compress testdata/mlp.onnx -o "$T/pa0.onnx" \
     --labels "$TRLAB"
 cmp -s "$T/pd.onnx" "$T/pa0.onnx" && ok || bad "alpha=0 with labels differs from no labels"
 
+# --- --train: distill trains on it (all of it), calibration passes keep reading --calib
+expect 0 "--train" -- "$ECC" compress testdata/mlp.onnx -o "$T/pt.onnx" -v \
+    --passes prune:method=wanda,distill:steps=2 --calib "$TRAIN" --calib-size 300 \
+    --train testdata/fmnist_64.npy --report "$T/pt.json"
+holds "$T/pt.json" 'r.passes[1].stats.train_samples == 58 && r.passes[1].stats.val_samples == 6' &&
+    ok || bad "distill did not train on the 64 --train samples"
+grep -q 'data: read 300 samples of .*train-images' "$T/err" &&
+    grep -q 'data: read 64 samples of testdata/fmnist_64.npy' "$T/err" && ok ||
+    bad "--calib and --train not read as given: $(grep 'data:' "$T/err")"
+expect 0 "--train alone" -- "$ECC" compress testdata/mlp.onnx -o "$T/pt2.onnx" \
+    --passes prune,distill:steps=2 --train testdata/fmnist_64.npy \
+    --labels testdata/fmnist_64_labels.npy --report "$T/pt2.json"
+holds "$T/pt2.json" 'r.passes[1].stats.val_accuracy_before >= 0' && ok ||
+    bad "--train with --labels reported no accuracy"
+
 # --- the pipeline reads --calib once: Wanda's 256 samples are a prefix of what distill trains
 # on, GPTQ takes them again from the run's cache
 expect 0 "read once" -- "$ECC" compress testdata/mlp.onnx -o "$T/r1.onnx" -v \
@@ -98,6 +113,8 @@ refuse 1 "lr 0" "lr" -- --passes distill:lr=0 --calib "$TRAIN" --calib-size 100
 refuse 1 "lr nan" "lr" -- --passes distill:lr=nan --calib "$TRAIN" --calib-size 100
 refuse 1 "bad train=" "train=weights" -- --passes distill:train=weights --calib "$TRAIN"
 refuse 1 "no data" "--calib" -- --passes prune,distill
+refuse 1 "--train is not --calib" "--calib" -- --passes prune:method=wanda,distill \
+    --train testdata/fmnist_64.npy
 refuse 1 "quantizer first" "fake quantization" -- --passes quant-weight,distill --calib "$TRAIN" \
     --calib-size 100
 refuse 2 "wrong shape" "input" -- --passes distill --calib "$LAB"

@@ -205,4 +205,28 @@ else
     bad "$GARBAGE missing (make test-only builds it)"
 fi
 
+# --- unpack and verify agree (issue 25, class 8): an artifact whose metadata
+# frame is corrupt is refused by both, exit 2, the same one-line message
+mkdir -p "$T/c8/o"
+expect 0 "artifact for the metadata check" -- "$ECC" compress testdata/mlp.onnx -o "$T/c8/m.ecc" -q
+expect 0 "inspect --json artifact" -- "$ECC" inspect --json "$T/c8/m.ecc"
+META_AT=$(json "$T/out" 'r.sections.filter(s => s.kind === "metadata").map(s => s.offset + (s.stored_bytes >> 1))[0]')
+if [ -n "$META_AT" ]; then
+    cp "$T/c8/m.ecc" "$T/c8/meta.ecc"
+    printf '\377\377\377\377' | dd of="$T/c8/meta.ecc" bs=1 seek="$META_AT" conv=notrunc 2>/dev/null
+    expect 2 "verify: corrupt metadata frame" -- "$ECC" verify "$T/c8/meta.ecc"
+    one_line_error "verify: corrupt metadata frame" "$T/c8/meta.ecc" "metadata"
+    cp "$T/err" "$T/c8/verify.err"
+    expect 2 "unpack: corrupt metadata frame" -- "$ECC" unpack "$T/c8/meta.ecc" -o "$T/c8/o/u.onnx"
+    one_line_error "unpack: corrupt metadata frame" "$T/c8/meta.ecc" "metadata"
+    cmp -s "$T/err" "$T/c8/verify.err" && ok || bad "unpack and verify say different things: $(cat "$T/err" "$T/c8/verify.err")"
+    no_output_left "unpack: corrupt metadata frame" "$T/c8/o"
+    expect 2 "eval: corrupt metadata frame" -- "$ECC" eval "$T/c8/meta.ecc" --data "$FM64" \
+        --labels "$FL64"
+    expect 2 "run: corrupt metadata frame" -- "$ECC" run "$T/c8/meta.ecc" --data "$FM64" \
+        -o "$T/c8/o/run"
+else
+    bad "inspect --json lists no metadata section"
+fi
+
 summary cli

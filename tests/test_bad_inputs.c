@@ -4,13 +4,15 @@
  * the valid control model next to them must load. Also hostile inputs that
  * are not model bytes (issue 25): FIFOs and other non-regular files given to
  * every reader (refused at once, never waited on), plugins whose info struct
- * is garbage. */
+ * is garbage, and an artifact whose metadata frame is corrupt (restoring and
+ * verifying refuse it alike). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 #include <cmocka.h>
 
+#include "../formats/artifact/artifact_internal.h"
 #include "base.h"
 #include "data.h"
 #include "ir.h"
@@ -216,6 +218,53 @@ static void test_plugin_fifo(void **state) {
     tmpdir_remove(dir);
 }
 
+/* ---------------- unpack and verify agree (class 8) ---------------- */
+
+static void test_artifact_corrupt_metadata(void **state) {
+    (void)state;
+    char path[600];
+    const char *d = getenv("ECC_TESTDATA");
+    snprintf(path, sizeof path, "%s/artifact/small.ecc", d ? d : "testdata");
+    size_t len;
+    uint8_t *buf = read_file(path, &len);
+    ecc_loader L;
+    void *work = malloc(ecc_load_workspace_size());
+    uint32_t mi;
+    ecc_load_info in;
+    assert_int_equal(ecc_load_open_memory(&L, buf, len, work, ecc_load_workspace_size()), 0);
+    assert_int_equal(ecc_load_find_kind(&L, ECC_ART_KIND_METADATA, &mi), 0);
+    assert_int_equal(ecc_load_info_at(&L, mi, &in), 0);
+    assert_true(in.e.comp_size > 8 && in.e.offset + in.e.comp_size <= len);
+    ecc_ctx *ctx = ecc_ctx_create();
+    ecc_model *m = NULL;
+    char first[ECC_MSG_MAX + 600];
+    size_t refused = 0, tried = 0;
+    /* one flipped byte at every eighth position of the metadata frame */
+    for (uint64_t at = in.e.offset; at < in.e.offset + in.e.comp_size; at += 8) {
+        buf[at] ^= 0x5a;
+        ecc_status sv = ecc_artifact_verify_buffer(ctx, buf, len, "meta.ecc", NULL);
+        snprintf(first, sizeof first, "%s", ecc_ctx_message(ctx));
+        ecc_status sr = ecc_artifact_read_buffer(ctx, buf, len, "meta.ecc", NULL, &m);
+        if (sv != sr || strcmp(first, ecc_ctx_message(ctx)))
+            fail_msg("byte %llu: verify %d '%s', read %d '%s'", (unsigned long long)at, (int)sv,
+                     first, (int)sr, sr ? ecc_ctx_message(ctx) : "(restored)");
+        /* a flip zstd decodes to the same bytes (an unused bit) is no corruption */
+        assert_true(sr == ECC_OK || sr == ECC_E_INPUT);
+        refused += sr != ECC_OK;
+        ecc_model_free(m);
+        m = NULL;
+        buf[at] ^= 0x5a;
+        tried++;
+    }
+    print_message("%zu of %zu flipped bytes refused by both\n", refused, tried);
+    assert_true(refused * 4 >= tried * 3);
+    assert_int_equal(ecc_artifact_read_buffer(ctx, buf, len, "small.ecc", NULL, &m), ECC_OK);
+    ecc_model_free(m);
+    ecc_ctx_free(ctx);
+    free(work);
+    free(buf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_corpus),
@@ -225,6 +274,7 @@ int main(void) {
         cmocka_unit_test(test_image_folder_fifo),
         cmocka_unit_test(test_plugin_garbage_info),
         cmocka_unit_test(test_plugin_fifo),
+        cmocka_unit_test(test_artifact_corrupt_metadata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -355,6 +355,35 @@ fail:
 
 /* ---------------- entry points ---------------- */
 
+/* Every section that is not the graph or a tensor (the metadata) is decoded
+ * too, its frame checksum checked and its records walked, though restoring
+ * does not need it: unpack refuses exactly what verify refuses. */
+static ecc_status check_sections(art_reader *r) {
+    ecc_status st = ECC_OK;
+    uint8_t *buf = NULL;
+    for (uint32_t i = 0; i < ecc_load_count(&r->L); i++) {
+        ecc_load_info info;
+        LTRY(r, ecc_load_info_at(&r->L, i, &info));
+        if (info.e.kind == ECC_ART_KIND_TENSOR || info.e.kind == ECC_ART_KIND_GRAPH) continue;
+        buf = malloc((size_t)info.e.raw_size + 1);
+        ECC_FAIL_IF(!buf, r->ctx, ECC_E_INTERNAL, "out of memory");
+        LTRY(r, ecc_load_decode(&r->L, i, ECC_LOAD_PAYLOAD, buf, (size_t)info.e.raw_size,
+                                r->scratch, (size_t)ecc_load_max_scratch(&r->L), NULL));
+        size_t pos = 0, kl, vl;
+        const char *k, *v;
+        int more = info.e.kind == ECC_ART_KIND_METADATA;
+        while (more > 0) more = ecc_load_meta_next(buf, (size_t)info.e.raw_size, &pos, &k, &kl,
+                                                   &v, &vl);
+        ECC_FAIL_IF(more < 0, r->ctx, ECC_E_INPUT, "entry %u (metadata): malformed records",
+                    (unsigned)i);
+        free(buf);
+        buf = NULL;
+    }
+fail:
+    free(buf);
+    return st;
+}
+
 /* Every byte outside header, frames, directory, strings and footer is zero
  * (the loader never reads them; a reader that restores models insists). */
 static ecc_status check_gaps(art_reader *r, const uint8_t *p) {
@@ -388,6 +417,7 @@ ecc_status ecc_artifact_read_buffer(ecc_ctx *ctx, const void *buf, size_t len,
     ecc_ctx_set_subject(ctx, display_name);
     ECC_TRY(reader_open(&r, buf, len));
     ECC_TRY(check_gaps(&r, buf));
+    ECC_TRY(check_sections(&r));
     ECC_TRY(read_graph(&r, display_name));
     r.dq_entries = calloc((size_t)ecc_load_count(&r.L) + 1, sizeof *r.dq_entries);
     ECC_FAIL_IF(!r.dq_entries, ctx, ECC_E_INTERNAL, "out of memory");

@@ -305,6 +305,11 @@ static ecc_status backward_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos, bw_a
     const ecc_node *n = in->node;
     bool any = false;
     if (!has_output_grad(it, in)) return ECC_OK;
+    for (uint32_t j = 0; j < n->n_outputs; j++) { /* straight through rounded outputs */
+        int32_t s = it->io[in->io + n->n_inputs + j];
+        if (s >= 0 && it->slots[s].clip && it->grads[s].data)
+            ecc_act_grad(it->slots[s].clip, it->grads[s].data, ecc_rt_numel(&it->grads[s]));
+    }
     ECC_TRY(wanted_inputs(ctx, it, in, a, &any));
     if (any) ECC_TRY(call_kernel(ctx, it, pos, a));
     for (uint32_t j = 0; j < n->n_inputs; j++)
@@ -352,6 +357,8 @@ static void collect_params(ecc_interp *it) {
         size_t bytes = (size_t)ecc_rt_numel(&it->slots[it->params[i]].t) * sizeof(float);
         if (g->data) memcpy(it->param_grads[i], g->data, bytes);
         else memset(it->param_grads[i], 0, bytes);
+        const ecc_slot *s = &it->slots[it->params[i]];
+        if (s->wview) ecc_wview_grad(s->wview, s->copy, it->param_grads[i]);
     }
 }
 

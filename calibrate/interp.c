@@ -394,7 +394,7 @@ ecc_status ecc_kernel_alias(ecc_kernel_ctx *k, ecc_rt_tensor *out, size_t in_ind
     if (st) return st;
     if (bytes != src->nbytes)
         return ecc_ctx_error(k->ctx, ECC_E_INTERNAL, "kernel view changes the byte size");
-    bool view = !os->pinned;
+    bool view = !os->pinned && !os->own_data;
     if (view && !k->it->recording && is->buf >= 0) view = *rec == is->buf;
     if (!view) return ecc_alias_copy(k, out, src->data, src->dtype, rank, dims);
     *out = tmp;
@@ -410,7 +410,7 @@ ecc_status ecc_kernel_const(ecc_kernel_ctx *k, ecc_rt_tensor *out, const void *d
     if (j < 0) return ecc_ctx_error(k->ctx, ECC_E_INTERNAL, "bad kernel constant");
     ecc_slot *os = ecc_out_slot(k, j);
     if (!data) data = ecc_empty_data;
-    if (os->pinned) return ecc_alias_copy(k, out, data, dtype, rank, dims);
+    if (os->pinned || os->own_data) return ecc_alias_copy(k, out, data, dtype, rank, dims);
     size_t bytes;
     ecc_status st = ecc_set_dims(k, out, dtype, rank, dims, &bytes);
     if (st) return st;
@@ -458,30 +458,67 @@ static int32_t ecc_slot_of(const ecc_interp *it, const ecc_value *v) {
     return it->slot_of_id[v->id];
 }
 
-/* A float initializer whose mask covers it: s->copy gets a copy with the
- * removed weights zeroed, as lowering will make them. Otherwise NULL. */
-static ecc_status ecc_mask_initializer(ecc_ctx *ctx, ecc_slot *s) {
+/* A float initializer read through a view (weight_view.h): s->copy gets the
+ * weights with the mask applied, as lowering will make them; a quantizer the
+ * run simulates stays open in s->wview until the parameters are known
+ * (ecc_finish_views). Otherwise the stored tensor is read in place. */
+static ecc_status ecc_view_initializer(ecc_ctx *ctx, const ecc_interp *it, ecc_slot *s) {
     const ecc_tensor *t = s->v->init;
-    const ecc_mask *m = s->v->mask;
-    if (!m || !m->keep || t->dtype != ECC_DTYPE_FLOAT || m->keep->numel != t->numel)
-        return ECC_OK;
-    float *w = malloc(t->nbytes + 1);
-    if (!w) return ECC_OOM(ctx);
-    memcpy(w, t->data, t->nbytes);
-    const uint8_t *keep = m->keep->data;
-    for (int64_t i = 0; i < t->numel; i++)
-        if (!keep[i]) w[i] = 0.0f;
-    s->copy = w;
+    ecc_wview w;
+    bool active;
+    ecc_status st = ecc_wview_open(ctx, s->v, it->fake_quant, &w, &active);
+    if (st || !active) return st;
+    s->copy = malloc(t->nbytes + 1);
+    if (ecc_wview_quantizes(&w) && s->copy) s->wview = malloc(sizeof w);
+    if (!s->copy || (ecc_wview_quantizes(&w) && !s->wview)) {
+        ecc_wview_close(&w);
+        return ECC_OOM(ctx);
+    }
+    ecc_wview_mask(&w, t->data, s->copy);
+    if (s->wview) *s->wview = w;
+    else ecc_wview_close(&w);
     return ECC_OK;
 }
 
-static ecc_status ecc_bind_initializer(ecc_ctx *ctx, ecc_slot *s) {
+/* Once the parameters are known: a trained weight with a simulated
+ * quantizer is read from s->view, rebuilt from its float copy each run; any
+ * other is quantized in place once. */
+static ecc_status ecc_finish_views(ecc_ctx *ctx, ecc_interp *it) {
+    for (size_t i = 0; i < it->n_slots; i++) {
+        ecc_slot *s = &it->slots[i];
+        if (!s->wview) continue;
+        if (s->trainable) {
+            s->view = malloc(s->t.nbytes + 1);
+            if (!s->view) return ECC_OOM(ctx);
+            s->t.data = s->view;
+            continue;
+        }
+        ecc_wview_read(s->wview, s->copy, s->copy);
+        ecc_wview_close(s->wview);
+        free(s->wview);
+        s->wview = NULL;
+    }
+    return ECC_OK;
+}
+
+/* With fake_quant: float activations and graph inputs whose quantizer the
+ * run can simulate are rounded as produced, in memory of their own. */
+static void ecc_bind_act_quant(ecc_interp *it) {
+    for (size_t i = 0; it->fake_quant && i < it->n_slots; i++) {
+        ecc_slot *s = &it->slots[i];
+        if (s->v->init || !ecc_act_quantizable(s->v->quant)) continue;
+        s->act_q = s->v->quant;
+        s->own_data = true;
+    }
+}
+
+static ecc_status ecc_bind_initializer(ecc_ctx *ctx, const ecc_interp *it, ecc_slot *s) {
     const ecc_tensor *t = s->v->init;
     if (t->rank > ECC_MAX_RANK)
         return ecc_ctx_error(ctx, ECC_E_INPUT,
                              "initializer '%s' has rank %d; the interpreter supports up to %d",
                              s->v->name, (int)t->rank, ECC_MAX_RANK);
-    ecc_status st = ecc_mask_initializer(ctx, s);
+    ecc_status st = ecc_view_initializer(ctx, it, s);
     if (st) return st;
     s->t.dtype = t->dtype;
     s->t.rank = t->rank;
@@ -500,7 +537,7 @@ static ecc_status ecc_bind_graph_io(ecc_ctx *ctx, ecc_interp *it) {
     it->outputs = calloc(g->outputs.n + 1, sizeof *it->outputs);
     ECC_FAIL_IF(!it->inputs || !it->outputs, ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < it->n_slots; i++)
-        if (it->slots[i].v->init) ECC_TRY(ecc_bind_initializer(ctx, &it->slots[i]));
+        if (it->slots[i].v->init) ECC_TRY(ecc_bind_initializer(ctx, it, &it->slots[i]));
     for (size_t i = 0; i < g->inputs.n; i++) {
         const ecc_value *v = g->inputs.items[i];
         int32_t s = ecc_slot_of(it, v);
@@ -855,6 +892,7 @@ ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
     it->mem_limit = ecc_memory_limit();
     if (opts) {
         it->max_batch = opts->max_batch;
+        it->fake_quant = ECC_OPT_HAS(opts, fake_quant) && opts->fake_quant;
         if (ECC_OPT_HAS(opts, observe_user)) {
             it->observe = opts->observe;
             it->observe_user = opts->observe_user;
@@ -864,6 +902,8 @@ ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
     ECC_TRY(ecc_bind_graph_io(ctx, it));
     ECC_TRY(ecc_bind_keep(ctx, it, opts && ECC_OPT_HAS(opts, keep) ? opts->keep : NULL));
     ECC_TRY(ecc_bind_params(ctx, it, opts && ECC_OPT_HAS(opts, params) ? opts->params : NULL));
+    ECC_TRY(ecc_finish_views(ctx, it));
+    ecc_bind_act_quant(it);
     if (opts && ECC_OPT_HAS(opts, keep_all) && opts->keep_all) ecc_keep_all(it);
     ECC_TRY(ecc_order_nodes(ctx, it));
     ECC_TRY(ecc_wire_nodes(ctx, it));
@@ -919,6 +959,10 @@ void ecc_interp_free(ecc_interp *it) {
     for (size_t i = 0; it->slots && i < it->n_slots; i++) {
         free(it->slots[i].copy);
         free(it->slots[i].folded);
+        free(it->slots[i].view);
+        free(it->slots[i].clip);
+        if (it->slots[i].wview) ecc_wview_close(it->slots[i].wview);
+        free(it->slots[i].wview);
     }
     free(it->slots);
     free(it->slot_of_id);
@@ -1131,6 +1175,69 @@ static ecc_status ecc_observe(ecc_ctx *ctx, ecc_interp *it, const ecc_inode *in)
     return ECC_OK;
 }
 
+/* s's data moved into memory the interpreter owns until the next run. */
+static ecc_status ecc_own_copy(ecc_ctx *ctx, ecc_interp *it, ecc_slot *s) {
+    ecc_status st = ecc_grow(ctx, (void **)&it->fallback, &it->cap_fallback, it->n_fallback + 1,
+                             sizeof *it->fallback);
+    void *p = st ? NULL : malloc(s->t.nbytes);
+    if (!p) return st ? st : ECC_OOM(ctx);
+    memcpy(p, s->t.data, s->t.nbytes);
+    it->fallback[it->n_fallback++] = p;
+    s->t.data = p;
+    return ECC_OK;
+}
+
+/* Outputs and kept values that are graph inputs get a copy the interpreter
+ * owns, so results never point into the caller's buffers. */
+static ecc_status ecc_own_passthrough(ecc_ctx *ctx, ecc_interp *it) {
+    for (size_t i = 0; i < it->n_inputs; i++) {
+        ecc_slot *s = &it->slots[it->inputs[i]];
+        if (!s->pinned || !s->t.nbytes) continue;
+        ecc_status st = ecc_own_copy(ctx, it, s);
+        if (st) return st;
+    }
+    return ECC_OK;
+}
+
+/* ---------------- simulated quantization (fake_quant) ---------------- */
+
+/* Each trained weight with a quantizer is read anew from its float copy. */
+static void ecc_refresh_views(ecc_interp *it) {
+    for (size_t i = 0; i < it->n_params; i++) {
+        ecc_slot *s = &it->slots[it->params[i]];
+        if (s->wview) ecc_wview_read(s->wview, s->copy, s->view);
+    }
+}
+
+/* A produced activation with a quantizer rounded in place, with the clip
+ * bits its gradient needs. */
+static ecc_status ecc_round_slot(ecc_ctx *ctx, ecc_slot *s) {
+    if (!s->act_q || !s->produced || s->t.dtype != ECC_DTYPE_FLOAT || !s->t.nbytes)
+        return ECC_OK;
+    int64_t n = ecc_rt_numel(&s->t);
+    size_t bytes = (size_t)(n + 7) / 8;
+    if (s->needs_grad && bytes > s->clip_cap) {
+        uint8_t *c = realloc(s->clip, bytes);
+        if (!c) return ECC_OOM(ctx);
+        s->clip = c;
+        s->clip_cap = bytes;
+    }
+    ecc_act_fake_quant(s->act_q, s->t.data, n, s->needs_grad ? s->clip : NULL);
+    return ECC_OK;
+}
+
+/* Graph inputs with a quantizer: rounded in a copy (the caller's data stays). */
+static ecc_status ecc_round_inputs(ecc_ctx *ctx, ecc_interp *it) {
+    for (size_t i = 0; it->fake_quant && i < it->n_inputs; i++) {
+        ecc_slot *s = &it->slots[it->inputs[i]];
+        if (!s->act_q || s->t.dtype != ECC_DTYPE_FLOAT || !s->t.nbytes) continue;
+        ecc_status st = ecc_own_copy(ctx, it, s);
+        if (!st) st = ecc_round_slot(ctx, s);
+        if (st) return st;
+    }
+    return ECC_OK;
+}
+
 static ecc_status ecc_run_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos) {
     ecc_status st = ECC_OK;
     ecc_inode *in = &it->nodes[pos];
@@ -1156,6 +1263,10 @@ static ecc_status ecc_run_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos) {
         ECC_FAIL_IF(s >= 0 && !it->slots[s].produced, ctx, ECC_E_INTERNAL,
                     "node '%s' (%s): kernel did not produce output %u", ecc_node_label(n),
                     n->op_type, j);
+    }
+    for (uint32_t j = 0; it->fake_quant && j < n->n_outputs; j++) {
+        int32_t s = it->io[in->io + n->n_inputs + j];
+        if (s >= 0) ECC_TRY(ecc_round_slot(ctx, &it->slots[s]));
     }
     if (it->observe) ECC_TRY(ecc_observe(ctx, it, in));
     if (it->recording) ecc_backward_keep(it, in);
@@ -1245,23 +1356,6 @@ static ecc_status ecc_finish_recording(ecc_ctx *ctx, ecc_interp *it) {
     return ECC_OK;
 }
 
-/* Outputs and kept values that are graph inputs get a copy the interpreter
- * owns, so results never point into the caller's buffers. */
-static ecc_status ecc_own_passthrough(ecc_ctx *ctx, ecc_interp *it) {
-    for (size_t i = 0; i < it->n_inputs; i++) {
-        ecc_slot *s = &it->slots[it->inputs[i]];
-        if (!s->pinned || !s->t.nbytes) continue;
-        ecc_status st = ecc_grow(ctx, (void **)&it->fallback, &it->cap_fallback,
-                                 it->n_fallback + 1, sizeof *it->fallback);
-        void *p = st ? NULL : malloc(s->t.nbytes);
-        if (!p) return st ? st : ECC_OOM(ctx);
-        memcpy(p, s->t.data, s->t.nbytes);
-        it->fallback[it->n_fallback++] = p;
-        s->t.data = p;
-    }
-    return ECC_OK;
-}
-
 ecc_status ecc_interp_run(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *inputs,
                           size_t n_inputs) {
     ecc_status st = ECC_OK;
@@ -1274,6 +1368,8 @@ ecc_status ecc_interp_run(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *inp
     if (!same || !it->planned || it->stale) ecc_start_recording(it);
     it->stale = false;
     ecc_reset_slots(it, inputs);
+    ecc_refresh_views(it);
+    ECC_TRY(ecc_round_inputs(ctx, it));
     blas_threads = ecc_blas_single();
     for (uint32_t pos = 0; pos < it->n_nodes; pos++) ECC_TRY(ecc_run_node(ctx, it, pos));
     if (it->recording) ECC_TRY(ecc_finish_recording(ctx, it));

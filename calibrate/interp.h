@@ -53,6 +53,13 @@ typedef struct ecc_interp_options {
      * stays in memory until the next run (a reference for tests). */
     const char *const *params;
     bool keep_all;
+    /* fake_quant: quantizer annotations with scales are simulated as lowering
+     * will deploy them: a weight is read quantize-dequantized by its
+     * quantizer (a trained one anew each run, from the float copy the
+     * optimizer updates), a per-tensor activation or graph input is rounded
+     * as it is produced; gradients pass straight through inside each
+     * clipping range and are zero outside it. */
+    bool fake_quant;
 } ecc_interp_options;
 
 /* Plans model for execution. Every node must have a kernel: otherwise

@@ -6,6 +6,7 @@
 #define ECC_INTERP_INTERNAL_H
 
 #include "kernels.h"
+#include "weight_view.h"
 
 #define ECC_BUF_EXTERNAL (-1) /* caller input, initializer, Constant attribute */
 #define ECC_BUF_FALLBACK (-2) /* outside the plan, freed at the next run */
@@ -32,6 +33,13 @@ typedef struct ecc_slot {
     bool produced;
     bool trainable;       /* a parameter (ecc_interp_options.params): read from copy */
     bool needs_grad;      /* a float value that depends on a parameter */
+    /* simulated quantization (ecc_interp_options.fake_quant) */
+    ecc_wview *wview;     /* a trained parameter's quantizer view (owned), or NULL */
+    float *view;          /* what runs read of that parameter: wview of copy (owned) */
+    const ecc_quantizer *act_q; /* activation rounded as it is produced, or NULL */
+    bool own_data;        /* never a view of another value's memory (rounded in place) */
+    uint8_t *clip;        /* per element of the last run: outside the clipping range */
+    size_t clip_cap;      /* bytes allocated at clip */
 } ecc_slot;
 
 typedef struct ecc_buffer {
@@ -67,6 +75,7 @@ struct ecc_interp {
     ecc_observe_fn observe;
     void *observe_user;
     int64_t max_batch;
+    bool fake_quant;          /* weights and activations read as quantized (annotations) */
     /* values */
     ecc_slot *slots;
     size_t n_slots;

@@ -941,6 +941,117 @@ static void test_exclude_and_fallback(void **state) {
     assert_true(stat(f, "units.quantized") + stat(f, "units.float") == 3);
 }
 
+/* ---------------- the interpreter's quantization view (fake_quant) ---------------- */
+
+/* An interpreter on net simulating its quantizers or not, with the named
+ * parameters (NULL-terminated, or NULL) trained. */
+static ecc_interp *view_interp(fixture *f, const char *const *params, bool fake_quant) {
+    ecc_interp_options o = {.struct_size = sizeof o, .threads = 1, .max_batch = XD[0],
+                            .params = params, .fake_quant = fake_quant};
+    ecc_interp *it = NULL;
+    if (ecc_interp_create(f->ctx, f->m, &o, &it)) fail_msg("interp: %s", ecc_ctx_message(f->ctx));
+    return it;
+}
+
+/* Output y of net on x (160 floats) through it. */
+static const float *view_run(fixture *f, ecc_interp *it, const float *x) {
+    ecc_rt_tensor in = {ECC_DTYPE_FLOAT, 4, {2, 8, 6, 6}, (void *)x, 576 * sizeof(float)};
+    if (ecc_interp_run(f->ctx, it, &in, 1)) fail_msg("run: %s", ecc_ctx_message(f->ctx));
+    const ecc_rt_tensor *y = ecc_interp_result(it, 0);
+    assert_int_equal(y->nbytes, 80 * sizeof(float));
+    return y->data;
+}
+
+/* quant-weight's annotations read through the view compute what the lowered
+ * model computes, bit for bit. */
+static void test_view_quant_weight(void **state) {
+    fixture *f = *state;
+    net(f);
+    run_pass(f, "quant-weight:block=32");
+    float x[576], sim[80], plain[80], got[160];
+    sample_x(f, x);
+    ecc_interp *it = view_interp(f, NULL, true);
+    memcpy(sim, view_run(f, it, x), sizeof sim);
+    ecc_interp_free(it);
+    it = view_interp(f, NULL, false);
+    memcpy(plain, view_run(f, it, x), sizeof plain);
+    ecc_interp_free(it);
+    assert_true(memcmp(sim, plain, sizeof sim) != 0); /* the view does quantize */
+    lower(f);
+    assert_int_equal(run_model(f, x, 4, XD, got, 160), 80);
+    assert_memory_equal(got, sim, sizeof sim);
+}
+
+/* quant (static W8A8) simulated through the view agrees with the lowered
+ * model up to its int32 bias rounding. */
+static void test_view_quant_static(void **state) {
+    fixture *f = *state;
+    net_calibrated(f);
+    float x[576], ref[160], sim[80], got[160];
+    sample_x(f, x);
+    run_model(f, x, 4, XD, ref, 160);
+    run_pass(f, "quant");
+    ecc_interp *it = view_interp(f, NULL, true);
+    memcpy(sim, view_run(f, it, x), sizeof sim);
+    ecc_interp_free(it);
+    lower(f);
+    run_model(f, x, 4, XD, got, 160);
+    double vs_lowered = qc_sqnr_db(got, sim, 80), vs_float = qc_sqnr_db(ref, sim, 80);
+    printf("  view vs lowered %.1f dB, vs float %.1f dB\n", vs_lowered, vs_float);
+    if (!(vs_lowered > 50.0)) fail_msg("simulated vs lowered W8A8: %.1f dB", vs_lowered);
+    assert_true(vs_float < vs_lowered - 10.0); /* it is the quantized model, not the float one */
+}
+
+/* Straight-through gradients: a trained weight with a quantizer gets the
+ * gradient at its quantized values where it lies inside the clipping range,
+ * and zero where rounding clips it. */
+static void test_view_straight_through(void **state) {
+    fixture *f = *state;
+    net(f);
+    run_pass(f, "quant-weight:block=32");
+    ecc_value *w = V("fc.w");
+    assert_int_equal(ecc_tensor_make_unique(f->ctx, &w->init), ECC_OK);
+    float *stored = w->init->data;
+    int64_t n = w->init->numel;
+    for (int64_t i = 0; i < n; i++) stored[i] *= 1.6f; /* past the fixed scales: clipped */
+    float *on_grid = malloc((size_t)n * sizeof *on_grid);
+    float *grads[2] = {malloc((size_t)n * sizeof(float)), malloc((size_t)n * sizeof(float))};
+    assert_int_equal(qc_fake_quant_weight(f->ctx, w->quant, w->init, on_grid), ECC_OK);
+    float x[576], dy[80], y[2][80];
+    sample_x(f, x);
+    for (int i = 0; i < 80; i++) dy[i] = frand(f, -1, 1);
+    ecc_rt_tensor d = {ECC_DTYPE_FLOAT, 2, {2, 40}, dy, sizeof dy};
+    const ecc_rt_tensor *douts[2] = {&d, NULL};
+    const char *params[] = {"fc.w", NULL};
+    for (int pass = 0; pass < 2; pass++) { /* 0: the stored weights; 1: them on the grid */
+        ecc_interp *it = view_interp(f, params, true);
+        if (pass) memcpy(ecc_interp_param(it, 0), on_grid, (size_t)n * sizeof *on_grid);
+        memcpy(y[pass], view_run(f, it, x), sizeof y[pass]);
+        if (ecc_interp_backward(f->ctx, it, douts)) fail_msg("%s", ecc_ctx_message(f->ctx));
+        memcpy(grads[pass], ecc_interp_param_grad(it, 0), (size_t)n * sizeof(float));
+        ecc_interp_free(it);
+    }
+    assert_memory_equal(y[0], y[1], sizeof y[0]); /* the same view: the same forward */
+    const float *g_stored = grads[0], *g_view = grads[1];
+    const float *scale = w->quant->scale->data;
+    ecc_qlayout L;
+    assert_int_equal(ecc_qlayout_of(f->ctx, w->quant, w->init->rank, w->init->dims, &L), ECC_OK);
+    int64_t clipped = 0, passed = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float r = ecc_qround(stored[i] / scale[ecc_qlayout_group(&L, i)]);
+        bool outside = r < -7.0f || r > 7.0f;
+        clipped += outside;
+        passed += !outside && g_view[i] != 0.0f;
+        assert_true(g_stored[i] == (outside ? 0.0f : g_view[i]));
+    }
+    printf("  %lld of %lld weights clipped (zero gradient), %lld passed straight through\n",
+           (long long)clipped, (long long)n, (long long)passed);
+    assert_true(clipped > 0 && passed > 0);
+    free(on_grid);
+    free(grads[0]);
+    free(grads[1]);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
@@ -969,6 +1080,9 @@ int main(void) {
         T(test_equalize),
         T(test_bias_correction),
         T(test_exclude_and_fallback),
+        T(test_view_quant_weight),
+        T(test_view_quant_static),
+        T(test_view_straight_through),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,111 @@
+/* weight_view.c — the view a run reads an annotated value through (mask,
+ * quantizer), and the straight-through gradients back through it
+ * (weight_view.h). */
+#include "weight_view.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool mask_covers(const ecc_value *v) {
+    const ecc_mask *m = v->mask;
+    return m && m->keep && m->keep->numel == v->init->numel;
+}
+
+static bool has_scales(const ecc_quantizer *q) {
+    return q && q->scale && q->scale->dtype == ECC_DTYPE_FLOAT && q->scale->numel > 0 &&
+           (q->bits == 4 || q->bits == 8);
+}
+
+bool ecc_wview_quantizes(const ecc_wview *w) { return w->q != NULL; }
+
+static ecc_status open_quantizer(ecc_ctx *ctx, const ecc_value *v, ecc_wview *w) {
+    ecc_status st = ECC_OK;
+    const ecc_tensor *t = v->init;
+    w->q = v->quant;
+    w->f = ecc_qformat_of(w->q);
+    ecc_qformat_range(&w->f, &w->lo, &w->hi);
+    ECC_TRY(ecc_qlayout_of(ctx, w->q, t->rank, t->dims, &w->L));
+    int64_t groups = ecc_qlayout_groups(&w->L);
+    ECC_FAIL_IF(groups != w->q->scale->numel, ctx, ECC_E_INPUT,
+                "the quantizer of '%s' has %lld scales for %lld groups", v->name,
+                (long long)w->q->scale->numel, (long long)groups);
+    ECC_TRY(ecc_quantizer_zero_points(ctx, w->q, groups, &w->zp));
+    w->codes = malloc((size_t)t->numel + 1);
+    ECC_FAIL_IF(!w->codes, ctx, ECC_E_INTERNAL, "out of memory");
+fail:
+    return st;
+}
+
+ecc_status ecc_wview_open(ecc_ctx *ctx, const ecc_value *v, bool quantize, ecc_wview *w,
+                          bool *active) {
+    ecc_status st = ECC_OK;
+    memset(w, 0, sizeof *w);
+    *active = false;
+    const ecc_tensor *t = v->init;
+    if (!t || t->dtype != ECC_DTYPE_FLOAT) return ECC_OK;
+    w->numel = t->numel;
+    if (mask_covers(v)) w->keep = v->mask->keep->data;
+    if (quantize && has_scales(v->quant)) ECC_TRY(open_quantizer(ctx, v, w));
+    *active = w->keep || w->q;
+fail:
+    if (st) ecc_wview_close(w);
+    return st;
+}
+
+void ecc_wview_close(ecc_wview *w) {
+    free(w->zp);
+    free(w->codes);
+    memset(w, 0, sizeof *w);
+}
+
+void ecc_wview_mask(const ecc_wview *w, const float *stored, float *out) {
+    if (out != stored) memcpy(out, stored, (size_t)w->numel * sizeof *out);
+    for (int64_t i = 0; w->keep && i < w->numel; i++)
+        if (!w->keep[i]) out[i] = 0.0f;
+}
+
+void ecc_wview_read(const ecc_wview *w, const float *stored, float *out) {
+    ecc_wview_mask(w, stored, out);
+    if (!w->q) return;
+    ecc_qlayout_quantize(out, &w->L, &w->f, w->q->scale->data, w->zp, w->codes);
+    ecc_qlayout_dequantize(w->codes, &w->L, &w->f, w->q->scale->data, w->zp, out);
+}
+
+void ecc_wview_grad(const ecc_wview *w, const float *stored, float *grad) {
+    const float *scale = w->q ? w->q->scale->data : NULL;
+    for (int64_t i = 0; i < w->numel; i++) {
+        if (w->keep && !w->keep[i]) {
+            grad[i] = 0.0f;
+            continue;
+        }
+        if (!w->q) continue;
+        int64_t g = ecc_qlayout_group(&w->L, i);
+        float r = ecc_qround(stored[i] / scale[g]) + (float)w->zp[g];
+        if (r < (float)w->lo || r > (float)w->hi) grad[i] = 0.0f;
+    }
+}
+
+/* ---------------- activations ---------------- */
+
+bool ecc_act_quantizable(const ecc_quantizer *q) {
+    return has_scales(q) && q->granularity == ECC_QUANT_TENSOR && q->scale->numel == 1;
+}
+
+void ecc_act_fake_quant(const ecc_quantizer *q, float *x, int64_t n, uint8_t *clip) {
+    ecc_qformat f = ecc_qformat_of(q);
+    int32_t lo, hi, zp = ecc_quantizer_zero_point(q, 0);
+    ecc_qformat_range(&f, &lo, &hi);
+    float s = ((const float *)q->scale->data)[0];
+    if (clip) memset(clip, 0, (size_t)(n + 7) / 8);
+    for (int64_t i = 0; i < n; i++) {
+        float r = ecc_qround(x[i] / s) + (float)zp;
+        if (clip && (r < (float)lo || r > (float)hi)) clip[i >> 3] |= (uint8_t)(1u << (i & 7));
+        int32_t c = r < (float)lo ? lo : r > (float)hi ? hi : (int32_t)r;
+        x[i] = (float)(c - zp) * s;
+    }
+}
+
+void ecc_act_grad(const uint8_t *clip, float *grad, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (clip[i >> 3] & (1u << (i & 7))) grad[i] = 0.0f;
+}

@@ -49,6 +49,11 @@ void ecc_log(ecc_ctx *ctx, int level, const char *fmt, ...) __attribute__((forma
     } while (0)
 #define ECC_OOM(ctx) ecc_ctx_error((ctx), ECC_E_INTERNAL, "out of memory")
 
+/* Copies src into dst (cap bytes, always terminated) with control characters,
+ * DEL and bytes that are not valid UTF-8 written as \xNN (ctx.c; every
+ * message and log line goes through it). Returns the length written. */
+size_t ecc_escape_text(char *dst, size_t cap, const char *src);
+
 /* ---- input files (input_file.c): regular files only, never blocking on a FIFO ----
  * Each sets the error "is a FIFO, not a regular file" (directory, device,
  * socket likewise) or "cannot open: ..." on ctx; the caller sets the subject. */

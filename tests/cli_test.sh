@@ -229,4 +229,16 @@ else
     bad "inspect --json lists no metadata section"
 fi
 
+# --- control characters from files are escaped (issue 25, class 5): a value
+# name holding ESC, BEL and a newline reaches the error as \xNN, one line
+python3 - "$T/esc.onnx" <<'PY'
+import sys
+b = open("testdata/mlp.onnx", "rb").read()
+at = b.index(b"/Relu_output_0", b.index(b"/Relu_output_0") + 1)  # fc2's input only
+open(sys.argv[1], "wb").write(b[:at] + b"/R\x1b[31m\x07\nput_0" + b[at + 14:])
+PY
+expect 2 "name with control characters" -- "$ECC" compress "$T/esc.onnx" -o "$T/o/x.onnx"
+one_line_error "escaped name" "$T/esc.onnx" '/R\x1b[31m\x07\x0aput_0'
+LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$T/err" && bad "raw control characters reached stderr" || ok
+
 summary cli

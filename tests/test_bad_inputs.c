@@ -218,6 +218,34 @@ static void test_plugin_fifo(void **state) {
     tmpdir_remove(dir);
 }
 
+/* ---------------- text from files is escaped (class 5) ---------------- */
+
+static void test_messages_escape_controls(void **state) {
+    (void)state;
+    ecc_ctx *ctx = ecc_ctx_create();
+    ecc_ctx_set_subject(ctx, "dir/m\033odel\n.onnx");
+    ecc_ctx_error(ctx, ECC_E_INPUT, "node '%s': %s", "a\033]0;pwned\007b\nc\rd\x7f",
+                  "caf\xc3\xa9 \xe2\x86\x92 \x9b \xc2\x9b \xff \xe2\x86");
+    assert_string_equal(ecc_ctx_message(ctx),
+                        "dir/m\\x1bodel\\x0a.onnx: node 'a\\x1b]0;pwned\\x07b\\x0ac\\x0dd"
+                        "\\x7f': caf\xc3\xa9 \xe2\x86\x92 \\x9b \\xc2\\x9b \\xff "
+                        "\\xe2\\x86");
+    /* escaping twice changes nothing: messages wrapped into messages stay readable */
+    char twice[ECC_MSG_MAX + 600];
+    snprintf(twice, sizeof twice, "%s", ecc_ctx_message(ctx));
+    ecc_ctx_set_subject(ctx, NULL);
+    ecc_ctx_error(ctx, ECC_E_INPUT, "%s", twice);
+    assert_string_equal(ecc_ctx_message(ctx), twice);
+    /* a long message is cut, never overflows, never ends inside an escape */
+    char big[3000];
+    memset(big, 0x1b, sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    ecc_ctx_error(ctx, ECC_E_INPUT, "%s", big);
+    size_t n = strlen(ecc_ctx_message(ctx));
+    assert_true(n > 0 && n < ECC_MSG_MAX && n % 4 == 0);
+    ecc_ctx_free(ctx);
+}
+
 /* ---------------- unpack and verify agree (class 8) ---------------- */
 
 static void test_artifact_corrupt_metadata(void **state) {
@@ -275,6 +303,7 @@ int main(void) {
         cmocka_unit_test(test_plugin_garbage_info),
         cmocka_unit_test(test_plugin_fifo),
         cmocka_unit_test(test_artifact_corrupt_metadata),
+        cmocka_unit_test(test_messages_escape_controls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,6 +118,11 @@ ecc_status ecc_interp_backward(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor
  * gradients included). */
 size_t ecc_interp_grad_peak_bytes(const ecc_interp *it);
 
+/* Can fake_quant simulate v's quantizer (NULL reason) or not (a short
+ * reason: no scales, a dynamic or per-axis activation quantizer)? A 32-bit
+ * bias quantizer is read in float, as its rounding is below float32's. */
+const char *ecc_interp_quant_unsupported(const ecc_value *v);
+
 /* ---- kernel table ---- */
 typedef struct ecc_kernel_ctx ecc_kernel_ctx; /* threads, scratch, ctx for errors */
 

@@ -2,6 +2,7 @@
  * quantizer), and the straight-through gradients back through it
  * (weight_view.h). */
 #include "weight_view.h"
+#include "interp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -108,4 +109,13 @@ void ecc_act_fake_quant(const ecc_quantizer *q, float *x, int64_t n, uint8_t *cl
 void ecc_act_grad(const uint8_t *clip, float *grad, int64_t n) {
     for (int64_t i = 0; i < n; i++)
         if (clip[i >> 3] & (1u << (i & 7))) grad[i] = 0.0f;
+}
+
+const char *ecc_interp_quant_unsupported(const ecc_value *v) {
+    const ecc_quantizer *q = v->quant;
+    if (!q || (v->init && q->bits == 32)) return NULL;
+    if (v->init) return has_scales(q) ? NULL : "a weight quantizer without scales";
+    return ecc_act_quantizable(q) ? NULL
+                                  : "an activation quantizer without a fixed per-tensor scale "
+                                    "(quant:mode=dynamic)";
 }

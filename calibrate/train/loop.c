@@ -2,9 +2,10 @@
  * held-out samples, shuffled mini-batches gathered from memory, the
  * interpreter's forward and backward on the student, the distillation loss
  * (T² KL against the teacher's logits, plus alpha · cross-entropy when labels
- * are given) on output 0, gradient clipping, the optimizer step at the
- * schedule's rate with masks kept at zero, held-out metrics per epoch, and a
- * progress line on a terminal. */
+ * are given) on output 0 and beta · MSE of each feature pair (the student's
+ * value as an extra output, the teacher run on the same batch), gradient
+ * clipping, the optimizer step at the schedule's rate with masks kept at
+ * zero, held-out metrics per epoch, and a progress line on a terminal. */
 #include "train.h"
 
 #include "../interp.h"
@@ -30,6 +31,11 @@ typedef struct train_state {
     ecc_rt_tensor *batch;    /* per input: one batch of samples */
     float *target, *grad, *grad_ce; /* batch × classes */
     int64_t *labels;         /* batch */
+    ecc_interp *teacher;     /* with features: the teacher, run on each batch */
+    float **fgrad;           /* per feature: d(loss)/d(student value), grown as needed */
+    size_t *fgrad_cap;       /* floats */
+    ecc_rt_tensor *fdout;    /* per feature: the gradient handed to backward */
+    const ecc_rt_tensor **dout; /* per student output */
     uint64_t rng;
     double t0, last_draw;
 } train_state;
@@ -58,6 +64,10 @@ static ecc_status check_config(ecc_ctx *ctx, const ecc_train_config *c,
                 "temperature must be finite and > 0, got %g", c->temperature);
     ECC_FAIL_IF(!(c->alpha >= 0 && c->alpha <= 1), ctx, ECC_E_USAGE,
                 "alpha must be in [0, 1], got %g", c->alpha);
+    ECC_FAIL_IF(d->n_features && !(c->beta >= 0 && isfinite(c->beta)), ctx, ECC_E_USAGE,
+                "beta must be finite and >= 0, got %g", c->beta);
+    ECC_FAIL_IF(d->n_features && !d->teacher, ctx, ECC_E_USAGE,
+                "feature pairs need the teacher model");
     ECC_TRY(ecc_optim_config_check(ctx, &c->optim));
     ECC_TRY(ecc_lr_schedule_check(ctx, &c->lr));
     ECC_FAIL_IF(d->samples < 2, ctx, ECC_E_INPUT, "training needs at least 2 samples, got %lld",
@@ -73,7 +83,7 @@ static ecc_status state_open(train_state *s, const struct ecc_model *student,
     ECC_FAIL_IF(!names, s->ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < n_targets; i++) names[i] = targets[i].name;
     ecc_interp_options o = {.struct_size = sizeof o, .threads = s->cfg->threads,
-                            .max_batch = s->cfg->batch, .params = names};
+                            .max_batch = s->cfg->batch, .params = names, .fake_quant = true};
     ECC_TRY(ecc_interp_create(s->ctx, student, &o, &s->it));
     ECC_FAIL_IF(ecc_interp_input_count(s->it) != s->d->n_inputs, s->ctx, ECC_E_INPUT,
                 "the data has %zu inputs, the model %zu", s->d->n_inputs,
@@ -105,7 +115,43 @@ fail:
     return st;
 }
 
+/* The teacher's interpreter (keeping the feature values) and the buffers of
+ * the feature gradients. */
+static ecc_status features_open(train_state *s) {
+    ecc_status st = ECC_OK;
+    const ecc_train_data *d = s->d;
+    size_t n_out = ecc_interp_output_count(s->it);
+    const char **keep = calloc(d->n_features + 1, sizeof *keep);
+    s->dout = calloc(n_out + 1, sizeof *s->dout);
+    ECC_FAIL_IF(!keep || !s->dout, s->ctx, ECC_E_INTERNAL, "out of memory");
+    if (d->n_features == 0) goto done;
+    s->fgrad = calloc(d->n_features, sizeof *s->fgrad);
+    s->fgrad_cap = calloc(d->n_features, sizeof *s->fgrad_cap);
+    s->fdout = calloc(d->n_features, sizeof *s->fdout);
+    ECC_FAIL_IF(!s->fgrad || !s->fgrad_cap || !s->fdout, s->ctx, ECC_E_INTERNAL,
+                "out of memory");
+    for (size_t k = 0; k < d->n_features; k++) {
+        ECC_FAIL_IF(d->features[k].output == 0 || d->features[k].output >= n_out, s->ctx,
+                    ECC_E_INTERNAL, "feature '%s': output %zu out of range",
+                    d->features[k].student_value, d->features[k].output);
+        keep[k] = d->features[k].teacher_value;
+    }
+    ecc_interp_options o = {.struct_size = sizeof o, .threads = s->cfg->threads,
+                            .max_batch = s->cfg->batch, .keep = keep};
+    ECC_TRY(ecc_interp_create(s->ctx, d->teacher, &o, &s->teacher));
+done:
+fail:
+    free(keep);
+    return st;
+}
+
 static void state_close(train_state *s) {
+    for (size_t k = 0; s->fgrad && k < s->d->n_features; k++) free(s->fgrad[k]);
+    free(s->fgrad);
+    free(s->fgrad_cap);
+    free(s->fdout);
+    free(s->dout);
+    ecc_interp_free(s->teacher);
     for (size_t i = 0; s->batch && i < s->d->n_inputs; i++) free(s->batch[i].data);
     free(s->batch);
     free(s->target);
@@ -148,6 +194,40 @@ static ecc_status logits_of(train_state *s, int64_t n, const ecc_rt_tensor **out
     return ECC_OK;
 }
 
+/* beta · MSE of feature pair k on the last runs of student and teacher;
+ * with grad, its gradient into s->fgrad[k]. */
+static ecc_status feature_loss(train_state *s, size_t k, bool grad, double *loss) {
+    const ecc_train_feature *f = &s->d->features[k];
+    const ecc_rt_tensor *a = ecc_interp_result(s->it, f->output);
+    const ecc_rt_tensor *b = ecc_interp_value(s->teacher, f->teacher_value);
+    bool same = a && b && a->dtype == ECC_DTYPE_FLOAT && b->dtype == ECC_DTYPE_FLOAT &&
+                a->rank == b->rank && a->nbytes == b->nbytes &&
+                !memcmp(a->dims, b->dims, (size_t)a->rank * sizeof *a->dims);
+    if (!same)
+        return ecc_ctx_error(s->ctx, ECC_E_INPUT,
+                             "features: student value '%s' and teacher value '%s' must both "
+                             "be float32 of the same shape",
+                             f->student_value, f->teacher_value);
+    int64_t n = (int64_t)(a->nbytes / sizeof(float));
+    if (grad && (size_t)n > s->fgrad_cap[k]) {
+        float *g = realloc(s->fgrad[k], (size_t)n * sizeof *g);
+        if (!g) return ECC_OOM(s->ctx);
+        s->fgrad[k] = g;
+        s->fgrad_cap[k] = (size_t)n;
+    }
+    double l;
+    float *g = grad ? s->fgrad[k] : NULL;
+    ecc_status st = ecc_loss_mse(s->ctx, a->data, b->data, n, &l, g);
+    if (st) return st;
+    *loss += s->cfg->beta * l;
+    for (int64_t i = 0; g && i < n; i++) g[i] = (float)(s->cfg->beta * g[i]);
+    if (grad) {
+        s->fdout[k] = *a;
+        s->fdout[k].data = g;
+    }
+    return ECC_OK;
+}
+
 /* Forward on samples idx[0..n): the loss and (grad != NULL) its gradient. */
 static ecc_status forward_loss(train_state *s, const int64_t *idx, int64_t n, double *loss,
                                float *grad, const ecc_rt_tensor **y) {
@@ -165,6 +245,9 @@ static ecc_status forward_loss(train_state *s, const int64_t *idx, int64_t n, do
         for (int64_t i = 0; grad && i < n * c; i++)
             grad[i] = (float)((1 - a) * grad[i] + a * s->grad_ce[i]);
     }
+    if (s->d->n_features) ECC_TRY(ecc_interp_run(s->ctx, s->teacher, s->batch, s->d->n_inputs));
+    for (size_t k = 0; k < s->d->n_features; k++)
+        ECC_TRY(feature_loss(s, k, grad != NULL, loss));
 fail:
     return st;
 }
@@ -232,8 +315,10 @@ static ecc_status step_once(train_state *s, ecc_optim *opt, const ecc_train_para
                 (long long)step + 1, isnan(*loss) ? "NaN" : "infinite");
     ecc_rt_tensor d = *y;
     d.data = s->grad;
-    const ecc_rt_tensor *dp = &d;
-    ECC_TRY(ecc_interp_backward(s->ctx, s->it, &dp));
+    s->dout[0] = &d;
+    for (size_t k = 0; k < s->d->n_features; k++)
+        s->dout[s->d->features[k].output] = &s->fdout[k];
+    ECC_TRY(ecc_interp_backward(s->ctx, s->it, s->dout));
     ecc_grad_clip(tp, n_tp, s->cfg->clip);
     ECC_TRY(ecc_optim_step(opt, ecc_lr_at(&s->cfg->lr, step, total)));
 fail:
@@ -270,6 +355,7 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
     memset(res, 0, sizeof *res);
     ECC_TRY(check_config(ctx, cfg, data));
     ECC_TRY(state_open(&s, student, targets, n_targets));
+    ECC_TRY(features_open(&s));
     ECC_TRY(params_make(&s, targets, n_targets, &tp));
     ECC_TRY(ecc_optim_create(ctx, &cfg->optim, tp, n_targets, &opt));
     int64_t per_epoch = (s.n_train + cfg->batch - 1) / cfg->batch;
@@ -298,7 +384,8 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
                         "training diverged at step %lld: the loss %g is over %g times the "
                         "first step's (try a smaller lr)",
                         (long long)step + 1, loss, DIVERGED);
-            size_t mem = ecc_interp_workspace_bytes(s.it) + ecc_interp_grad_peak_bytes(s.it);
+            size_t mem = ecc_interp_workspace_bytes(s.it) + ecc_interp_grad_peak_bytes(s.it) +
+                         (s.teacher ? ecc_interp_workspace_bytes(s.teacher) : 0);
             if (mem > peak) peak = mem;
             sum += loss * (double)n;
             seen += n;

@@ -53,6 +53,11 @@ static const ecc_opt_desc distill_opts[] = {
             0.5, NULL),
     ECC_OPT(ECC_OPT_STRING, "teacher", "teacher model file (default: the input model)", NULL, 0,
             0, NULL),
+    ECC_OPT(ECC_OPT_STRING, "features",
+            "feature pairs student_value:teacher_value joined by '+': adds beta·MSE of each "
+            "(same shapes)",
+            NULL, 0, 0, NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "beta", "weight of each feature pair's MSE", "1", 0, 1e6, NULL),
 };
 
 /* ---------------- what trains ---------------- */
@@ -201,18 +206,78 @@ static const char *train_path(const ecc_pass_run *run) {
 }
 
 /* The teacher's output 0 on every sample, [samples, classes]. */
-static ecc_status teacher_logits(ecc_ctx *ctx, const char *path, const calib_data *d,
-                                 calib_out *o) {
+static ecc_status teacher_logits(ecc_ctx *ctx, ecc_model *t, const char *path,
+                                 const calib_data *d, calib_out *o) {
     ecc_status st = ECC_OK;
-    ecc_model *t = NULL;
-    ECC_TRY(ecc_model_read(ctx, path, &t));
     o->samples = d->samples;
     ECC_TRY(calib_data_run(ctx, t, d, CALIB_BATCH, NULL, NULL, calib_out_batch, o));
     ECC_FAIL_IF(!o->y || o->rows != d->samples, ctx, ECC_E_INPUT,
                 "teacher %s: output 0 must be float32 [batch, classes]", path);
 fail:
-    ecc_model_free(t);
     return st;
+}
+
+/* ---------------- feature pairs ---------------- */
+
+typedef struct feature_set {
+    char *text;                /* the option's copy, cut into names */
+    ecc_train_feature *f;
+    size_t n;
+    size_t outputs0;           /* the student's output count before */
+} feature_set;
+
+/* Splits "s1:t1+s2:t2" into pairs (names in fs->text); false on bad syntax. */
+static bool features_parse(const char *spec, feature_set *fs) {
+    size_t n = 1;
+    for (const char *c = spec; *c; c++) n += *c == '+';
+    fs->text = strdup(spec);
+    fs->f = calloc(n, sizeof *fs->f);
+    if (!fs->text || !fs->f) return false;
+    char *save = NULL;
+    for (char *p = strtok_r(fs->text, "+", &save); p; p = strtok_r(NULL, "+", &save)) {
+        char *colon = strchr(p, ':');
+        if (!colon || colon == p || !colon[1] || strchr(colon + 1, ':')) return false;
+        *colon = 0;
+        fs->f[fs->n++] = (ecc_train_feature){0, p, colon + 1};
+    }
+    return fs->n == n;
+}
+
+/* An activation of g named name (not an input or initializer), or NULL. */
+static ecc_value *activation(const ecc_graph *g, const char *name) {
+    ecc_value *v = ecc_graph_find(g, name);
+    return v && v->producer && !v->init ? v : NULL;
+}
+
+/* Checks the names against both models and makes each student value a graph
+ * output (its gradient then seeds backward); features_restore undoes it. */
+static ecc_status features_bind(ecc_ctx *ctx, ecc_graph *g, const ecc_model *teacher,
+                                feature_set *fs) {
+    fs->outputs0 = g->outputs.n;
+    for (size_t k = 0; k < fs->n; k++) {
+        ecc_train_feature *f = &fs->f[k];
+        ecc_value *v = activation(g, f->student_value);
+        if (!v)
+            return ecc_ctx_error(ctx, ECC_E_USAGE, "features: the student has no activation "
+                                 "named '%s'", f->student_value);
+        if (g->outputs.n && v == g->outputs.items[0])
+            return ecc_ctx_error(ctx, ECC_E_USAGE, "features: '%s' is output 0, which the KL "
+                                 "loss distills already", f->student_value);
+        if (!activation(teacher->graph, f->teacher_value))
+            return ecc_ctx_error(ctx, ECC_E_USAGE, "features: the teacher has no activation "
+                                 "named '%s'", f->teacher_value);
+        f->output = g->outputs.n;
+        for (size_t i = 1; i < g->outputs.n; i++)
+            if (g->outputs.items[i] == v) f->output = i;
+        if (f->output == g->outputs.n && !ecc_ptrvec_push(&g->outputs, v)) return ECC_OOM(ctx);
+    }
+    return ECC_OK;
+}
+
+static void features_restore(ecc_graph *g, feature_set *fs) {
+    if (fs->f && g->outputs.n > fs->outputs0) g->outputs.n = fs->outputs0;
+    free(fs->text);
+    free(fs->f);
 }
 
 static ecc_status config_of(const ecc_host_api *host, ecc_pass_run *run,
@@ -229,6 +294,7 @@ static ecc_status config_of(const ecc_host_api *host, ecc_pass_run *run,
         .val = host->opt_float(run, "val"),
         .temperature = host->opt_float(run, "temperature"),
         .alpha = host->opt_float(run, "alpha"),
+        .beta = host->opt_float(run, "beta"),
         .clip = host->opt_float(run, "clip"),
         .optim = ecc_optim_defaults(kind),
         .seed = host->seed(run),
@@ -309,6 +375,8 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     picked p = {0};
     calib_data *d = NULL;
     calib_out teacher = {0};
+    ecc_model *tmodel = NULL;
+    feature_set fs = {0};
     int64_t *labels = NULL;
     float **trained = NULL;
     ecc_train_result res = {0};
@@ -327,7 +395,11 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
                 "that train=%s selects", host->opt_string(run, "train"));
     const char *data = train_path(run), *lpath = calib_env_labels_path(run);
     ECC_TRY(calib_data_load(ctx, run->model, data, calib_env_given_size(run), &d));
-    ECC_TRY(teacher_logits(ctx, tpath, d, &teacher));
+    ECC_TRY(ecc_model_read(ctx, tpath, &tmodel));
+    ECC_TRY(teacher_logits(ctx, tmodel, tpath, d, &teacher));
+    const char *feats = host->opt_string(run, "features");
+    ECC_FAIL_IF(feats && !features_parse(feats, &fs), ctx, ECC_E_INTERNAL, "out of memory");
+    if (feats) ECC_TRY(features_bind(ctx, g, tmodel, &fs));
     if (lpath) ECC_TRY(calib_labels_load(ctx, lpath, data, d->samples, teacher.cols, &labels));
     else if (ecc_pass_run_opt_given(run, "alpha"))
         ecc_log(ctx, 0, "distill: alpha has no effect without --labels");
@@ -337,7 +409,8 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
         trained[i] = malloc((size_t)p.v[i]->init->numel * sizeof(float) + 1);
         ECC_FAIL_IF(!trained[i], ctx, ECC_E_INTERNAL, "out of memory");
     }
-    ecc_train_data td = {d->n_inputs, d->inputs, d->samples, teacher.y, teacher.cols, labels};
+    ecc_train_data td = {d->n_inputs, d->inputs, d->samples, teacher.y, teacher.cols, labels,
+                         fs.f, fs.n, tmodel};
     ECC_TRY(ecc_train_run(ctx, run->model, p.t, p.n, &td, &cfg, trained, &res));
     ECC_TRY(write_back(host, run, &p, trained));
     report(host, run, &res, &p);
@@ -346,6 +419,8 @@ fail:
     free(trained);
     ecc_train_result_free(&res);
     free(labels);
+    features_restore(g, &fs);
+    ecc_model_free(tmodel);
     calib_out_free(&teacher);
     calib_data_free(d);
     free(p.t);
@@ -367,6 +442,16 @@ static int distill_check(const ecc_host_api *host, ecc_pass_run *run) {
     if (!parse_train(t, &sel))
         return host->error(run, ECC_E_USAGE,
                            "train=%s: expected all, bias, bias+norm or last:K (K >= 1)", t);
+    const char *feats = host->opt_string(run, "features");
+    feature_set fs = {0};
+    bool parsed = !feats || features_parse(feats, &fs);
+    free(fs.text);
+    free(fs.f);
+    if (!parsed)
+        return host->error(run, ECC_E_USAGE,
+                           "features=%s: expected student_value:teacher_value pairs joined by "
+                           "'+' (names without ':' or '+')",
+                           feats);
     if (!train_path(run))
         return host->error(run, ECC_E_USAGE,
                            "distill trains on --train or --calib data: give --calib FILE");

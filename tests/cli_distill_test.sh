@@ -94,6 +94,22 @@ expect 0 "--train alone" -- "$ECC" compress testdata/mlp.onnx -o "$T/pt2.onnx" \
 holds "$T/pt2.json" 'r.passes[1].stats.val_accuracy_before >= 0' && ok ||
     bad "--train with --labels reported no accuracy"
 
+# --- feature pairs: beta·MSE of a student value against the teacher's joins the loss and
+# its gradient changes the training; beta=0 trains exactly as without
+F2=/Relu_1_output_0:/Relu_1_output_0
+expect 0 "features" -- "$ECC" compress testdata/mlp.onnx -o "$T/pf.onnx" \
+    --passes prune:sparsity=0.9,distill:epochs=2:features=$F2 --calib "$TRAIN" \
+    --calib-size 4000 --report "$T/pf.json"
+holds "$T/pf.json" 'r.passes[1].stats["epoch1.loss"] > 1.5 * '"$(json "$T/pd.json" \
+    'r.passes[1].stats["epoch1.loss"]')" && ok || bad "feature MSE not in the loss"
+cmp -s "$T/pd.onnx" "$T/pf.onnx" && bad "features did not change the training" || ok
+holds "$T/pf.json" 'r.passes[1].stats["epoch2.val_agreement"] > r.passes[1].stats.val_agreement_before + 0.2' &&
+    ok || bad "agreement did not rise with features"
+expect 0 "beta=0" -- "$ECC" compress testdata/mlp.onnx -o "$T/pf0.onnx" \
+    --passes prune:sparsity=0.9,distill:epochs=2:features=$F2:beta=0 --calib "$TRAIN" \
+    --calib-size 4000
+cmp -s "$T/pd.onnx" "$T/pf0.onnx" && ok || bad "beta=0 trained differently from no features"
+
 # --- the pipeline reads --calib once: Wanda's 256 samples are a prefix of what distill trains
 # on, GPTQ takes them again from the run's cache
 expect 0 "read once" -- "$ECC" compress testdata/mlp.onnx -o "$T/r1.onnx" -v \
@@ -127,6 +143,12 @@ refuse 2 "label range" "label 12 of sample 0 is outside [0, 10)" -- --passes dis
 grep -qF "$T/lab12.idx" "$T/err" && ok || bad "label range error does not name the file"
 refuse 2 "labels not indices" "one class index per sample" -- --passes distill \
     --calib testdata/fmnist_64.npy --labels testdata/fmnist_64.npy
+refuse 1 "features syntax" "features=" -- --passes distill:features=/Relu_output_0 \
+    --calib testdata/fmnist_64.npy
+refuse 1 "features name" "no activation named 'nope'" -- --passes distill:features=nope:logits \
+    --calib testdata/fmnist_64.npy
+refuse 2 "features shape" "same shape" -- \
+    --passes distill:features=/Relu_output_0:/Relu_1_output_0 --calib testdata/fmnist_64.npy
 refuse 3 "diverges" "diverged" -- \
     --passes distill:lr=10:optimizer=sgd:momentum=0.99:schedule=constant:steps=40 \
     --calib "$TRAIN" --calib-size 1000

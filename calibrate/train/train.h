@@ -112,12 +112,23 @@ double ecc_lr_at(const ecc_lr_schedule *s, int64_t step, int64_t total_steps);
 /* ---------------- the training loop (loop.c) ----------------
  * Distillation of a student model against fixed target logits (a teacher's
  * outputs, computed once by the caller) on samples held in memory: shuffled
- * mini-batches, the interpreter's forward and backward, a loss on output 0,
- * an optimizer step, masks kept. Deterministic for a seed, on any thread
- * count. */
+ * mini-batches, the interpreter's forward and backward, a loss on output 0
+ * (T²·KL, with labels (1-alpha)·T²·KL + alpha·CE) plus beta·MSE of each
+ * feature pair, an optimizer step, masks kept. Deterministic for a seed, on
+ * any thread count. */
 
 struct ecc_model;
 struct ecc_rt_tensor;
+
+/* Feature distillation: a value of the student, made one of its graph
+ * outputs by the caller (so its gradient seeds the backward pass), against a
+ * teacher value of the same shape, computed by running the teacher on each
+ * batch. */
+typedef struct ecc_train_feature {
+    size_t output;             /* index of the student output holding the value */
+    const char *student_value; /* its name, for messages */
+    const char *teacher_value; /* the teacher's value (an activation) */
+} ecc_train_feature;
 
 typedef struct ecc_train_data {
     size_t n_inputs;
@@ -126,6 +137,9 @@ typedef struct ecc_train_data {
     const float *target;   /* teacher logits, [samples, classes] */
     int64_t classes;
     const int64_t *labels; /* [samples] class indices, or NULL */
+    const ecc_train_feature *features; /* n_features pairs, or NULL */
+    size_t n_features;
+    const struct ecc_model *teacher;   /* run on each batch when n_features > 0 */
 } ecc_train_data;
 
 typedef struct ecc_train_config {
@@ -135,6 +149,7 @@ typedef struct ecc_train_config {
     double val;            /* held-out fraction of the samples, [0, 0.5] */
     double temperature;    /* KL temperature T > 0 */
     double alpha;          /* weight of cross-entropy on labels (when given), [0, 1] */
+    double beta;           /* weight of each feature pair's MSE, >= 0 */
     double clip;           /* global gradient norm bound; 0 = none */
     ecc_optim_config optim;
     ecc_lr_schedule lr;

@@ -12,6 +12,9 @@
 #include <time.h>
 
 #define ECC_MSG_MAX 1024
+/* The newest ai.onnx opset whose rules ecc knows (ONNX 1.18); a model
+ * importing a later one (or one below 1) is refused when read. */
+#define ECC_ONNX_OPSET_MAX 23
 
 struct ecc_ctx {
     char subject[512];        /* file (or pass) the current work is about */

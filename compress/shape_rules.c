@@ -542,6 +542,11 @@ static ecc_status sh_conv_check(ecc_sh_cx *cx, const ecc_shape *x, const ecc_sha
         return ecc_sh_fail(cx, "input has rank %d, expected at least 3", x->rank);
     if (x->rank >= 0 && w->rank >= 0 && x->rank != w->rank)
         return ecc_sh_fail(cx, "input rank %d and weight rank %d differ", x->rank, w->rank);
+    /* weight dim 0: output channels (Conv) or input channels (ConvTranspose) */
+    if (w->rank >= 1 && w->d[0].value >= 0 && w->d[0].value % group)
+        return ecc_sh_fail(cx, "group %lld does not divide the %lld %s channels",
+                           (long long)group, (long long)w->d[0].value,
+                           transpose ? "input" : "output");
     if (x->rank < 0 || w->rank < 0 || x->d[1].value < 0) return ECC_OK;
     if (transpose) {
         if (w->d[0].value >= 0 && w->d[0].value != x->d[1].value)

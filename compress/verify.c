@@ -1,5 +1,7 @@
 /* verify.c — whole-graph algorithms: stable topological sort, dead-code
- * elimination and the structural verifier (definitions, cycles, sizes). */
+ * elimination and the structural verifier (definitions, cycles, sizes, and
+ * the convolution groups every reader checks, so that compress, inspect and
+ * run refuse the same models). */
 #include "ir.h"
 
 #include <stdlib.h>
@@ -241,6 +243,65 @@ static ecc_status ecc_verify_node(ecc_ctx *ctx, const ecc_node *n) {
     return ECC_OK;
 }
 
+/* ---------------- convolution groups ---------------- */
+
+/* Dim i of an initializer, or of a graph input's declared shape; -1 unknown.
+ * (Shapes of intermediate values may be stale after a pass: not trusted.) */
+static int64_t ecc_static_dim(const ecc_value *v, int32_t i) {
+    if (v && v->init) return i < v->init->rank ? v->init->dims[i] : -1;
+    if (v && (v->flags & ECC_VALUE_INPUT) && i < v->rank && v->dims) return v->dims[i].value;
+    return -1;
+}
+
+static const char *ecc_node_label(const ecc_node *n) {
+    return n->name && n->name[0] ? n->name
+           : n->n_outputs && n->outputs[0] ? n->outputs[0]->name : "";
+}
+
+/* The weight index of a convolution op, or -1 for other ops. */
+static int ecc_conv_weight_slot(const ecc_node *n, bool *transpose) {
+    *transpose = false;
+    if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx")) return -1;
+    if (!strcmp(n->op_type, "Conv") || !strcmp(n->op_type, "ConvInteger")) return 1;
+    if (!strcmp(n->op_type, "QLinearConv")) return 3;
+    if (!strcmp(n->op_type, "ConvTranspose")) return *transpose = true, 1;
+    return -1;
+}
+
+/* group >= 1 and dividing the channels (X [N, C, ...]; W [M, C/group, ...],
+ * ConvTranspose W [C, M/group, ...]) wherever the dims are known. */
+static ecc_status ecc_verify_conv(ecc_ctx *ctx, const ecc_node *n) {
+    bool tr;
+    int slot = ecc_conv_weight_slot(n, &tr);
+    if (slot < 0) return ECC_OK;
+    int64_t group = ecc_node_attr_int(n, "group", 1), c2;
+    const char *who = ecc_node_label(n);
+    if (group < 1)
+        return ecc_ctx_error(ctx, ECC_E_INPUT, "node '%s' (%s): group %lld is not positive", who,
+                             n->op_type, (long long)group);
+    const ecc_value *x = n->n_inputs ? n->inputs[0] : NULL;
+    const ecc_value *w = (uint32_t)slot < n->n_inputs ? n->inputs[slot] : NULL;
+    int64_t c = ecc_static_dim(x, 1), w0 = ecc_static_dim(w, 0), w1 = ecc_static_dim(w, 1);
+    if (c >= 0 && c % group)
+        return ecc_ctx_error(ctx, ECC_E_INPUT,
+                             "node '%s' (%s): group %lld does not divide the %lld input channels",
+                             who, n->op_type, (long long)group, (long long)c);
+    if (!tr && w0 >= 0 && w0 % group)
+        return ecc_ctx_error(ctx, ECC_E_INPUT,
+                             "node '%s' (%s): group %lld does not divide the %lld output channels",
+                             who, n->op_type, (long long)group, (long long)w0);
+    if (tr && c >= 0 && w0 >= 0 && w0 != c)
+        return ecc_ctx_error(ctx, ECC_E_INPUT,
+                             "node '%s' (%s): input has %lld channels but the weight expects %lld",
+                             who, n->op_type, (long long)c, (long long)w0);
+    if (!tr && c >= 0 && w1 >= 0 && (!ecc_mul_i64(w1, group, &c2) || c2 != c))
+        return ecc_ctx_error(ctx, ECC_E_INPUT,
+                             "node '%s' (%s): input has %lld channels but the weight expects "
+                             "%lld x group %lld",
+                             who, n->op_type, (long long)c, (long long)w1, (long long)group);
+    return ECC_OK;
+}
+
 static ecc_status ecc_verify_init(ecc_ctx *ctx, const ecc_value *v) {
     const ecc_tensor *t = v->init;
     size_t expect;
@@ -261,7 +322,10 @@ static void ecc_sub_verify(ecc_graph *sub, void *arg) {
 ecc_status ecc_graph_verify(ecc_ctx *ctx, const ecc_graph *g) {
     ecc_status st = ECC_OK;
     uint32_t *order = NULL;
-    for (size_t i = 0; i < g->nodes.n; i++) ECC_TRY(ecc_verify_node(ctx, g->nodes.items[i]));
+    for (size_t i = 0; i < g->nodes.n; i++) {
+        ECC_TRY(ecc_verify_node(ctx, g->nodes.items[i]));
+        ECC_TRY(ecc_verify_conv(ctx, g->nodes.items[i]));
+    }
     for (size_t i = 0; i < g->inits.n; i++) ECC_TRY(ecc_verify_init(ctx, g->inits.items[i]));
     for (size_t i = 0; i < g->outputs.n; i++) {
         const ecc_value *v = g->outputs.items[i];

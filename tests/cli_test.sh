@@ -241,4 +241,52 @@ expect 2 "name with control characters" -- "$ECC" compress "$T/esc.onnx" -o "$T/
 one_line_error "escaped name" "$T/esc.onnx" '/R\x1b[31m\x07\x0aput_0'
 LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$T/err" && bad "raw control characters reached stderr" || ok
 
+# --- opsets ecc does not know (issue 25, class 5): refused when read, exit 2,
+# never written back with new nodes under them
+python3 - "$T" <<'PY'
+import sys
+b = open("testdata/mlp.onnx", "rb").read()
+assert b.endswith(b"\x42\x02\x10\x0d")  # opset_import { version: 13 }, the last field
+def varint(v):
+    out = b""
+    while v > 0x7f:
+        out += bytes([v & 0x7f | 0x80]); v >>= 7
+    return out + bytes([v])
+for name, v in (("op99", 99), ("op2e62", 1 << 62), ("op0", 0)):
+    body = b"\x10" + varint(v)
+    open(f"{sys.argv[1]}/{name}.onnx", "wb").write(b[:-4] + b"\x42" + bytes([len(body)]) + body)
+PY
+for v in 99 2e62 0; do
+    rm -rf "$T/o"; mkdir -p "$T/o"
+    expect 2 "opset $v: compress" -- "$ECC" compress "$T/op$v.onnx" -o "$T/o/x.onnx" \
+        --passes quant:mode=dynamic
+    one_line_error "opset $v" "$T/op$v.onnx" "is not one ecc knows"
+    no_output_left "opset $v" "$T/o"
+    expect 2 "opset $v: inspect" -- "$ECC" inspect "$T/op$v.onnx"
+done
+expect 2 "opset 2^62: inspect" -- "$ECC" inspect "$T/op2e62.onnx"
+says "opset 2^62 quoted" "ai.onnx opset 4611686018427387904 is not one ecc knows (1 to 23)"
+
+# --- Conv groups (issue 25, class 5): a group that is not positive or does
+# not divide the channels is refused by every command, naming the node
+python3 - "$T" <<'PY'
+import sys
+b = open("testdata/cnn.onnx", "rb").read()
+attr = b"\x0a\x05group\x18\x01"  # AttributeProto name "group", i = 1
+first = b.index(attr); second = b.index(attr, first + 1)
+for name, at, g in (("g0", second, 0), ("g3", first, 3)):
+    c = bytearray(b); c[at + len(attr) - 1] = g
+    open(f"{sys.argv[1]}/{name}.onnx", "wb").write(bytes(c))
+PY
+for g in g0:"'/conv2/Conv' (Conv): group 0 is not positive" \
+         g3:"'/conv1/Conv' (Conv): group 3 does not divide the 1 input channels"; do
+    f=${g%%:*}; msg=${g#*:}
+    rm -rf "$T/o"; mkdir -p "$T/o"
+    expect 2 "conv $f: compress" -- "$ECC" compress "$T/$f.onnx" -o "$T/o/x.onnx"
+    one_line_error "conv $f: compress" "$T/$f.onnx" "$msg"
+    no_output_left "conv $f" "$T/o"
+    expect 2 "conv $f: inspect" -- "$ECC" inspect "$T/$f.onnx"
+    expect 2 "conv $f: run" -- "$ECC" run "$T/$f.onnx" --data "$FM64" -o "$T/o/run"
+done
+
 summary cli

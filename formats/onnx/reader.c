@@ -20,6 +20,27 @@ static ecc_status sdup(ecc_onnx_rd *r, const char *s, const char **out) {
     return *out ? ECC_OK : ECC_OOM(r->ctx);
 }
 
+static bool same_domain(const char *a, const char *b) {
+    if (!strcmp(a, "ai.onnx")) a = "";
+    if (!strcmp(b, "ai.onnx")) b = "";
+    return !strcmp(a, b);
+}
+
+/* The ai.onnx opset must be one ecc knows: the rules of a newer opset (or a
+ * nonsense one, 2^62) are unknown, and passes would write new nodes under
+ * it. Other domains only need a positive version. */
+static ecc_status opset_check(ecc_ctx *ctx, const char *domain, int64_t version) {
+    if (same_domain(domain, "") && (version < 1 || version > ECC_ONNX_OPSET_MAX))
+        return ecc_ctx_error(ctx, ECC_E_INPUT,
+                             "ai.onnx opset %lld is not one ecc knows (1 to %d); export the "
+                             "model at opset %d or lower",
+                             (long long)version, ECC_ONNX_OPSET_MAX, ECC_ONNX_OPSET_MAX);
+    if (version < 1)
+        return ecc_ctx_error(ctx, ECC_E_INPUT, "opset %lld of domain '%s' is not positive",
+                             (long long)version, domain);
+    return ECC_OK;
+}
+
 static ecc_status opsets_read(ecc_onnx_rd *r, const Onnx__ModelProto *mp) {
     ecc_status st = ECC_OK;
     ecc_model *m = r->m;
@@ -28,7 +49,12 @@ static ecc_status opsets_read(ecc_onnx_rd *r, const Onnx__ModelProto *mp) {
     ECC_FAIL_IF(!m->opsets, r->ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
-        ECC_TRY(sdup(r, o->domain ? o->domain : "", &m->opsets[i].domain));
+        const char *domain = o->domain ? o->domain : "";
+        ECC_TRY(opset_check(r->ctx, domain, o->version));
+        for (size_t k = 0; k < i; k++)
+            ECC_FAIL_IF(same_domain(m->opsets[k].domain, domain), r->ctx, ECC_E_INPUT,
+                        "opset_import lists domain '%s' twice", domain);
+        ECC_TRY(sdup(r, domain, &m->opsets[i].domain));
         m->opsets[i].version = o->version;
     }
     m->n_opsets = mp->n_opset_import;

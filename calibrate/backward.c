@@ -118,18 +118,76 @@ fail:
     return st;
 }
 
-/* ---------------- gradient buffers ---------------- */
+/* ---------------- backward memory ---------------- */
 
-static void grad_drop(ecc_interp *it, int32_t s) {
-    ecc_rt_tensor *g = &it->grads[s];
-    if (!g->data) return;
-    free(g->data);
-    it->grad_bytes -= g->nbytes;
+/* Gradient buffers and kernel scratch come from a pool kept across steps:
+ * every step asks for the same sizes in the same order, so after the first
+ * one nothing is allocated and no page is faulted in again. A request takes
+ * the smallest pooled block that fits. Counted: blocks in use (grad_bytes)
+ * plus pooled ones, the memory actually held. */
+static bool gblock_push(ecc_gblock **arr, size_t *n, size_t *cap, ecc_gblock b) {
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 16;
+        ecc_gblock *g = realloc(*arr, c * sizeof *g);
+        if (!g) return false;
+        *arr = g;
+        *cap = c;
+    }
+    (*arr)[(*n)++] = b;
+    return true;
+}
+
+/* Smallest pooled block of at least want bytes (first of equals), or -1. */
+static int64_t gpool_fit(const ecc_interp *it, size_t want) {
+    int64_t best = -1;
+    for (size_t i = 0; i < it->n_gpool; i++)
+        if (it->gpool[i].bytes >= want && (best < 0 || it->gpool[i].bytes < it->gpool[best].bytes))
+            best = (int64_t)i;
+    return best;
+}
+
+static void *gmem_take(ecc_interp *it, size_t bytes) {
+    size_t want = ecc_align_up(bytes ? bytes : 1);
+    int64_t at = gpool_fit(it, want);
+    ecc_gblock b = {NULL, want};
+    if (at >= 0) {
+        b = it->gpool[at];
+        it->gpool[at] = it->gpool[--it->n_gpool];
+        it->gpool_bytes -= b.bytes;
+    } else {
+        b.p = aligned_alloc(ECC_ALIGN, want);
+    }
+    if (!b.p) return NULL;
+    if (!gblock_push(&it->glive, &it->n_glive, &it->cap_glive, b)) {
+        free(b.p);
+        return NULL;
+    }
+    it->grad_bytes += b.bytes;
+    if (it->grad_bytes + it->gpool_bytes > it->grad_peak)
+        it->grad_peak = it->grad_bytes + it->gpool_bytes;
+    return b.p;
+}
+
+static void gmem_give(ecc_interp *it, void *p) {
+    size_t i = it->n_glive;
+    while (p && i-- > 0 && it->glive[i].p != p) {}
+    if (!p || i >= it->n_glive) return;
+    ecc_gblock b = it->glive[i];
+    it->glive[i] = it->glive[--it->n_glive];
+    it->grad_bytes -= b.bytes;
+    if (!gblock_push(&it->gpool, &it->n_gpool, &it->cap_gpool, b)) free(b.p);
+    else it->gpool_bytes += b.bytes;
+}
+
+/* A gradient tensor's memory back to the pool. */
+static void grad_release(ecc_interp *it, ecc_rt_tensor *g) {
+    gmem_give(it, g->data);
     memset(g, 0, sizeof *g);
 }
 
 static void grads_drop_all(ecc_interp *it) {
-    for (size_t s = 0; it->grads && s < it->n_slots; s++) grad_drop(it, (int32_t)s);
+    for (size_t s = 0; it->grads && s < it->n_slots; s++)
+        if (it->grads[s].data) grad_release(it, &it->grads[s]);
 }
 
 void ecc_backward_release(ecc_interp *it) {
@@ -137,9 +195,13 @@ void ecc_backward_release(ecc_interp *it) {
     free(it->grads);
     for (size_t i = 0; it->param_grads && i < it->n_params; i++) free(it->param_grads[i]);
     free(it->param_grads);
+    for (size_t i = 0; i < it->n_gpool; i++) free(it->gpool[i].p);
+    for (size_t i = 0; i < it->n_glive; i++) free(it->glive[i].p);
+    free(it->gpool);
+    free(it->glive);
 }
 
-/* A zeroed float tensor shaped like t (its memory counted as gradient). */
+/* A zeroed float tensor shaped like t. */
 static ecc_status grad_new(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *t,
                            ecc_rt_tensor *out) {
     memset(out, 0, sizeof *out);
@@ -147,14 +209,13 @@ static ecc_status grad_new(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *t,
     out->rank = t->rank;
     memcpy(out->dims, t->dims, sizeof out->dims);
     out->nbytes = (size_t)ecc_rt_numel(t) * sizeof(float);
-    out->data = calloc(out->nbytes + 1, 1);
+    out->data = gmem_take(it, out->nbytes);
     if (!out->data) return ecc_ctx_error(ctx, ECC_E_INTERNAL, "out of memory for gradients");
-    it->grad_bytes += out->nbytes;
-    if (it->grad_bytes > it->grad_peak) it->grad_peak = it->grad_bytes;
+    memset(out->data, 0, out->nbytes);
     return ECC_OK;
 }
 
-/* grads[s] += g; g's memory is taken over (freed or moved). */
+/* grads[s] += g; g's memory is taken over (pooled or moved). */
 static void grad_accumulate(ecc_interp *it, int32_t s, ecc_rt_tensor *g) {
     ecc_rt_tensor *dst = &it->grads[s];
     if (!dst->data) {
@@ -166,9 +227,7 @@ static void grad_accumulate(ecc_interp *it, int32_t s, ecc_rt_tensor *g) {
     const float *x = g->data;
     int64_t n = ecc_rt_numel(dst);
     for (int64_t i = 0; i < n; i++) d[i] += x[i];
-    free(g->data);
-    it->grad_bytes -= g->nbytes;
-    memset(g, 0, sizeof *g);
+    grad_release(it, g);
 }
 
 /* ---------------- the reverse walk ---------------- */
@@ -183,7 +242,7 @@ ecc_status ecc_backward_scratch(ecc_kernel_ctx *k, size_t bytes, void **out) {
         k->scratch = p;
         k->cap_scratch = cap;
     }
-    void *p = aligned_alloc(ECC_ALIGN, ecc_align_up(bytes ? bytes : 1));
+    void *p = gmem_take(k->it, bytes);
     if (!p) return ecc_ctx_error(k->ctx, ECC_E_INTERNAL, "out of memory allocating %zu bytes",
                                  bytes);
     k->scratch[k->n_scratch++] = p;
@@ -192,7 +251,7 @@ ecc_status ecc_backward_scratch(ecc_kernel_ctx *k, size_t bytes, void **out) {
 }
 
 static void scratch_free(ecc_kernel_ctx *k) {
-    for (size_t i = 0; i < k->n_scratch; i++) free(k->scratch[i]);
+    for (size_t i = 0; i < k->n_scratch; i++) gmem_give(k->it, k->scratch[i]);
     free(k->scratch);
 }
 
@@ -316,14 +375,11 @@ static ecc_status backward_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos, bw_a
         if (a->din_ptr[j]) grad_accumulate(it, it->io[in->io + j], &a->din[j]);
 fail:
     for (uint32_t j = 0; j < n->n_inputs; j++)
-        if (a->din[j].data) {
-            free(a->din[j].data);
-            it->grad_bytes -= a->din[j].nbytes;
-            memset(&a->din[j], 0, sizeof a->din[j]);
-        }
+        if (a->din[j].data) grad_release(it, &a->din[j]);
     for (uint32_t j = 0; j < n->n_outputs; j++) {
         int32_t s = it->io[in->io + n->n_inputs + j];
-        if (s >= 0 && !it->slots[s].trainable) grad_drop(it, s);
+        if (s >= 0 && !it->slots[s].trainable && it->grads[s].data)
+            grad_release(it, &it->grads[s]);
     }
     return st;
 }
@@ -368,10 +424,9 @@ ecc_status ecc_interp_backward(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor
     ECC_FAIL_IF(!it->n_params, ctx, ECC_E_USAGE, "backward: the interpreter has no parameters");
     grads_drop_all(it);
     it->grad_bytes = 0;
-    it->grad_peak = 0;
     for (size_t i = 0; i < it->n_params; i++)
         it->grad_bytes += (size_t)ecc_rt_numel(&it->slots[it->params[i]].t) * sizeof(float);
-    it->grad_peak = it->grad_bytes;
+    it->grad_peak = it->grad_bytes + it->gpool_bytes;
     ECC_TRY(args_alloc(ctx, it, &a));
     ECC_TRY(seed_outputs(ctx, it, dout));
     for (uint32_t pos = (uint32_t)it->n_nodes; pos-- > 0;) ECC_TRY(backward_node(ctx, it, pos, &a));

@@ -67,6 +67,12 @@ typedef struct ecc_inode {
 
 typedef struct ecc_pool ecc_pool;
 
+/* A block of backward memory (gradient or scratch) and its aligned size. */
+typedef struct ecc_gblock {
+    void *p;
+    size_t bytes;
+} ecc_gblock;
+
 struct ecc_interp {
     const ecc_model *model;
     const ecc_graph *g;
@@ -116,6 +122,10 @@ struct ecc_interp {
     float **param_grads;      /* per parameter, numel floats (owned), after a backward */
     ecc_rt_tensor *grads;     /* per slot: gradient during a backward (data owned), or empty */
     size_t grad_bytes, grad_peak; /* live / peak gradient memory of the last backward */
+    ecc_gblock *gpool;        /* backward memory kept for the next step (owned) */
+    size_t n_gpool, cap_gpool, gpool_bytes;
+    ecc_gblock *glive;        /* blocks of it in use now (owned) */
+    size_t n_glive, cap_glive;
 };
 
 struct ecc_kernel_ctx {
@@ -129,7 +139,7 @@ struct ecc_kernel_ctx {
     const ecc_rt_tensor *const *ins;
     size_t n_ins;
     uint32_t n_allocs;
-    /* backward: scratch is malloc'd and freed when the kernel returns */
+    /* backward: scratch from the gradient pool, returned when the kernel returns */
     bool backward;
     void **scratch;
     size_t n_scratch, cap_scratch;

@@ -299,6 +299,10 @@ static ecc_status count_samples(ecc_ctx *ctx, ecc_dataset *ds, const ecc_data_op
     const ecc_data_stream *first = ds->src[0].s;
     ds->whole = first->whole;
     ds->samples = first->rank >= 1 ? first->dims[0] : 1;
+    ecc_ctx_set_subject(ctx, first->path);
+    /* a whole tensor may be empty (a test case's input); a sample file may not */
+    ECC_FAIL_IF(!ds->whole && ds->samples == 0, ctx, ECC_E_INPUT,
+                "holds no samples (its first axis is 0)");
     for (size_t i = 1; i < ds->n; i++) {
         const ecc_data_stream *s = ds->src[i].s;
         ecc_ctx_set_subject(ctx, s->path);

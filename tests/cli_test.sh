@@ -289,4 +289,27 @@ for g in g0:"'/conv2/Conv' (Conv): group 0 is not positive" \
     expect 2 "conv $f: run" -- "$ECC" run "$T/$f.onnx" --data "$FM64" -o "$T/o/run"
 done
 
+# --- data with 0 samples (issue 25, class 5): exit 2 naming the file, for
+# every command that reads data (run used to exit 3, compare to succeed)
+python3 - "$T" <<'PY'
+import struct, sys
+for name, descr, shape in (("zero", "<f4", "(0, 1, 28, 28)"), ("zerol", "<i8", "(0,)")):
+    h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    h = h.ljust(118) + "\n"
+    open(f"{sys.argv[1]}/{name}.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode())
+PY
+ZMSG="holds no samples"
+expect 2 "0 samples: run" -- "$ECC" run testdata/mlp.onnx --data "$T/zero.npy" -o "$T/o/z"
+one_line_error "0 samples: run" "$T/zero.npy" "$ZMSG"
+expect 2 "0 samples: eval" -- "$ECC" eval testdata/mlp.onnx --data "$T/zero.npy" --labels "$T/zerol.npy"
+one_line_error "0 samples: eval" "$T/zero.npy" "$ZMSG"
+expect 2 "0 labels: eval" -- "$ECC" eval testdata/mlp.onnx --data "$FM64" --labels "$T/zerol.npy"
+one_line_error "0 labels: eval" "$T/zerol.npy" "$ZMSG"
+expect 2 "0 samples: compare" -- "$ECC" compare testdata/mlp.onnx testdata/mlp.onnx --data "$T/zero.npy"
+one_line_error "0 samples: compare" "$T/zero.npy" "$ZMSG"
+expect 2 "0 samples: --calib" -- "$ECC" compress testdata/cnn.onnx -o "$T/o/q.onnx" --passes quant \
+    --calib "$T/zero.npy"
+one_line_error "0 samples: --calib" "$T/zero.npy" "$ZMSG"
+expect 2 "0 samples: sensitivity" -- "$ECC" sensitivity testdata/mlp.onnx --data "$T/zero.npy" --pass prune
+
 summary cli

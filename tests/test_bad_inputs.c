@@ -157,6 +157,28 @@ static void test_data_readers_refuse_fifo(void **state) {
     tmpdir_remove(dir);
 }
 
+/* A sample file of 0 samples is bad input; an empty whole tensor is not. */
+static void test_zero_samples(void **state) {
+    (void)state;
+    char dir[256];
+    tmpdir_make(dir, sizeof dir, "ecc_bad_zero");
+    const char *path = tmpdir_path(dir, "zero.npy");
+    char h[128];
+    int n = snprintf(h, sizeof h, "%-117s\n",
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }");
+    uint8_t file[256] = "\x93NUMPY\x01\x00";
+    file[8] = (uint8_t)n;
+    memcpy(file + 10, h, (size_t)n);
+    write_file(path, file, 10 + (size_t)n);
+    ecc_ctx *ctx = ecc_ctx_create();
+    ecc_dataset *ds = NULL;
+    assert_int_equal(ecc_dataset_open(ctx, &path, 1, NULL, NULL, &ds), ECC_E_INPUT);
+    assert_says(ctx, path, "holds no samples");
+    assert_null(ds);
+    ecc_ctx_free(ctx);
+    tmpdir_remove(dir);
+}
+
 /* A FIFO named like an image: listed by extension, refused when read. */
 static void test_image_folder_fifo(void **state) {
     (void)state;
@@ -300,6 +322,7 @@ int main(void) {
         cmocka_unit_test(test_input_open_refuses_fifo),
         cmocka_unit_test(test_data_readers_refuse_fifo),
         cmocka_unit_test(test_image_folder_fifo),
+        cmocka_unit_test(test_zero_samples),
         cmocka_unit_test(test_plugin_garbage_info),
         cmocka_unit_test(test_plugin_fifo),
         cmocka_unit_test(test_artifact_corrupt_metadata),

@@ -312,4 +312,51 @@ expect 2 "0 samples: --calib" -- "$ECC" compress testdata/cnn.onnx -o "$T/o/q.on
 one_line_error "0 samples: --calib" "$T/zero.npy" "$ZMSG"
 expect 2 "0 samples: sensitivity" -- "$ECC" sensitivity testdata/mlp.onnx --data "$T/zero.npy" --pass prune
 
+# --- out of memory while decoding (issue 25, class 3): with the N-th
+# allocation failing, verify of a sound artifact and inspect of a model exit
+# 0 or 3 with "out of memory", never 2 (they reported a corrupt file).
+# N starts past the allocations of the libraries' constructors (OpenBLAS
+# exits 1 on its own there); inspect stops at 168, where reading the model
+# ends (compress/inspect.c's report does not check its cJSON allocations yet).
+cat >"$T/failn.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+static long at = -1, count;
+static int fail(void) {
+    if (at < 0) { const char *e = getenv("ECC_FAIL_AT"); at = e ? atol(e) : 0; }
+    return at > 0 && ++count == at;
+}
+void *malloc(size_t n) {
+    static void *(*real)(size_t);
+    if (!real) real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+    if (fail()) { errno = ENOMEM; return NULL; }
+    return real(n);
+}
+void *realloc(void *p, size_t n) {
+    static void *(*real)(void *, size_t);
+    if (!real) real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+    if (fail()) { errno = ENOMEM; return NULL; }
+    return real(p, n);
+}
+C
+if ${CC:-cc} -shared -fPIC -O1 -o "$T/failn.so" "$T/failn.c" -ldl 2>"$T/cc"; then
+    oom_bad=""
+    for n in $(seq 12 3 240); do
+        cmds="verify -q testdata/artifact/small.ecc"
+        [ "$n" -le 168 ] && cmds="$cmds|inspect testdata/mlp.onnx"
+        IFS='|'; set -- $cmds; unset IFS
+        for cmd in "$@"; do
+            # shellcheck disable=SC2086
+            ECC_FAIL_AT=$n LD_PRELOAD="$T/failn.so" "$ECC" $cmd >/dev/null 2>"$T/err"; rc=$?
+            [ "$rc" = 0 ] || { [ "$rc" = 3 ] && grep -q "out of memory" "$T/err"; } ||
+                oom_bad="$oom_bad [$cmd, N=$n: exit $rc $(head -c 120 "$T/err")]"
+        done
+    done
+    [ -z "$oom_bad" ] && ok || bad "allocation failure not reported as out of memory:$oom_bad"
+else
+    bad "cannot build the allocation-failure shim: $(head -c 300 "$T/cc")"
+fi
+
 summary cli

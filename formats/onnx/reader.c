@@ -100,6 +100,20 @@ fail:
     return st;
 }
 
+/* protobuf-c returns NULL both for bytes it cannot decode and for a failed
+ * allocation: an allocator that remembers the failure tells them apart, so
+ * out of memory is reported as such (exit 3), never as a corrupt model. */
+static void *pb_alloc(void *data, size_t size) {
+    void *p = malloc(size);
+    if (!p) *(bool *)data = true;
+    return p;
+}
+
+static void pb_free(void *data, void *p) {
+    (void)data;
+    free(p);
+}
+
 ecc_status ecc_onnx_read_buffer(ecc_ctx *ctx, const void *buf, size_t len, const char *display_name,
                                 const char *base_dir, ecc_model **out) {
     ecc_status st = ECC_OK;
@@ -109,20 +123,23 @@ ecc_status ecc_onnx_read_buffer(ecc_ctx *ctx, const void *buf, size_t len, const
     if (display_name) ecc_ctx_set_subject(ctx, display_name);
     ECC_FAIL_IF(len == 0, ctx, ECC_E_INPUT, "empty file (0 bytes), not an ONNX model");
     ECC_TRY(ecc_onnx_wire_scan(ctx, &onnx__model_proto__descriptor, buf, len));
-    mp = onnx__model_proto__unpack(NULL, len, buf);
+    bool oom = false;
+    ProtobufCAllocator alloc = {pb_alloc, pb_free, &oom};
+    mp = onnx__model_proto__unpack(&alloc, len, buf);
+    ECC_FAIL_IF(!mp && oom, ctx, ECC_E_INTERNAL, "out of memory");
     ECC_FAIL_IF(!mp, ctx, ECC_E_INPUT, "protobuf-c could not decode the model");
     ECC_TRY(ecc_model_create(ctx, &m));
     ecc_onnx_rd r = {ctx, m, base_dir};
     ECC_TRY(sdup(&r, display_name, &m->path));
     ECC_TRY(sdup(&r, base_dir, &m->dir));
     ECC_TRY(model_read(&r, mp));
-    onnx__model_proto__free_unpacked(mp, NULL);
+    onnx__model_proto__free_unpacked(mp, &alloc);
     mp = NULL;
     ECC_TRY(ecc_graph_verify(ctx, m->graph));
     *out = m;
     return ECC_OK;
 fail:
-    if (mp) onnx__model_proto__free_unpacked(mp, NULL);
+    if (mp) onnx__model_proto__free_unpacked(mp, NULL); /* pb_free is plain free */
     ecc_model_free(m);
     return st;
 }

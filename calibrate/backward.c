@@ -7,6 +7,7 @@
  * thread count. */
 #include "interp_internal.h"
 
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -421,6 +422,7 @@ static void collect_params(ecc_interp *it) {
 ecc_status ecc_interp_backward(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *const *dout) {
     ecc_status st = ECC_OK;
     bw_args a = {0};
+    int blas_threads = 0;
     ECC_FAIL_IF(!it->n_params, ctx, ECC_E_USAGE, "backward: the interpreter has no parameters");
     grads_drop_all(it);
     it->grad_bytes = 0;
@@ -429,9 +431,11 @@ ecc_status ecc_interp_backward(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor
     it->grad_peak = it->grad_bytes + it->gpool_bytes;
     ECC_TRY(args_alloc(ctx, it, &a));
     ECC_TRY(seed_outputs(ctx, it, dout));
+    blas_threads = ecc_blas_single(); /* as the forward run: the pool splits the work */
     for (uint32_t pos = (uint32_t)it->n_nodes; pos-- > 0;) ECC_TRY(backward_node(ctx, it, pos, &a));
     collect_params(it);
 fail:
+    if (blas_threads) openblas_set_num_threads(blas_threads);
     grads_drop_all(it);
     args_free(&a);
     return st;

@@ -794,7 +794,7 @@ static int ecc_default_threads(void) {
  * thread: OpenBLAS's threads, spinning between calls, would take the cores
  * the pool needs. Passes that call BLAS outside the interpreter keep
  * OpenBLAS's own threading: this returns the setting to put back. */
-static int ecc_blas_single(void) {
+int ecc_blas_single(void) {
     int before = openblas_get_num_threads();
     openblas_set_num_threads(1);
     return before;

@@ -6,8 +6,11 @@
  * exactly zero, N:M patterns and channel-pruned shapes hold) and writes the
  * trained weights back into the initializers. What trains: train=all (every
  * float weight, bias and norm parameter), bias, bias+norm, or last:K (the last
- * K weight layers). The loop is calibrate/train's (train.h). Quantizer and
- * codebook annotations are refused: fake-quantized training is not in yet. */
+ * K weight layers). The loop is calibrate/train's (train.h). Quantizers from
+ * earlier passes train jointly: the student reads weights and activations
+ * fake-quantized by them (straight-through gradients) and keeps their
+ * scales, so the lowered file computes what was trained. Codebooks are
+ * refused: training them is not in yet. */
 #include "calib_stats.h"
 #include "layers.h"
 
@@ -174,15 +177,23 @@ fail:
 
 /* ---------------- refusals ---------------- */
 
-static ecc_status refuse_quantized(ecc_ctx *ctx, const ecc_graph *g) {
+/* Quantizers train through the interpreter's simulation (fake quantization,
+ * straight-through gradients); what it cannot simulate, and codebooks, are
+ * refused before any work. */
+static ecc_status refuse_untrainable(ecc_ctx *ctx, const ecc_graph *g) {
     for (size_t i = 0; i < g->values.n; i++) {
         const ecc_value *v = g->values.items[i];
-        if (v->quant || v->codebook)
+        const char *why = ecc_interp_quant_unsupported(v);
+        if (v->codebook)
             return ecc_ctx_error(ctx, ECC_E_USAGE,
-                                 "'%s' carries a %s from an earlier pass; training through "
-                                 "fake quantization is not in this build: put distill before "
-                                 "quant, quant-weight and cluster",
-                                 v->name, v->quant ? "quantizer" : "codebook");
+                                 "'%s' carries a codebook from cluster; training a codebook is "
+                                 "not in this build: put distill before cluster",
+                                 v->name);
+        if (why)
+            return ecc_ctx_error(ctx, ECC_E_USAGE,
+                                 "'%s' carries %s, which training cannot simulate: put distill "
+                                 "before that pass",
+                                 v->name, why);
     }
     return ECC_OK;
 }
@@ -387,7 +398,7 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     ECC_FAIL_IF(!tpath, ctx, ECC_E_USAGE, "the model was not read from a file: give teacher=FILE");
     parse_train(host->opt_string(run, "train"), &sel);
     ECC_TRY(config_of(host, run, &cfg));
-    ECC_TRY(refuse_quantized(ctx, g));
+    ECC_TRY(refuse_untrainable(ctx, g));
     ECC_TRY(materialize_weights(ctx, g));
     if (sel.mode == TRAIN_LAST) ECC_TRY(pick_last(ctx, g, sel.last, &p));
     else ECC_TRY(pick_by_role(ctx, g, &sel, &p));

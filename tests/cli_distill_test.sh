@@ -3,9 +3,11 @@
 # runs: a 90%-pruned MLP recovers agreement with its teacher on held-out
 # samples and accuracy on the test images, the pruned weights stay zero, the
 # report carries the loss curve, the same seed gives the same bytes, ONNX
-# Runtime runs the result with ecc's top-1; bad options, missing data, a
-# quantizer before distill and a diverging run are refused with one-line
-# errors, documented exit codes and no output file.
+# Runtime runs the result with ecc's top-1; quantizers before distill train
+# jointly (INT4 weights, W8A8) and ONNX Runtime scores the lowered file as ecc
+# does; bad options, missing data, a codebook or dynamic quantizer before
+# distill and a diverging run are refused with one-line errors, documented
+# exit codes and no output file.
 . "$(dirname "$0")/lib.sh"
 FM=/usr/share/datasets/fashion-mnist
 TRAIN=$FM/train-images-idx3-ubyte.gz
@@ -118,6 +120,35 @@ expect 0 "read once" -- "$ECC" compress testdata/mlp.onnx -o "$T/r1.onnx" -v \
     [ "$(grep -c "data: .* from the run's cache" "$T/err")" = 2 ] && ok ||
     bad "--calib not read once: $(grep 'data:' "$T/err")"
 
+# --- joint: quantizers before distill train through fake quantization (INT4
+# weights; W8A8 weights and activations) and keep their grids: the lowered
+# file computes what was trained (ecc eval = ONNX Runtime), far above one-shot
+expect 0 "prune,quant-weight" -- "$ECC" compress testdata/mlp.onnx -o "$T/pq.onnx" \
+    --passes prune:sparsity=0.9,quant-weight:bits=4
+expect 0 "prune,quant-weight,distill" -- "$ECC" compress testdata/mlp.onnx -o "$T/pqd.onnx" \
+    --passes prune:sparsity=0.9,quant-weight:bits=4,distill:epochs=2 --calib "$TRAIN" \
+    --calib-size 4000
+a_pq=$(acc "$T/pq.onnx"); a_pqd=$(acc "$T/pqd.onnx")
+node -e 'process.exit(+process.argv[2] > +process.argv[1] + 0.2 ? 0 : 1)' "$a_pq" "$a_pqd" &&
+    ok || bad "INT4 joint training: $a_pq one-shot, $a_pqd after distill"
+"$ECC" inspect "$T/pqd.onnx" | grep -q "DequantizeLinear" && ok ||
+    bad "the trained INT4 model lost its DequantizeLinear weights"
+expect 0 "prune,quant,distill (W8A8)" -- "$ECC" compress testdata/cnn.onnx -o "$T/cqd.onnx" \
+    --passes prune:sparsity=0.5,quant,distill:steps=20:batch=32 --calib "$TRAIN" \
+    --calib-size 1000 --report "$T/cqd.json"
+"$ECC" inspect "$T/cqd.onnx" | grep -q "QuantizeLinear" && ok ||
+    bad "the trained W8A8 model has no QuantizeLinear"
+if [ $HAVE_ORT = 1 ]; then
+    for f in pqd cqd; do
+        a_ort=$(node tests/interop/ort_run.js "$T/$f.onnx" --fmnist 2000 --accuracy |
+            sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
+        a_ecc2=$("$ECC" eval "$T/$f.onnx" --data "$TEST" --labels "$LAB" --limit 2000 -q \
+            2>/dev/null | sed -n 's/^accuracy: \([0-9.]*\).*/\1/p')
+        node -e 'process.exit(Math.abs(process.argv[1] - process.argv[2]) <= 0.005 ? 0 : 1)' \
+            "$a_ecc2" "$a_ort" && ok || bad "$f: ecc $a_ecc2, ONNX Runtime $a_ort on 2000 images"
+    done
+fi
+
 # --- refusals: exit code, one line, no output file
 mkdir -p "$T/o"
 refuse() { # CODE DESCRIPTION NEEDLE -- compress args...
@@ -131,8 +162,10 @@ refuse 1 "bad train=" "train=weights" -- --passes distill:train=weights --calib 
 refuse 1 "no data" "--calib" -- --passes prune,distill
 refuse 1 "--train is not --calib" "--calib" -- --passes prune:method=wanda,distill \
     --train testdata/fmnist_64.npy
-refuse 1 "quantizer first" "fake quantization" -- --passes quant-weight,distill --calib "$TRAIN" \
+refuse 1 "codebook first" "codebook" -- --passes cluster,distill --calib "$TRAIN" \
     --calib-size 100
+refuse 1 "dynamic quant first" "quant:mode=dynamic" -- --passes quant:mode=dynamic,distill \
+    --calib "$TRAIN" --calib-size 100
 refuse 2 "wrong shape" "input" -- --passes distill --calib "$LAB"
 refuse 2 "labels count" "64 labels for 60000 samples" -- --passes prune,distill \
     --calib "$TRAIN" --labels testdata/fmnist_64_labels.npy

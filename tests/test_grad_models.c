@@ -6,8 +6,8 @@
  * torch's float64 autograd (testdata/grad/<model>_grad.npy, written by
  * testdata/gen/grad_reference.py); a tensor torch's gradient is zero for
  * (the attention key biases) must instead have a norm below ZERO_TOL of the
- * whole gradient's. Then 100 plain SGD steps (ecc_optim, lr
- * 0.01, momentum 0; batch 16 cycling through the 64 images; ecc_loss_kl at
+ * whole gradient's. Then 100 plain SGD steps (ecc_optim, lr 0.01, the CNN
+ * 0.001: sgd_lr; momentum 0; batch 16 cycling through the 64 images; ecc_loss_kl at
  * T=1 against testdata/grad/target.npy; every float initializer but the
  * BatchNormalization statistics trained) must give torch's loss curve within
  * LOSS_TOL, absolute, at every step. A model whose ops lack a backward kernel
@@ -33,7 +33,10 @@
 #define GRAD_BATCH 8
 #define SGD_BATCH 16
 #define SGD_STEPS 100
-#define SGD_LR 0.01
+/* Plain SGD's learning rate (testdata/gen/grad_reference.py's SGD_LR): the
+ * CNN's float32 trajectory is chaotic at 0.01 (two BLAS summation orders part
+ * by 1e-2 in loss), so it trains at 0.001, where they agree to 2e-7. */
+static double sgd_lr(const char *name) { return strcmp(name, "cnn") == 0 ? 0.001 : 0.01; }
 #define CLASSES 10
 #define GRAD_TOL 1e-4 /* relative L2 error per parameter tensor */
 #define LOSS_TOL 1e-3 /* absolute error per step of the loss curve */
@@ -349,7 +352,7 @@ static void check_sgd(void **state, const char *name) {
                 fail_msg("%s: optimizer: %s", name, ecc_ctx_message(f->ctx));
         }
         for (size_t i = 0; i < n; i++) assert_ptr_equal(tp[i].g, ecc_interp_param_grad(it, i));
-        if (ecc_optim_step(opt, SGD_LR)) fail_msg("%s: step: %s", name, ecc_ctx_message(f->ctx));
+        if (ecc_optim_step(opt, sgd_lr(name))) fail_msg("%s: step: %s", name, ecc_ctx_message(f->ctx));
         double e = fabs(loss - ((const double *)want.data)[k]);
         if (!(e <= worst)) {
             worst = e;

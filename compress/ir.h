@@ -91,6 +91,12 @@ typedef struct ecc_mask {
     ecc_tensor *keep;       /* owned reference */
     double sparsity;        /* achieved fraction of zeros */
     const char *method;     /* "magnitude", "wanda", … (arena) */
+    /* gradual (prune:schedule=gradual): a later training pass ramps the mask
+     * from `start` sparsity to this one by magnitude, re-ranking every
+     * `every` steps (0: about 40 times), and then clears the flag */
+    bool gradual;
+    double start;
+    int64_t every;
 } ecc_mask;
 
 typedef enum ecc_quant_gran {

@@ -72,9 +72,63 @@ static ecc_status pass_check(ecc_ctx *ctx, const ecc_pass_inv *inv, const ecc_ru
     return rc == ECC_PLUGIN_OK ? ECC_OK : pass_failed(ctx, d->name, rc);
 }
 
+/* ---------------- passes that do not compose ---------------- */
+
+/* A pass (with option key=value, when key is given) whose place relative to
+ * the passes that train is fixed: `needs_training_after` true, one must
+ * follow it; false, none may. */
+typedef struct compose_rule {
+    const char *pass, *key, *value;
+    bool needs_training_after;
+    const char *why;
+} compose_rule;
+
+static const compose_rule compose_rules[] = {
+    {"prune", "schedule", "gradual", true,
+     "its masks ramp while a later pass fine-tunes: add distill after it"},
+    {"cluster", NULL, NULL, false,
+     "training a codebook is not in this build: put the training pass before cluster"},
+    {"quant", "mode", "dynamic", false,
+     "training cannot simulate activations quantized at run time: put the training pass "
+     "before quant, or use quant's static mode"},
+};
+
+static bool inv_matches(const ecc_pass_inv *inv, const compose_rule *r) {
+    if (strcmp(inv->desc->name, r->pass) != 0) return false;
+    if (!r->key) return true;
+    for (uint32_t i = 0; i < inv->desc->n_options; i++)
+        if (strcmp(inv->desc->options[i].name, r->key) == 0)
+            return inv->opts[i].set && inv->opts[i].s && strcmp(inv->opts[i].s, r->value) == 0;
+    return false;
+}
+
+/* The first pass after position i that trains, or NULL. */
+static const ecc_pass_inv *training_after(const ecc_pipeline *pl, size_t i) {
+    for (size_t k = i + 1; k < pl->n; k++)
+        if (pl->passes[k].desc->needs & ECC_NEED_TRAIN) return &pl->passes[k];
+    return NULL;
+}
+
+static ecc_status check_compose(ecc_ctx *ctx, const ecc_pipeline *pl) {
+    for (size_t i = 0; i < pl->n; i++)
+        for (size_t r = 0; r < sizeof compose_rules / sizeof compose_rules[0]; r++) {
+            const compose_rule *c = &compose_rules[r];
+            if (!inv_matches(&pl->passes[i], c)) continue;
+            const ecc_pass_inv *t = training_after(pl, i);
+            if (c->needs_training_after && !t)
+                return ecc_ctx_error(ctx, ECC_E_USAGE, "'%s' needs a training pass after it: %s",
+                                     pl->passes[i].text, c->why);
+            if (!c->needs_training_after && t)
+                return ecc_ctx_error(ctx, ECC_E_USAGE, "'%s' cannot come before '%s': %s",
+                                     pl->passes[i].text, t->desc->name, c->why);
+        }
+    return ECC_OK;
+}
+
 ecc_status ecc_pipeline_check(ecc_ctx *ctx, const ecc_pipeline *pl, const ecc_run_env *env) {
     ecc_status st = ECC_OK;
     ECC_FAIL_IF(!pl, ctx, ECC_E_USAGE, "ecc_pipeline_check: NULL pipeline");
+    ECC_TRY(check_compose(ctx, pl));
     for (size_t i = 0; i < pl->n; i++) {
         const ecc_pass_desc *d = pl->passes[i].desc;
         for (size_t k = 0; k < sizeof need_table / sizeof need_table[0]; k++)

@@ -110,6 +110,7 @@ static char role_of(const ecc_node *n, uint32_t slot, const ecc_tensor *t) {
 typedef struct picked {
     ecc_train_target *t;
     ecc_value **v;
+    ecc_gradual *g;            /* per target: its schedule when t[i].gradual */
     size_t n, cap;
 } picked;
 
@@ -127,14 +128,61 @@ static ecc_status pick(ecc_ctx *ctx, picked *p, ecc_value *v, bool decay) {
         if (t) p->t = t;
         ecc_value **vv = realloc(p->v, cap * sizeof *vv);
         if (vv) p->v = vv;
-        if (!t || !vv) return ECC_OOM(ctx);
+        ecc_gradual *gg = realloc(p->g, cap * sizeof *gg);
+        if (gg) p->g = gg;
+        if (!t || !vv || !gg) return ECC_OOM(ctx);
         p->cap = cap;
     }
-    const ecc_mask *m = v->mask;
+    ecc_mask *m = v->mask;
     bool masked = m && m->keep && m->keep->numel == v->init->numel;
-    p->t[p->n] = (ecc_train_target){v->name, masked ? m->keep->data : NULL, decay};
+    if (masked) { /* its own copy: a gradual mask is rewritten */
+        ecc_status st = ecc_tensor_make_unique(ctx, &m->keep);
+        if (st) return st;
+    }
+    p->t[p->n] = (ecc_train_target){v->name, masked ? m->keep->data : NULL, decay, NULL};
     p->v[p->n++] = v;
     return ECC_OK;
+}
+
+/* prune:schedule=gradual: the mask's final sparsity and pattern become the
+ * target's schedule, and the mask starts dense (gradual.c ramps it). */
+static void gradual_of(const ecc_value *v, ecc_gradual *g) {
+    const ecc_mask *m = v->mask;
+    const uint8_t *keep = m->keep->data;
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < m->keep->numel; i++) zeros += !keep[i];
+    *g = (ecc_gradual){.final = (double)zeros / (double)m->keep->numel, .every = m->every,
+                       .n = m->pattern == ECC_MASK_NM ? m->n : 0,
+                       .m = m->pattern == ECC_MASK_NM ? m->m : 0, .axis = m->axis,
+                       .rank = v->init->rank};
+    g->start = m->start < g->final ? m->start : g->final;
+    memcpy(g->dims, v->init->dims, (size_t)v->init->rank * sizeof *g->dims);
+}
+
+static void gradual_start(picked *p) {
+    for (size_t i = 0; i < p->n; i++) {
+        ecc_value *v = p->v[i];
+        if (!p->t[i].keep || !v->mask->gradual || v->init->rank > ECC_MAX_RANK) continue;
+        gradual_of(v, &p->g[i]);
+        memset(p->t[i].keep, 1, (size_t)v->mask->keep->numel);
+        p->t[i].gradual = &p->g[i];
+    }
+}
+
+/* After training: ramped masks hold their final sparsity; a gradual mask on
+ * a weight that did not train keeps its one-shot ranking. */
+static void gradual_finish(ecc_ctx *ctx, ecc_graph *g) {
+    for (size_t i = 0; i < g->values.n; i++) {
+        ecc_mask *m = ((ecc_value *)g->values.items[i])->mask;
+        if (!m || !m->gradual || !m->keep) continue;
+        const uint8_t *keep = m->keep->data;
+        int64_t zeros = 0;
+        for (int64_t k = 0; k < m->keep->numel; k++) zeros += !keep[k];
+        m->sparsity = (double)zeros / (double)m->keep->numel;
+        m->gradual = false;
+        ecc_log(ctx, 1, "distill: '%s' pruned gradually to %.1f%%",
+                ((ecc_value *)g->values.items[i])->name, 100.0 * m->sparsity);
+    }
 }
 
 /* A float32 initializer with more than one element (scalars are constants
@@ -404,6 +452,7 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     else ECC_TRY(pick_by_role(ctx, g, &sel, &p));
     ECC_FAIL_IF(p.n == 0, ctx, ECC_E_INPUT, "nothing to train: the model has no float32 weight "
                 "that train=%s selects", host->opt_string(run, "train"));
+    gradual_start(&p);
     const char *data = train_path(run), *lpath = calib_env_labels_path(run);
     ECC_TRY(calib_data_load(ctx, run->model, data, calib_env_given_size(run), &d));
     ECC_TRY(ecc_model_read(ctx, tpath, &tmodel));
@@ -424,6 +473,7 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
                          fs.f, fs.n, tmodel};
     ECC_TRY(ecc_train_run(ctx, run->model, p.t, p.n, &td, &cfg, trained, &res));
     ECC_TRY(write_back(host, run, &p, trained));
+    gradual_finish(ctx, g);
     report(host, run, &res, &p);
 fail:
     for (size_t i = 0; trained && i < p.n; i++) free(trained[i]);
@@ -436,6 +486,7 @@ fail:
     calib_data_free(d);
     free(p.t);
     free(p.v);
+    free(p.g);
     return st;
 }
 

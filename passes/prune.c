@@ -67,6 +67,14 @@ static const ecc_opt_desc prune_opts[] = {
     ECC_OPT(ECC_OPT_BOOL, "sequential",
         "sparsegpt: calibrate each layer on the model with the layers before it already "
         "pruned", "true", 0, 0, NULL),
+    ECC_OPT(ECC_OPT_ENUM, "schedule",
+        "oneshot: masks now; gradual: the masks ramp during a later distill, from start to "
+        "the sparsity chosen here along Zhu & Gupta's cubic schedule (reached after 3/4 of the "
+        "steps), re-ranked by magnitude every `every` steps", "oneshot", 0, 0, "oneshot|gradual"),
+    ECC_OPT(ECC_OPT_FLOAT, "start", "gradual: sparsity at the first fine-tuning step", "0", 0,
+        0.99, NULL),
+    ECC_OPT(ECC_OPT_INT, "every", "gradual: fine-tuning steps between re-rankings (0: about 40 "
+        "re-rankings over the ramp)", "0", 0, 1e12, NULL),
     ECC_OPT(ECC_OPT_BOOL, "bias_correct",
         "add the mean output shift of the removed weights back into a bias (needs --calib). "
         "Default: true for wanda and sparsegpt, which read calibration data anyway (chosen "
@@ -102,6 +110,17 @@ ecc_status prune_config_read(const ecc_host_api *host, ecc_pass_run *run, prune_
                                  host->opt_int(run, "min_params"), host->opt_bool(run, "head")};
     c->mo = (prune_method_opts){host->opt_float(run, "damp"), host->opt_int(run, "block")};
     c->sequential = host->opt_bool(run, "sequential");
+    const char *schedule = host->opt_string(run, "schedule");
+    c->gradual = schedule && strcmp(schedule, "gradual") == 0;
+    c->start = host->opt_float(run, "start");
+    c->every = host->opt_int(run, "every");
+    ECC_FAIL_IF(c->gradual && c->method->fn != prune_magnitude, ctx, ECC_E_USAGE,
+                "schedule=gradual re-ranks by magnitude while fine-tuning; it does not combine "
+                "with method=%s",
+                c->method->name);
+    ECC_FAIL_IF(!c->gradual && (ecc_pass_run_opt_given(run, "start") ||
+                                ecc_pass_run_opt_given(run, "every")),
+                ctx, ECC_E_USAGE, "start= and every= are options of schedule=gradual");
     c->bias_correct = ecc_pass_run_opt_given(run, "bias_correct")
                           ? host->opt_bool(run, "bias_correct") : c->method->calib;
     if (c->pat.m) {
@@ -255,6 +274,11 @@ static ecc_status prune_one(ecc_ctx *ctx, wl_layer *L, const prune_config *c) {
         wl_canon_put(L, canon, L->w->init->data);
     }
     ECC_TRY(prune_attach_mask(ctx, L, keep, &c->pat, c->method->name));
+    if (c->gradual) {
+        L->w->mask->gradual = true;
+        L->w->mask->start = c->start;
+        L->w->mask->every = c->every;
+    }
     if (c->bias_correct) {
         const char *how = NULL;
         ECC_TRY(prune_bias_correct(ctx, L, before, canon, keep, &how));

@@ -135,6 +135,9 @@ typedef struct prune_config {
     prune_method_opts mo;
     bool sequential;
     bool bias_correct;       /* add the mean shift back (prune_bias.c) */
+    bool gradual;            /* schedule=gradual: the masks ramp in a later distill */
+    double start;            /* gradual: sparsity at the first step */
+    int64_t every;           /* gradual: steps between re-rankings (0: auto) */
 } prune_config;
 
 /* The method named `name`, or NULL. */

@@ -149,6 +149,17 @@ if [ $HAVE_ORT = 1 ]; then
     done
 fi
 
+# --- gradual pruning: the mask ramps during distill to the sparsity the
+# prune pass chose per layer (one-shot ranking replaced by the last one)
+expect 0 "prune gradual,distill" -- "$ECC" compress testdata/mlp.onnx -o "$T/pg.onnx" \
+    --passes prune:sparsity=0.9:schedule=gradual,distill:epochs=2 --calib "$TRAIN" \
+    --calib-size 4000
+[ "$(sparsity "$T/pg.onnx" fc1.weight)" = "$(sparsity "$T/p.onnx" fc1.weight)" ] && ok ||
+    bad "gradual fc1 sparsity $(sparsity "$T/pg.onnx" fc1.weight), one-shot $(sparsity "$T/p.onnx" fc1.weight)"
+a_p=$(acc "$T/p.onnx"); a_pg=$(acc "$T/pg.onnx")
+node -e 'process.exit(+process.argv[2] > +process.argv[1] + 0.2 ? 0 : 1)' "$a_p" "$a_pg" &&
+    ok || bad "gradual pruning: $a_p one-shot, $a_pg after distill"
+
 # --- refusals: exit code, one line, no output file
 mkdir -p "$T/o"
 refuse() { # CODE DESCRIPTION NEEDLE -- compress args...
@@ -166,6 +177,10 @@ refuse 1 "codebook first" "codebook" -- --passes cluster,distill --calib "$TRAIN
     --calib-size 100
 refuse 1 "dynamic quant first" "quant:mode=dynamic" -- --passes quant:mode=dynamic,distill \
     --calib "$TRAIN" --calib-size 100
+refuse 1 "gradual without distill" "needs a training pass after it" -- \
+    --passes prune:schedule=gradual,quant --calib "$TRAIN" --calib-size 100
+refuse 1 "gradual wanda" "re-ranks by magnitude" -- \
+    --passes prune:method=wanda:schedule=gradual,distill --calib "$TRAIN" --calib-size 100
 refuse 2 "wrong shape" "input" -- --passes distill --calib "$LAB"
 refuse 2 "labels count" "64 labels for 60000 samples" -- --passes prune,distill \
     --calib "$TRAIN" --labels testdata/fmnist_64_labels.npy

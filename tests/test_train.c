@@ -528,6 +528,83 @@ static void test_bad_schedule(void **state) {
     }
 }
 
+/* ---------------- gradual pruning (gradual.c) ---------------- */
+
+/* The cubic schedule: start at step 0, the final sparsity from 3/4 of the
+ * steps on, never decreasing; re-rankings at every `every` steps and at the
+ * end of the ramp only. */
+static void test_gradual_schedule(void **state) {
+    (void)state;
+    ecc_gradual g = {.final = 0.9, .start = 0.1, .every = 10, .rank = 1, .dims = {100}};
+    assert_true(fabs(ecc_gradual_sparsity(&g, 0, 100) - 0.1) < 1e-12);
+    assert_true(fabs(ecc_gradual_sparsity(&g, 75, 100) - 0.9) < 1e-12);
+    assert_true(fabs(ecc_gradual_sparsity(&g, 99, 100) - 0.9) < 1e-12);
+    /* halfway through the ramp: 0.9 + (0.1 - 0.9)(1 - 37/75)^3 */
+    double half = 0.9 - 0.8 * pow(1.0 - 37.0 / 75.0, 3);
+    assert_true(fabs(ecc_gradual_sparsity(&g, 37, 100) - half) < 1e-12);
+    for (int64_t t = 1; t < 100; t++)
+        assert_true(ecc_gradual_sparsity(&g, t, 100) >= ecc_gradual_sparsity(&g, t - 1, 100));
+    int64_t due = 0;
+    for (int64_t t = 0; t < 100; t++) due += ecc_gradual_due(&g, t, 100);
+    assert_int_equal(due, 9); /* 0, 10, ..., 70 and 75 */
+    assert_true(ecc_gradual_due(&g, 75, 100) && !ecc_gradual_due(&g, 80, 100));
+}
+
+/* Unstructured: exactly round(s n) smallest |w| removed and zeroed; a
+ * removed weight stays removed when its magnitude would rank it back. */
+static void test_gradual_unstructured(void **state) {
+    fixture *f = *state;
+    enum { NW = 1000 };
+    float w[NW];
+    uint8_t keep[NW];
+    for (int i = 0; i < NW; i++) w[i] = grid_rand(f), keep[i] = 1;
+    ecc_gradual g = {.final = 0.8, .start = 0.0, .rank = 2, .dims = {10, 100}};
+    assert_int_equal(ecc_gradual_apply(f->ctx, &g, w, keep, 20, 100), ECC_OK);
+    int64_t zeros = 0;
+    float largest_removed = 0;
+    for (int i = 0; i < NW; i++)
+        if (!keep[i]) zeros++, assert_true(w[i] == 0.0f);
+    assert_int_equal(zeros, llround(ecc_gradual_sparsity(&g, 20, 100) * NW));
+    float before[NW];
+    memcpy(before, w, sizeof w);
+    for (int i = 0; i < NW; i++) /* removed weights that grew back stay removed */
+        if (!keep[i]) w[i] = 5.0f;
+    assert_int_equal(ecc_gradual_apply(f->ctx, &g, w, keep, 75, 100), ECC_OK);
+    zeros = 0;
+    for (int i = 0; i < NW; i++) {
+        zeros += !keep[i];
+        if (keep[i]) assert_true(w[i] == before[i] && before[i] != 0.0f);
+        else largest_removed = fmaxf(largest_removed, fabsf(before[i]));
+    }
+    assert_int_equal(zeros, 800);
+    float kept_min = 5;
+    for (int i = 0; i < NW; i++)
+        if (keep[i]) kept_min = fminf(kept_min, fabsf(w[i]));
+    assert_true(largest_removed <= kept_min); /* the smallest magnitudes went */
+}
+
+/* N:M: every group of m along the axis keeps exactly n at the end, fewer
+ * removed on the way. */
+static void test_gradual_nm(void **state) {
+    fixture *f = *state;
+    enum { R = 6, K = 16 };
+    float w[R * K];
+    uint8_t keep[R * K];
+    for (int i = 0; i < R * K; i++) w[i] = grid_rand(f), keep[i] = 1;
+    ecc_gradual g = {.final = 0.5, .n = 2, .m = 4, .axis = 1, .rank = 2, .dims = {R, K}};
+    assert_int_equal(ecc_gradual_apply(f->ctx, &g, w, keep, 10, 100), ECC_OK);
+    int64_t zeros = 0;
+    for (int i = 0; i < R * K; i++) zeros += !keep[i];
+    assert_true(zeros > 0 && zeros < R * K / 2);
+    assert_int_equal(ecc_gradual_apply(f->ctx, &g, w, keep, 80, 100), ECC_OK);
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < K; j += 4) {
+            int kept = 0;
+            for (int q = 0; q < 4; q++) kept += keep[r * K + j + q];
+            assert_int_equal(kept, 2);
+        }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kl_gradient_fd, setup, teardown),
@@ -551,6 +628,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_kind_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_optim_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_schedule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gradual_schedule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gradual_unstructured, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gradual_nm, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

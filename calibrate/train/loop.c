@@ -338,6 +338,18 @@ static ecc_status params_make(train_state *s, const ecc_train_target *targets, s
     return ECC_OK;
 }
 
+/* Gradual pruning: the masks due at this step re-ranked (gradual.c). */
+static ecc_status ramp_masks(ecc_ctx *ctx, const ecc_train_target *targets,
+                             const ecc_train_param *tp, size_t n, int64_t step, int64_t total) {
+    for (size_t i = 0; i < n; i++) {
+        const ecc_gradual *g = targets[i].gradual;
+        if (!g || !targets[i].keep || !ecc_gradual_due(g, step, total)) continue;
+        ecc_status st = ecc_gradual_apply(ctx, g, tp[i].w, targets[i].keep, step, total);
+        if (st) return st;
+    }
+    return ECC_OK;
+}
+
 static size_t param_bytes(const ecc_train_param *p, size_t n, int states) {
     size_t b = 0;
     for (size_t i = 0; i < n; i++) b += (size_t)p[i].n * sizeof(float) * (size_t)(2 + states);
@@ -365,6 +377,7 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
     ECC_FAIL_IF(!res->epochs, ctx, ECC_E_INTERNAL, "out of memory");
     res->train_samples = s.n_train;
     res->val_samples = s.n_val;
+    ECC_TRY(ramp_masks(ctx, targets, tp, n_targets, 0, total));
     ECC_TRY(evaluate(&s, &res->before));
     s.t0 = ecc_now_seconds();
     int64_t step = 0;
@@ -378,6 +391,7 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
         for (int64_t at = 0; at < s.n_train && step < total; at += cfg->batch, step++) {
             int64_t n = s.n_train - at < cfg->batch ? s.n_train - at : cfg->batch;
             double loss;
+            if (step > 0) ECC_TRY(ramp_masks(ctx, targets, tp, n_targets, step, total));
             ECC_TRY(step_once(&s, opt, tp, n_targets, tr + at, n, step, total, &loss));
             if (step == 0) first = loss > LOSS_FLOOR ? loss : LOSS_FLOOR;
             ECC_FAIL_IF(loss > DIVERGED * first, ctx, ECC_E_INTERNAL,

@@ -8,6 +8,7 @@
 #define ECC_TRAIN_H
 
 #include "base.h"
+#include "../interp.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -158,12 +159,40 @@ typedef struct ecc_train_config {
     bool progress;         /* draw a progress line on the log stream (a terminal) */
 } ecc_train_config;
 
-/* One trained tensor: an initializer of the student, its mask (or NULL) and
- * whether weight decay applies. */
+/* ---------------- gradual pruning (gradual.c) ---------------- */
+
+/* One weight pruned gradually while it trains (Zhu & Gupta 2017): its
+ * sparsity follows s(t) = s_f + (start - s_f)(1 - t / T)^3 for t in [0, T],
+ * T = 3/4 of the steps, then stays at s_f; every `every` steps (and at T)
+ * the mask is re-ranked by |w| over the whole tensor (unstructured: s(t) of
+ * it removed) or within each group of m consecutive weights along `axis`
+ * (N:M: (m - n) s(t) / s_f of each group removed), and the removed weights
+ * are set to zero. Ties go to the lower index, so the bytes are seeded. */
+typedef struct ecc_gradual {
+    double final;          /* s_f: the sparsity the mask reaches */
+    double start;          /* sparsity at step 0 (below final) */
+    int64_t every;         /* steps between re-rankings; 0: T / 40 (at least 1) */
+    int32_t n, m, axis;    /* N:M along axis; m = 0: unstructured */
+    int32_t rank;
+    int64_t dims[ECC_MAX_RANK];
+} ecc_gradual;
+
+/* Is step a re-ranking step of g over total steps? */
+bool ecc_gradual_due(const ecc_gradual *g, int64_t step, int64_t total);
+/* The target sparsity of g at step (of total). */
+double ecc_gradual_sparsity(const ecc_gradual *g, int64_t step, int64_t total);
+/* Re-ranks keep and zeroes the removed weights of w for step (of total). */
+ecc_status ecc_gradual_apply(ecc_ctx *ctx, const ecc_gradual *g, float *w, uint8_t *keep,
+                             int64_t step, int64_t total);
+
+/* One trained tensor: an initializer of the student, its mask (or NULL),
+ * whether weight decay applies, and (with a mask) its gradual schedule or
+ * NULL: then keep is rewritten as the mask ramps. */
 typedef struct ecc_train_target {
     const char *name;
-    const uint8_t *keep;
+    uint8_t *keep;
     bool decay;
+    const ecc_gradual *gradual;
 } ecc_train_target;
 
 typedef struct ecc_train_epoch {

@@ -157,43 +157,48 @@ static void ecc_valid_range(int64_t off, int64_t s, int64_t n, int64_t out, int6
             }                                                                            \
     } while (0)
 
-/* col[(c, kd, kh, kw), (od, oh, ow)] from one image-group x[c, id, ih, iw]. */
+/* Rows [r0, r1) of col[(c, kd, kh, kw), (od, oh, ow)] from one image-group
+ * x[c, id, ih, iw], row r at col + (r - r0) * ld; name(g, x, channels, col)
+ * is every row, packed (ld = out_sz). */
 #define ECC_IM2COL(name, T)                                                              \
-    static void name(const ecc_window *g, const T *x, int64_t channels, T *col) {     \
-        T *dst = col;                                                                    \
+    static void name##_rows(const ecc_window *g, const T *x, int64_t r0, int64_t r1,    \
+                            T *col, int64_t ld) {                                        \
         int64_t OH = g->out[1], OW = g->out[2], sh = g->s[1], sw = g->s[2];              \
-        for (int64_t c = 0; c < channels; c++)                                           \
-            for (int64_t kd = 0; kd < g->k[0]; kd++)                                     \
-                for (int64_t kh = 0; kh < g->k[1]; kh++)                                 \
-                    for (int64_t kw = 0; kw < g->k[2]; kw++) {                           \
-                        int64_t woff = kw * g->d[2] - g->pb[2], hoff = kh * g->d[1] - g->pb[1]; \
-                        int64_t lo, hi, hlo, hhi;                                        \
-                        ecc_valid_range(woff, sw, g->in[2], OW, &lo, &hi);               \
-                        ecc_valid_range(hoff, sh, g->in[1], OH, &hlo, &hhi);             \
-                        for (int64_t od = 0; od < g->out[0]; od++) {                     \
-                            int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];         \
-                            if (id < 0 || id >= g->in[0]) {                              \
-                                memset(dst, 0, (size_t)(OH * OW) * sizeof(T));           \
-                                dst += OH * OW;                                          \
-                                continue;                                                \
-                            }                                                            \
-                            const T *base = x + (c * g->in[0] + id) * g->in[1] * g->in[2]; \
-                            if (sh == 1 && sw == 1 && OW == g->in[2]) {                  \
-                                ECC_IM2COL_SHIFTED(T, dst, base, hoff * OW + woff,       \
-                                                   g->in[1] * OW, lo, hi, hlo, hhi, OH, OW); \
-                                dst += OH * OW;                                          \
-                                continue;                                                \
-                            }                                                            \
-                            const T *plane = base + woff;                                \
-                            for (int64_t i = 0; i < hlo * OW; i++) dst[i] = 0;           \
-                            for (int64_t oh = hlo; oh < hhi; oh++) {                     \
-                                const T *row = plane + (oh * sh + hoff) * g->in[2];      \
-                                ECC_IM2COL_ROW(T, dst + oh * OW, row, lo, hi, OW, sw);   \
-                            }                                                            \
-                            for (int64_t i = hhi * OW; i < OH * OW; i++) dst[i] = 0;     \
-                            dst += OH * OW;                                              \
-                        }                                                                \
-                    }                                                                    \
+        for (int64_t r = r0; r < r1; r++) {                                              \
+            int64_t kw = r % g->k[2], kh = r / g->k[2] % g->k[1];                        \
+            int64_t kd = r / (g->k[2] * g->k[1]) % g->k[0], c = r / g->k_sz;             \
+            T *dst = col + (r - r0) * ld;                                                \
+            int64_t woff = kw * g->d[2] - g->pb[2], hoff = kh * g->d[1] - g->pb[1];      \
+            int64_t lo, hi, hlo, hhi;                                                    \
+            ecc_valid_range(woff, sw, g->in[2], OW, &lo, &hi);                           \
+            ecc_valid_range(hoff, sh, g->in[1], OH, &hlo, &hhi);                         \
+            for (int64_t od = 0; od < g->out[0]; od++) {                                 \
+                int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];                     \
+                if (id < 0 || id >= g->in[0]) {                                          \
+                    memset(dst, 0, (size_t)(OH * OW) * sizeof(T));                       \
+                    dst += OH * OW;                                                      \
+                    continue;                                                            \
+                }                                                                        \
+                const T *base = x + (c * g->in[0] + id) * g->in[1] * g->in[2];           \
+                if (sh == 1 && sw == 1 && OW == g->in[2]) {                              \
+                    ECC_IM2COL_SHIFTED(T, dst, base, hoff * OW + woff, g->in[1] * OW, lo, \
+                                       hi, hlo, hhi, OH, OW);                            \
+                    dst += OH * OW;                                                      \
+                    continue;                                                            \
+                }                                                                        \
+                const T *plane = base + woff;                                            \
+                for (int64_t i = 0; i < hlo * OW; i++) dst[i] = 0;                       \
+                for (int64_t oh = hlo; oh < hhi; oh++) {                                 \
+                    const T *row = plane + (oh * sh + hoff) * g->in[2];                  \
+                    ECC_IM2COL_ROW(T, dst + oh * OW, row, lo, hi, OW, sw);               \
+                }                                                                        \
+                for (int64_t i = hhi * OW; i < OH * OW; i++) dst[i] = 0;                 \
+                dst += OH * OW;                                                          \
+            }                                                                            \
+        }                                                                                \
+    }                                                                                    \
+    static void name(const ecc_window *g, const T *x, int64_t channels, T *col) {        \
+        name##_rows(g, x, 0, channels * g->k_sz, col, g->out_sz);                        \
     }
 ECC_IM2COL(ecc_im2col_f32, float)
 ECC_IM2COL(ecc_im2col_f64, double)
@@ -260,6 +265,7 @@ typedef struct ecc_dconv_job {
     int64_t plane_sz, row_work;
     int64_t task;            /* split: the task whose rows the pool is running */
     ecc_kernel_ctx *split;   /* set by ecc_conv_tasks: each task's rows over the pool */
+    bool accumulate;         /* add into y (a backward dX) instead of storing */
 } ecc_dconv_job;
 
 static void ecc_dconv_rows(const ecc_dconv_job *j, int64_t t, const float *plane, int64_t begin,
@@ -267,7 +273,7 @@ static void ecc_dconv_rows(const ecc_dconv_job *j, int64_t t, const float *plane
     const ecc_window *g = j->g;
     int64_t n = t / g->group, gr = t % g->group;
     ecc_conv_direct_run(g, gr, plane, j->packed, j->b, j->y + (n * g->m + gr * g->mg) * g->out_sz,
-                        begin, end);
+                        begin, end, j->accumulate);
 }
 
 static void ecc_dconv_rows_task(void *arg, int64_t begin, int64_t end, int tid) {
@@ -294,7 +300,7 @@ static void ecc_dconv_task(void *arg, int64_t begin, int64_t end, int tid) {
 }
 
 static ecc_status ecc_conv_direct(ecc_kernel_ctx *k, const ecc_window *g, const float *x,
-                                  const float *w, const float *b, float *y) {
+                                  const float *w, const float *b, float *y, bool accumulate) {
     ecc_status st = ECC_OK;
     int64_t tasks = g->n * g->group, threads = ecc_kernel_threads(k);
     int64_t par = tasks < threads ? tasks : threads, packed = 0, plane = 0, total = 0;
@@ -307,7 +313,7 @@ static ecc_status ecc_conv_direct(ecc_kernel_ctx *k, const ecc_window *g, const 
     ecc_conv_direct_pack(g, w, buf);
     int64_t work = ecc_k_work(g->n * g->m * g->out_sz, g->cg * g->k_sz);
     ecc_dconv_job j = {g, x, b, buf, y, buf + (packed + 15) / 16 * 16, plane, work / tasks, 0,
-                       NULL};
+                       NULL, accumulate};
     ecc_conv_tasks(k, tasks, work, ecc_dconv_task, &j, &j.split);
 fail:
     return st;
@@ -409,7 +415,7 @@ ECC_KERNEL_PROTO(ecc_k_conv_f32) {
         return ECC_OK;
     }
     if (ecc_conv_direct_applies(&g))
-        return ecc_conv_direct(k, &g, in[0]->data, in[1]->data, bias, out[0]->data);
+        return ecc_conv_direct(k, &g, in[0]->data, in[1]->data, bias, out[0]->data, false);
     j.direct = ecc_window_pointwise(&g);
     int64_t tasks = g.n * g.group;
     int64_t par = tasks < ecc_kernel_threads(k) ? tasks : ecc_kernel_threads(k);
@@ -594,38 +600,186 @@ static ecc_status ecc_col_scratch(ecc_kernel_ctx *k, int64_t rows, int64_t cols,
     return st;
 }
 
-/* Conv: per image and group, col = im2col(X) gives dW_g += dY_g col^T
- * (images in order), then col = W_g^T dY_g goes back into dX by col2im;
- * dB sums dY. Each GEMM is split over the pool along its output. */
+/* ---- Conv backward: every gradient element comes from one call of the
+ * same shape whatever the thread count (OpenBLAS rounds a product
+ * differently when it is cut elsewhere), so the bytes never depend on the
+ * threads. dW reads X and dY; dX reads W and dY; dB reads dY. ---- */
+
+/* dW: the im2col rows (c, kd, kh, kw) of each group are cut into blocks of
+ * `rows`; a task owns one block's dW columns and, for chunks of `nb`
+ * images in order, gathers the block's rows of those images' columns and
+ * adds dY_g col^T (dY transposed once to dyt [M, N * out_sz]). */
+typedef struct ecc_conv_dw_job {
+    const ecc_window *g;
+    const float *x, *dyt;
+    float *dw, *col;       /* col: per-thread scratch, col_sz floats each */
+    int64_t col_sz, rows, blocks, nb;
+} ecc_conv_dw_job;
+
+static void ecc_conv_dw_task(void *arg, int64_t begin, int64_t end, int tid) {
+    const ecc_conv_dw_job *j = arg;
+    const ecc_window *g = j->g;
+    int64_t kdim = g->cg * g->k_sz, sz = g->out_sz, np = g->n * sz;
+    float *col = j->col + tid * j->col_sz;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t gr = t / j->blocks, r0 = t % j->blocks * j->rows;
+        int64_t r1 = r0 + j->rows < kdim ? r0 + j->rows : kdim;
+        for (int64_t n0 = 0; n0 < g->n; n0 += j->nb) {
+            int64_t nn = g->n - n0 < j->nb ? g->n - n0 : j->nb;
+            for (int64_t i = 0; i < nn; i++)
+                ecc_im2col_f32_rows(g, j->x + ((n0 + i) * g->c + gr * g->cg) * g->in_sz, r0, r1,
+                                    col + i * sz, nn * sz);
+            ecc_k_sgemm(NULL, false, true, g->mg, r1 - r0, nn * sz, 1.0f,
+                        j->dyt + gr * g->mg * np + n0 * sz, np, col, nn * sz, 1.0f,
+                        j->dw + gr * g->mg * kdim + r0, kdim);
+        }
+    }
+}
+
+/* dyt [M, N, sz] from dy [N, M, sz], rows (m, n) [begin, end). */
+typedef struct ecc_conv_dyt_job {
+    const float *dy;
+    float *dyt;
+    int64_t n, m, sz;
+} ecc_conv_dyt_job;
+
+static void ecc_conv_dyt_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_conv_dyt_job *j = arg;
+    for (int64_t r = begin; r < end; r++)
+        memcpy(j->dyt + r * j->sz, j->dy + (r % j->n * j->m + r / j->n) * j->sz,
+               (size_t)j->sz * sizeof *j->dyt);
+}
+
+/* At most 4 blocks per group (dW columns over the pool), at least 32 rows
+ * each: every block's GEMM packs dY again, so fewer, wider blocks pack
+ * less. Images per GEMM: about 4096 columns. Shapes only, never the thread
+ * count. */
+static void ecc_conv_dw_plan(const ecc_window *g, ecc_conv_dw_job *j) {
+    int64_t kdim = g->cg * g->k_sz, blocks = (kdim + 31) / 32;
+    blocks = blocks > 4 ? 4 : blocks;
+    j->rows = (kdim + blocks - 1) / blocks;
+    j->blocks = (kdim + j->rows - 1) / j->rows;
+    j->nb = 4096 / g->out_sz;
+    j->nb = j->nb < 1 ? 1 : j->nb > g->n ? g->n : j->nb;
+}
+
+static ecc_status ecc_conv_back_dw(ecc_kernel_ctx *k, const ecc_window *g, const float *x,
+                                   const float *dy, float *dw) {
+    ecc_status st = ECC_OK;
+    ecc_conv_dw_job j = {g, x, dy, dw, NULL, 0, 0, 0, 0};
+    ecc_conv_dw_plan(g, &j);
+    int64_t threads = ecc_kernel_threads(k), total = 0, np = g->n * g->out_sz;
+    ECC_TRY(ecc_col_elems(k, j.rows, j.nb * g->out_sz, threads, &total));
+    j.col_sz = total / threads;
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(total + 1) * sizeof(float), (void **)&j.col));
+    if (g->n > 1) {
+        float *dyt;
+        ECC_TRY(ecc_col_scratch(k, g->m, np, &dyt));
+        ecc_conv_dyt_job t = {dy, dyt, g->n, g->m, g->out_sz};
+        ecc_kernel_parallel(k, g->m * g->n, g->m * np, ecc_conv_dyt_task, &t);
+        j.dyt = dyt;
+    }
+    ecc_kernel_parallel(k, g->group * j.blocks,
+                        ecc_k_work(ecc_k_work(g->m, np), g->cg * g->k_sz), ecc_conv_dw_task, &j);
+fail:
+    return st;
+}
+
+/* dX through the GEMM: per image (over the pool) and group, col = W_g^T dY_g
+ * goes back into dX by col2im through the flipped geometry t. */
+typedef struct ecc_conv_dx_job {
+    const ecc_window *g, *t;
+    const float *w, *dy;
+    float *dx, *col;       /* col: per-thread scratch, col_sz floats each */
+    int64_t col_sz;
+} ecc_conv_dx_job;
+
+static void ecc_conv_dx_task(void *arg, int64_t begin, int64_t end, int tid) {
+    const ecc_conv_dx_job *j = arg;
+    const ecc_window *g = j->g;
+    int64_t kdim = g->cg * g->k_sz;
+    float *col = j->col + tid * j->col_sz;
+    for (int64_t n = begin; n < end; n++)
+        for (int64_t gr = 0; gr < g->group; gr++) {
+            ecc_k_sgemm(NULL, true, false, kdim, g->out_sz, g->mg, 1.0f, j->w + gr * g->mg * kdim,
+                        kdim, j->dy + (n * g->m + gr * g->mg) * g->out_sz, g->out_sz, 0.0f, col,
+                        g->out_sz);
+            ecc_col2im_f32(j->t, col, j->dx + (n * g->c + gr * g->cg) * g->in_sz);
+        }
+}
+
+/* The Conv whose output is dX at stride 1: over dY, with W flipped in space
+ * and its channel axes exchanged, pads (k - 1) d - pads. False when the
+ * direct path does not take it (strides, pads past the kernel, 1x1). */
+static bool ecc_conv_dx_window(const ecc_window *g, ecc_window *t) {
+    *t = *g;
+    t->c = g->m;
+    t->m = g->c;
+    t->cg = g->mg;
+    t->mg = g->cg;
+    t->in_sz = g->out_sz;
+    t->out_sz = g->in_sz;
+    for (int i = 0; i < 3; i++) {
+        int64_t ext = (g->k[i] - 1) * g->d[i];
+        t->in[i] = g->out[i];
+        t->out[i] = g->in[i];
+        t->pb[i] = ext - g->pb[i];
+        t->pe[i] = ext - g->pe[i];
+        if (g->s[i] != 1 || t->pb[i] < 0 || t->pe[i] < 0) return false;
+    }
+    return ecc_conv_direct_applies(t);
+}
+
+/* wf [C, M/group, k...]: w [M, C/group, k...] per group with the channel
+ * axes exchanged and every spatial axis reversed. */
+static void ecc_conv_flip_w(const ecc_window *g, const float *w, float *wf) {
+    int64_t ks = g->k_sz;
+    for (int64_t gr = 0; gr < g->group; gr++)
+        for (int64_t m = 0; m < g->mg; m++)
+            for (int64_t c = 0; c < g->cg; c++) {
+                const float *src = w + ((gr * g->mg + m) * g->cg + c) * ks;
+                float *dst = wf + ((gr * g->cg + c) * g->mg + m) * ks;
+                for (int64_t i = 0; i < ks; i++) dst[ks - 1 - i] = src[i];
+            }
+}
+
+static ecc_status ecc_conv_back_dx(ecc_kernel_ctx *k, const ecc_window *g, const float *w,
+                                   const float *dy, float *dx) {
+    ecc_status st = ECC_OK;
+    ecc_window t;
+    int64_t kdim = g->cg * g->k_sz, threads = ecc_kernel_threads(k), total = 0;
+    if (ecc_conv_dx_window(g, &t)) {
+        float *wf;
+        ECC_TRY(ecc_col_scratch(k, g->m, kdim, &wf));
+        ecc_conv_flip_w(g, w, wf);
+        return ecc_conv_direct(k, &t, dy, wf, NULL, dx, true);
+    }
+    t = ecc_window_flip(g, g->cg);
+    ecc_conv_dx_job j = {g, &t, w, dy, dx, NULL, 0};
+    ECC_TRY(ecc_col_elems(k, kdim, g->out_sz, threads, &total));
+    j.col_sz = total / threads;
+    ECC_TRY(ecc_kernel_scratch(k, (size_t)(total + 1) * sizeof(float), (void **)&j.col));
+    ecc_kernel_parallel(k, g->n, ecc_k_work(ecc_k_work(g->n * g->m, g->out_sz), kdim),
+                        ecc_conv_dx_task, &j);
+fail:
+    return st;
+}
+
+/* Conv: dB sums dY; dW (ecc_conv_back_dw) and dX (the direct path at
+ * stride 1, else GEMM + col2im per image) each in one pass over the pool. */
 ECC_BACKWARD_PROTO(ecc_k_conv_back_f32) {
     (void)node, (void)out, (void)n_out;
     ecc_status st = ECC_OK;
     ecc_window g;
-    float *col;
     ECC_TRY(ecc_conv_geom_make(k, in[0], in[1], &g));
-    ECC_KFAIL_IF(g.mg > INT32_MAX || g.out_sz > INT32_MAX || g.cg * g.k_sz > INT32_MAX, k,
-                 "convolution too large for BLAS");
-    const float *dy = dout[0]->data, *x = in[0]->data, *w = in[1]->data;
-    int64_t kdim = g.cg * g.k_sz;
+    ECC_KFAIL_IF(g.mg > INT32_MAX || g.out_sz > INT32_MAX || g.cg * g.k_sz > INT32_MAX ||
+                 g.n * g.out_sz > INT32_MAX, k, "convolution too large for BLAS");
+    const float *dy = dout[0]->data;
     if (n_in > 2 && in[2] && din[2]) ecc_conv_bias_back(dy, g.n, g.m, g.out_sz, din[2]->data);
-    if (kdim == 0 || g.out_sz == 0 || (!din[0] && !din[1])) return ECC_OK;
-    ECC_TRY(ecc_col_scratch(k, kdim, g.out_sz, &col));
-    ecc_window t = ecc_window_flip(&g, g.cg);
-    for (int64_t n = 0; n < g.n; n++)
-        for (int64_t gr = 0; gr < g.group; gr++) {
-            int64_t xo = (n * g.c + gr * g.cg) * g.in_sz, wo = gr * g.mg * kdim;
-            const float *dyg = dy + (n * g.m + gr * g.mg) * g.out_sz;
-            if (din[1]) {
-                ecc_im2col_f32(&g, x + xo, g.cg, col);
-                ecc_k_sgemm(k, false, true, g.mg, kdim, g.out_sz, 1.0f, dyg, g.out_sz, col,
-                            g.out_sz, 1.0f, (float *)din[1]->data + wo, kdim);
-            }
-            if (din[0]) {
-                ecc_k_sgemm(k, true, false, kdim, g.out_sz, g.mg, 1.0f, w + wo, kdim, dyg,
-                            g.out_sz, 0.0f, col, g.out_sz);
-                ecc_col2im_f32(&t, col, (float *)din[0]->data + xo);
-            }
-        }
+    if (g.cg * g.k_sz == 0 || g.out_sz == 0 || g.n == 0) return ECC_OK;
+    if (din[1]) ECC_TRY(ecc_conv_back_dw(k, &g, in[0]->data, dy, din[1]->data));
+    if (din[0]) ECC_TRY(ecc_conv_back_dx(k, &g, in[1]->data, dy, din[0]->data));
 fail:
     return st;
 }

@@ -4,7 +4,12 @@
  * output channels, and a register tile of one block × P output columns
  * accumulates over (input channel, kh, kw): one weight load per block
  * vector, one broadcast per column, then fused multiply-adds. Every output
- * sums its terms in that order from the bias, whatever the threads.
+ * sums its terms in that order from the bias, whatever the threads and
+ * whatever the tile's width: a row of OW columns is cut into tiles as
+ * even as the widest tile allows (OW = 14 at width 6: 5 + 5 + 4), so few
+ * columns go through narrow, latency-bound tiles. With `accumulate` the
+ * tile adds its sums into y (a Conv's dX in the backward pass, into a
+ * zeroed gradient) instead of storing them.
  *
  * The vectors are GCC vector extensions; the tile is compiled once per
  * instruction set (AVX-512, AVX2 with FMA, the x86-64 baseline) and the
@@ -36,14 +41,14 @@ typedef struct ecc_dc_geom {
 /* x: the padded plane at the tile's first input row and column; w: the
  * block's packed weights; bias: the block's first channel (or NULL); mv:
  * channels of the block that exist; y: output of the block's first channel
- * at the tile's first column. */
+ * at the tile's first column; acc: add into y rather than store. */
 typedef void (*ecc_dc_tile_fn)(const ecc_dc_geom *t, const float *x, const void *w,
-                               const float *bias, int64_t mv, float *y);
+                               const float *bias, int64_t mv, float *y, bool acc);
 
 /* A tile of 2 vectors of output channels × P columns. */
 #define ECC_DC_TILE(name, VT, P, ATTR)                                                   \
     ATTR static void name(const ecc_dc_geom *t, const float *x, const void *wv,          \
-                          const float *bias, int64_t mv, float *y) {                     \
+                          const float *bias, int64_t mv, float *y, bool acc) {           \
         enum { L = sizeof(VT) / sizeof(float) };                                         \
         const VT *w = wv;                                                                \
         VT a0[P], a1[P], b0 = {0}, b1 = {0};                                             \
@@ -71,23 +76,35 @@ typedef void (*ecc_dc_tile_fn)(const ecc_dc_geom *t, const float *x, const void 
             memcpy(out[p] + L, &a1[p], sizeof(VT));                                      \
         }                                                                                \
         for (int64_t v = 0; v < mv; v++)                                                 \
-            for (int p = 0; p < P; p++) y[v * t->plane + p] = out[p][v];                 \
+            for (int p = 0; p < P; p++)                                                  \
+                y[v * t->plane + p] = acc ? y[v * t->plane + p] + out[p][v] : out[p][v]; \
     }
+
+/* Tiles of width 1..ECC_DC_PMAX columns; a variant fills 1..p. */
+#define ECC_DC_PMAX 7
 
 typedef struct ecc_dc_variant {
     const char *name;
-    int64_t block, p;        /* output channels per tile; columns per wide tile */
-    ecc_dc_tile_fn wide, one; /* P columns; one column (the row's tail) */
+    int64_t block, p;        /* output channels per tile; columns of the widest tile */
+    ecc_dc_tile_fn tile[ECC_DC_PMAX + 1]; /* tile[w]: w columns, 1 <= w <= p */
     bool (*cpu_runs)(void);  /* NULL: every CPU */
 } ecc_dc_variant;
+
+/* The tiles of one instruction set, widths 1 to 7 (a variant uses 1..p). */
+#define ECC_DC_TILES(pre, VT, ATTR)                                                      \
+    ECC_DC_TILE(pre##1, VT, 1, ATTR)                                                     \
+    ECC_DC_TILE(pre##2, VT, 2, ATTR)                                                     \
+    ECC_DC_TILE(pre##3, VT, 3, ATTR)                                                     \
+    ECC_DC_TILE(pre##4, VT, 4, ATTR)                                                     \
+    ECC_DC_TILE(pre##5, VT, 5, ATTR)                                                     \
+    ECC_DC_TILE(pre##6, VT, 6, ATTR)                                                     \
+    ECC_DC_TILE(pre##7, VT, 7, ATTR)
 
 #if defined(__x86_64__) || defined(__i386__)
 #define ECC_DC_AVX512 __attribute__((target("avx512f")))
 #define ECC_DC_AVX2 __attribute__((target("avx2,fma")))
-ECC_DC_TILE(ecc_dc_avx512_wide, ecc_v16, 7, ECC_DC_AVX512)
-ECC_DC_TILE(ecc_dc_avx512_one, ecc_v16, 1, ECC_DC_AVX512)
-ECC_DC_TILE(ecc_dc_avx2_wide, ecc_v8, 6, ECC_DC_AVX2)
-ECC_DC_TILE(ecc_dc_avx2_one, ecc_v8, 1, ECC_DC_AVX2)
+ECC_DC_TILES(ecc_dc_avx512_, ecc_v16, ECC_DC_AVX512)
+ECC_DC_TILES(ecc_dc_avx2_, ecc_v8, ECC_DC_AVX2)
 
 static bool ecc_dc_has_avx512(void) {
     __builtin_cpu_init();
@@ -98,17 +115,18 @@ static bool ecc_dc_has_avx2(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
-ECC_DC_TILE(ecc_dc_base_wide, ecc_v4, 4, )
-ECC_DC_TILE(ecc_dc_base_one, ecc_v4, 1, )
+ECC_DC_TILES(ecc_dc_base_, ecc_v4, )
+
+#define ECC_DC_LIST(pre) {NULL, pre##1, pre##2, pre##3, pre##4, pre##5, pre##6, pre##7}
 
 /* Best first; "off" last. */
 static const ecc_dc_variant ecc_dc_variants[] = {
 #if defined(__x86_64__) || defined(__i386__)
-    {"avx512", 32, 7, ecc_dc_avx512_wide, ecc_dc_avx512_one, ecc_dc_has_avx512},
-    {"avx2", 16, 6, ecc_dc_avx2_wide, ecc_dc_avx2_one, ecc_dc_has_avx2},
+    {"avx512", 32, 7, ECC_DC_LIST(ecc_dc_avx512_), ecc_dc_has_avx512},
+    {"avx2", 16, 6, ECC_DC_LIST(ecc_dc_avx2_), ecc_dc_has_avx2},
 #endif
-    {"base", 8, 4, ecc_dc_base_wide, ecc_dc_base_one, NULL},
-    {"off", 0, 0, NULL, NULL, NULL},
+    {"base", 8, 4, ECC_DC_LIST(ecc_dc_base_), NULL},
+    {"off", 0, 0, {NULL}, NULL},
 };
 #define ECC_DC_N (sizeof ecc_dc_variants / sizeof ecc_dc_variants[0])
 
@@ -157,7 +175,7 @@ static int64_t ecc_dc_blocks(const ecc_window *g) {
 }
 
 bool ecc_conv_direct_applies(const ecc_window *g) {
-    if (!ecc_dc_get()->wide || g->sp > 2 || ecc_window_pointwise(g)) return false;
+    if (!ecc_dc_get()->tile[1] || g->sp > 2 || ecc_window_pointwise(g)) return false;
     return g->cg > 0 && g->mg > 0 && g->out[1] > 0 && g->out[2] > 0;
 }
 
@@ -199,9 +217,23 @@ void ecc_conv_direct_pad(const ecc_window *g, const float *x, float *plane) {
 
 int64_t ecc_conv_direct_rows(const ecc_window *g) { return ecc_dc_blocks(g) * g->out[1]; }
 
+/* One output row of a block: OW columns in ceil(OW / p) tiles, the first
+ * OW % tiles of them one column wider than the rest. */
+static void ecc_dc_row(const ecc_dc_variant *v, const ecc_dc_geom *t, int64_t ow_n,
+                       const float *x, const float *w, const float *b, int64_t mv, float *y,
+                       bool acc) {
+    int64_t tiles = (ow_n + v->p - 1) / v->p, narrow = ow_n / tiles, wide = ow_n % tiles;
+    int64_t ow = 0;
+    for (int64_t i = 0; i < tiles; i++) {
+        int64_t width = narrow + (i < wide);
+        v->tile[width](t, x + ow * t->sw, w, b, mv, y + ow, acc);
+        ow += width;
+    }
+}
+
 void ecc_conv_direct_run(const ecc_window *g, int64_t gr, const float *plane,
                          const float *packed, const float *bias, float *y, int64_t row_begin,
-                         int64_t row_end) {
+                         int64_t row_end, bool accumulate) {
     const ecc_dc_variant *v = ecc_dc_get();
     int64_t oh_n = g->out[1], ow_n = g->out[2], wp = ecc_dc_wp(g), kdim = g->cg * g->k_sz;
     packed += gr * ecc_dc_blocks(g) * v->block * kdim;
@@ -211,12 +243,7 @@ void ecc_conv_direct_run(const ecc_window *g, int64_t gr, const float *plane,
     for (int64_t row = row_begin; row < row_end; row++) {
         int64_t blk = row / oh_n, oh = row % oh_n, m0 = blk * v->block;
         int64_t mv = g->mg - m0 < v->block ? g->mg - m0 : v->block;
-        const float *w = packed + blk * kdim * v->block;
-        const float *b = bias ? bias + m0 : NULL;
-        const float *x = plane + oh * g->s[1] * wp;
-        float *yr = y + m0 * t.plane + oh * ow_n;
-        int64_t ow = 0;
-        for (; ow + v->p <= ow_n; ow += v->p) v->wide(&t, x + ow * t.sw, w, b, mv, yr + ow);
-        for (; ow < ow_n; ow++) v->one(&t, x + ow * t.sw, w, b, mv, yr + ow);
+        ecc_dc_row(v, &t, ow_n, plane + oh * g->s[1] * wp, packed + blk * kdim * v->block,
+                   bias ? bias + m0 : NULL, mv, y + m0 * t.plane + oh * ow_n, accumulate);
     }
 }

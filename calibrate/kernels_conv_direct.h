@@ -30,10 +30,10 @@ void ecc_conv_direct_pad(const ecc_window *g, const float *x, float *plane);
 /* Rows of one image-group's output y [M/group, OH, OW] in group gr: a row
  * is one output row of one block of output channels; there are
  * ecc_conv_direct_rows(g) of them. packed and bias (which may be NULL) are
- * the whole layer's. */
+ * the whole layer's. accumulate: add into y instead of storing. */
 int64_t ecc_conv_direct_rows(const ecc_window *g);
 void ecc_conv_direct_run(const ecc_window *g, int64_t gr, const float *plane,
                          const float *packed, const float *bias, float *y, int64_t row_begin,
-                         int64_t row_end);
+                         int64_t row_end, bool accumulate);
 
 #endif

@@ -69,37 +69,54 @@ static void ecc_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t kk, float 
                 (int)m, (int)n, (int)kk, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-/* One product, split along C's rows (by_rows) or columns. */
+/* One product cut into `parts` along C's rows (by_rows) or columns. The
+ * cut depends on the shape alone, never on the thread count: OpenBLAS
+ * rounds an element differently when its product is cut elsewhere, and
+ * the bytes must not depend on the threads. */
 typedef struct ecc_sgemm_job {
     bool ta, tb, by_rows;
-    int64_t m, n, kk, lda, ldb, ldc;
+    int64_t m, n, kk, lda, ldb, ldc, parts;
     float alpha, beta;
     const float *a, *b;
     float *c;
 } ecc_sgemm_job;
 
+/* Below this many multiply-adds one call; above, 2 or 4 parts of at least
+ * 32 rows or columns of the longer side. */
+#define ECC_SGEMM_SPLIT_WORK ((int64_t)1 << 21)
+
+static int64_t ecc_sgemm_parts(int64_t m, int64_t n, int64_t kk) {
+    int64_t side = m >= n ? m : n;
+    if (ecc_k_work(ecc_k_work(m, n), kk) < ECC_SGEMM_SPLIT_WORK) return 1;
+    return side >= 4 * 32 ? 4 : side >= 2 * 32 ? 2 : 1;
+}
+
 static void ecc_sgemm_part(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const ecc_sgemm_job *j = arg;
-    if (j->by_rows) /* rows of op(A): rows of A, or columns when transposed */
-        ecc_sgemm(j->ta, j->tb, end - begin, j->n, j->kk, j->alpha,
-                  j->a + begin * (j->ta ? 1 : j->lda), j->lda, j->b, j->ldb, j->beta,
-                  j->c + begin * j->ldc, j->ldc);
-    else /* columns of op(B): columns of B, or rows when transposed */
-        ecc_sgemm(j->ta, j->tb, j->m, end - begin, j->kk, j->alpha, j->a, j->lda,
-                  j->b + begin * (j->tb ? j->ldb : 1), j->ldb, j->beta, j->c + begin, j->ldc);
+    int64_t side = j->by_rows ? j->m : j->n;
+    for (int64_t p = begin; p < end; p++) {
+        int64_t lo = side * p / j->parts, hi = side * (p + 1) / j->parts;
+        if (j->by_rows) /* rows of op(A): rows of A, or columns when transposed */
+            ecc_sgemm(j->ta, j->tb, hi - lo, j->n, j->kk, j->alpha,
+                      j->a + lo * (j->ta ? 1 : j->lda), j->lda, j->b, j->ldb, j->beta,
+                      j->c + lo * j->ldc, j->ldc);
+        else /* columns of op(B): columns of B, or rows when transposed */
+            ecc_sgemm(j->ta, j->tb, j->m, hi - lo, j->kk, j->alpha, j->a, j->lda,
+                      j->b + lo * (j->tb ? j->ldb : 1), j->ldb, j->beta, j->c + lo, j->ldc);
+    }
 }
 
 void ecc_k_sgemm(ecc_kernel_ctx *k, bool ta, bool tb, int64_t m, int64_t n, int64_t kk,
                  float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                  float beta, float *c, int64_t ldc) {
-    if (!k) {
+    int64_t parts = k ? ecc_sgemm_parts(m, n, kk) : 1;
+    if (parts == 1) {
         ecc_sgemm(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    ecc_sgemm_job j = {ta, tb, m >= n, m, n, kk, lda, ldb, ldc, alpha, beta, a, b, c};
-    ecc_kernel_parallel(k, j.by_rows ? m : n, ecc_k_work(ecc_k_work(m, n), kk), ecc_sgemm_part,
-                        &j);
+    ecc_sgemm_job j = {ta, tb, m >= n, m, n, kk, lda, ldb, ldc, parts, alpha, beta, a, b, c};
+    ecc_kernel_parallel(k, parts, ecc_k_work(ecc_k_work(m, n), kk), ecc_sgemm_part, &j);
 }
 
 ECC_KERNEL_PROTO(ecc_k_gemm_f32) {

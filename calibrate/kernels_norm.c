@@ -229,45 +229,74 @@ fail:
 /* ================= backward ================= */
 
 /* BatchNormalization in inference mode, y = (x - mean) a + B with
- * a = scale / sqrt(var + eps) per channel: dX = dY a (the forward's task
- * with mean 0 and B 0), dB = sum dY, dscale = sum dY (x - mean) / sd,
- * dmean = -a sum dY, dvar = -scale / (2 sd^3) sum dY (x - mean), sd =
- * sqrt(var + eps); channel sums in double, images in order. Training mode
- * (batch statistics) has no gradient here. */
+ * a = scale / sqrt(var + eps) per channel: dX = dY a, dB = sum dY,
+ * dscale = sum dY (x - mean) / sd, dmean = -a sum dY, dvar = -scale /
+ * (2 sd^3) sum dY (x - mean), sd = sqrt(var + eps); channel sums in double,
+ * images in order, channels over the pool (each channel's sums on one
+ * thread, so the bytes do not depend on the threads). Training mode (batch
+ * statistics) has no gradient here. */
+/* sum of dy (x - mu) in double, four accumulators (a fixed order). */
+static double ecc_dot_centered_f64(const float *dy, const float *x, float mu, int64_t n) {
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a0 += (double)dy[i] * (x[i] - mu);
+        a1 += (double)dy[i + 1] * (x[i + 1] - mu);
+        a2 += (double)dy[i + 2] * (x[i + 2] - mu);
+        a3 += (double)dy[i + 3] * (x[i + 3] - mu);
+    }
+    for (; i < n; i++) a0 += (double)dy[i] * (x[i] - mu);
+    return (a0 + a1) + (a2 + a3);
+}
+
+/* Channels of the BatchNormalization backward: per channel its sums over
+ * images in order, its entries of din[1..4] and its planes of dX. x is
+ * read only when the scale or variance gradient is wanted (g[1], g[4]). */
+typedef struct ecc_bn_back_job {
+    const float *x, *dy, *scale, *mean, *var;
+    float eps;
+    float *g[5]; /* din data; NULL: not wanted */
+    int64_t n, c, inner;
+} ecc_bn_back_job;
+
+static void ecc_bn_back_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_bn_back_job *j = arg;
+    bool want_x = j->g[1] || j->g[4], want_dy = want_x || j->g[2] || j->g[3];
+    for (int64_t ch = begin; ch < end; ch++) {
+        double sd = sqrt((double)j->var[ch] + (double)j->eps), sdy = 0, sdyx = 0;
+        float a = (float)((double)j->scale[ch] / sd); /* as the forward rounds it */
+        for (int64_t b = 0; b < j->n; b++) {
+            int64_t off = (b * j->c + ch) * j->inner;
+            if (want_dy) sdy += ecc_sum_f64(j->dy + off, j->inner);
+            if (want_x) sdyx += ecc_dot_centered_f64(j->dy + off, j->x + off, j->mean[ch],
+                                                     j->inner);
+            if (!j->g[0]) continue;
+            const float *d = j->dy + off;
+            float *dx = j->g[0] + off;
+            for (int64_t i = 0; i < j->inner; i++) dx[i] += d[i] * a;
+        }
+        double v[5] = {0, sdyx / sd, sdy, -(double)j->scale[ch] / sd * sdy,
+                       -(double)j->scale[ch] / (2 * sd * sd * sd) * sdyx};
+        for (int i = 1; i < 5; i++)
+            if (j->g[i]) j->g[i][ch] += (float)v[i];
+    }
+}
+
 ECC_BACKWARD_PROTO(ecc_k_batchnormalization_back_f32) {
     (void)node, (void)out, (void)n_out, (void)n_in;
     ecc_status st = ECC_OK;
-    float eps, *buf;
+    float eps;
     int64_t training;
     ECC_TRY(ecc_ka_float(k, "epsilon", 1e-5f, &eps));
     ECC_TRY(ecc_ka_int(k, "training_mode", 0, &training));
     ECC_KFAIL_IF(training != 0, k, "no gradient in training_mode (batch statistics)");
     const ecc_rt_tensor *x = in[0];
-    int64_t c = x->dims[1], n = x->dims[0], inner = ecc_k_prod(x->dims, 2, x->rank);
-    const float *xs = x->data, *dy = dout[0]->data, *scale = in[1]->data, *mean = in[3]->data,
-                *var = in[4]->data;
-    bool scale_grad = din[1] || din[4]; /* x arrives only then (saves X_FOR_SCALE) */
-    ECC_TRY(ecc_kernel_scratch(k, (size_t)(2 * c + 1) * sizeof *buf, (void **)&buf));
-    for (int64_t ch = 0; ch < c; ch++) {
-        double sd = sqrt((double)var[ch] + (double)eps), sdy = 0, sdyx = 0;
-        for (int64_t b = 0; b < n; b++) {
-            const float *xr = scale_grad ? xs + (b * c + ch) * inner : NULL;
-            const float *dr = dy + (b * c + ch) * inner;
-            sdy += ecc_sum_f64(dr, inner);
-            for (int64_t i = 0; scale_grad && i < inner; i++)
-                sdyx += (double)dr[i] * (xr[i] - mean[ch]);
-        }
-        buf[ch] = 0.0f;
-        buf[c + ch] = (float)((double)scale[ch] / sd); /* as the forward rounds a */
-        double v[5] = {0, sdyx / sd, sdy, -(double)scale[ch] / sd * sdy,
-                       -(double)scale[ch] / (2 * sd * sd * sd) * sdyx};
-        for (int i = 1; i < 5; i++)
-            if (din[i]) ((float *)din[i]->data)[ch] += (float)v[i];
-    }
-    if (din[0]) {
-        ecc_bn_job j = {dy, buf, buf + c, buf, din[0]->data, c, inner};
-        ecc_kernel_parallel(k, n * c, ecc_rt_numel(x), ecc_bn_task, &j);
-    }
+    ecc_bn_back_job j = {NULL, dout[0]->data, in[1]->data, in[3]->data, in[4]->data, eps,
+                         {NULL}, x->dims[0], x->dims[1], ecc_k_prod(x->dims, 2, x->rank)};
+    for (int i = 0; i < 5; i++) j.g[i] = din[i] ? din[i]->data : NULL;
+    if (j.g[1] || j.g[4]) j.x = x->data; /* x arrives only then (saves X_FOR_SCALE) */
+    ecc_kernel_parallel(k, j.c, ecc_k_work(ecc_rt_numel(x), 3), ecc_bn_back_task, &j);
 fail:
     return st;
 }

@@ -21,6 +21,16 @@ float *ecc_interp_param(ecc_interp *it, size_t i) {
     return i < it->n_params ? it->slots[it->params[i]].copy : NULL;
 }
 
+float *ecc_interp_param_scales(ecc_interp *it, size_t i, int64_t *n) {
+    ecc_slot *s = i < it->n_params ? &it->slots[it->params[i]] : NULL;
+    *n = s && s->scale ? s->n_scale : 0;
+    return *n ? s->scale : NULL;
+}
+
+float *ecc_interp_param_scale_grad(const ecc_interp *it, size_t i) {
+    return i < it->n_params ? it->slots[it->params[i]].scale_grad : NULL;
+}
+
 float *ecc_interp_param_grad(const ecc_interp *it, size_t i) {
     return i < it->n_params && it->param_grads ? it->param_grads[i] : NULL;
 }
@@ -415,6 +425,8 @@ static void collect_params(ecc_interp *it) {
         if (g->data) memcpy(it->param_grads[i], g->data, bytes);
         else memset(it->param_grads[i], 0, bytes);
         const ecc_slot *s = &it->slots[it->params[i]];
+        if (s->scale_grad)
+            ecc_wview_scale_grad(s->wview, s->copy, it->param_grads[i], s->scale_grad);
         if (s->wview) ecc_wview_grad(s->wview, s->copy, it->param_grads[i]);
     }
 }

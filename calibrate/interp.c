@@ -480,6 +480,17 @@ static ecc_status ecc_view_initializer(ecc_ctx *ctx, const ecc_interp *it, ecc_s
     return ECC_OK;
 }
 
+/* A trained weight's scales become parameters: the view reads s->scale. */
+static bool ecc_learn_scales(ecc_slot *s) {
+    s->n_scale = ecc_wview_groups(s->wview);
+    s->scale = malloc((size_t)s->n_scale * sizeof *s->scale + 1);
+    s->scale_grad = calloc((size_t)s->n_scale + 1, sizeof *s->scale_grad);
+    if (!s->scale || !s->scale_grad) return false;
+    memcpy(s->scale, s->wview->scale, (size_t)s->n_scale * sizeof *s->scale);
+    s->wview->scale = s->scale;
+    return true;
+}
+
 /* Once the parameters are known: a trained weight with a simulated
  * quantizer is read from s->view, rebuilt from its float copy each run; any
  * other is quantized in place once. */
@@ -491,6 +502,7 @@ static ecc_status ecc_finish_views(ecc_ctx *ctx, ecc_interp *it) {
             s->view = malloc(s->t.nbytes + 1);
             if (!s->view) return ECC_OOM(ctx);
             s->t.data = s->view;
+            if (it->learn_scales && !ecc_learn_scales(s)) return ECC_OOM(ctx);
             continue;
         }
         ecc_wview_read(s->wview, s->copy, s->copy);
@@ -893,6 +905,8 @@ ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
     if (opts) {
         it->max_batch = opts->max_batch;
         it->fake_quant = ECC_OPT_HAS(opts, fake_quant) && opts->fake_quant;
+        it->learn_scales = it->fake_quant && ECC_OPT_HAS(opts, learn_scales) &&
+                           opts->learn_scales;
         if (ECC_OPT_HAS(opts, observe_user)) {
             it->observe = opts->observe;
             it->observe_user = opts->observe_user;
@@ -960,6 +974,8 @@ void ecc_interp_free(ecc_interp *it) {
         free(it->slots[i].copy);
         free(it->slots[i].folded);
         free(it->slots[i].view);
+        free(it->slots[i].scale);
+        free(it->slots[i].scale_grad);
         free(it->slots[i].clip);
         if (it->slots[i].wview) ecc_wview_close(it->slots[i].wview);
         free(it->slots[i].wview);

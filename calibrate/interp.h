@@ -60,6 +60,9 @@ typedef struct ecc_interp_options {
      * as it is produced; gradients pass straight through inside each
      * clipping range and are zero outside it. */
     bool fake_quant;
+    /* learn_scales (with fake_quant): a trained weight's quantizer scales are
+     * parameters too (ecc_interp_param_scales), with LSQ gradients. */
+    bool learn_scales;
 } ecc_interp_options;
 
 /* Plans model for execution. Every node must have a kernel: otherwise
@@ -107,6 +110,11 @@ float *ecc_interp_param(ecc_interp *it, size_t i);
  * (zeros where no gradient reached it), owned by the interpreter; NULL before
  * the first backward. */
 float *ecc_interp_param_grad(const ecc_interp *it, size_t i);
+/* With learn_scales: parameter i's quantizer scales as the runs use them
+ * (*n floats, one per group; the caller may write them between runs) and
+ * their gradient after a backward; NULL (and *n = 0) when it has none. */
+float *ecc_interp_param_scales(ecc_interp *it, size_t i, int64_t *n);
+float *ecc_interp_param_scale_grad(const ecc_interp *it, size_t i);
 /* Reverse-mode gradients of the last run. dout[i] is d(loss)/d(output i)
  * with that output's dtype and dims, or NULL (no gradient through it). Needs
  * the run's inputs still valid. Every node between a parameter

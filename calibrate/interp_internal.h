@@ -36,6 +36,8 @@ typedef struct ecc_slot {
     /* simulated quantization (ecc_interp_options.fake_quant) */
     ecc_wview *wview;     /* a trained parameter's quantizer view (owned), or NULL */
     float *view;          /* what runs read of that parameter: wview of copy (owned) */
+    float *scale, *scale_grad; /* learned quantizer scales and their gradient (owned) */
+    int64_t n_scale;
     const ecc_quantizer *act_q; /* activation rounded as it is produced, or NULL */
     bool own_data;        /* never a view of another value's memory (rounded in place) */
     uint8_t *clip;        /* per element of the last run: outside the clipping range */
@@ -82,6 +84,7 @@ struct ecc_interp {
     void *observe_user;
     int64_t max_batch;
     bool fake_quant;          /* weights and activations read as quantized (annotations) */
+    bool learn_scales;        /* trained weights' quantizer scales train too (LSQ) */
     /* values */
     ecc_slot *slots;
     size_t n_slots;

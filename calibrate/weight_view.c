@@ -4,6 +4,7 @@
 #include "weight_view.h"
 #include "interp.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ static ecc_status open_quantizer(ecc_ctx *ctx, const ecc_value *v, ecc_wview *w)
     ECC_TRY(ecc_quantizer_zero_points(ctx, w->q, groups, &w->zp));
     w->codes = malloc((size_t)t->numel + 1);
     ECC_FAIL_IF(!w->codes, ctx, ECC_E_INTERNAL, "out of memory");
+    w->scale = w->q->scale->data;
 fail:
     return st;
 }
@@ -68,12 +70,12 @@ void ecc_wview_mask(const ecc_wview *w, const float *stored, float *out) {
 void ecc_wview_read(const ecc_wview *w, const float *stored, float *out) {
     ecc_wview_mask(w, stored, out);
     if (!w->q) return;
-    ecc_qlayout_quantize(out, &w->L, &w->f, w->q->scale->data, w->zp, w->codes);
-    ecc_qlayout_dequantize(w->codes, &w->L, &w->f, w->q->scale->data, w->zp, out);
+    ecc_qlayout_quantize(out, &w->L, &w->f, w->scale, w->zp, w->codes);
+    ecc_qlayout_dequantize(w->codes, &w->L, &w->f, w->scale, w->zp, out);
 }
 
 void ecc_wview_grad(const ecc_wview *w, const float *stored, float *grad) {
-    const float *scale = w->q ? w->q->scale->data : NULL;
+    const float *scale = w->scale;
     for (int64_t i = 0; i < w->numel; i++) {
         if (w->keep && !w->keep[i]) {
             grad[i] = 0.0f;
@@ -84,6 +86,31 @@ void ecc_wview_grad(const ecc_wview *w, const float *stored, float *grad) {
         float r = ecc_qround(stored[i] / scale[g]) + (float)w->zp[g];
         if (r < (float)w->lo || r > (float)w->hi) grad[i] = 0.0f;
     }
+}
+
+int64_t ecc_wview_groups(const ecc_wview *w) { return w->q ? ecc_qlayout_groups(&w->L) : 0; }
+
+void ecc_wview_scale_grad(const ecc_wview *w, const float *stored, const float *grad,
+                          float *out) {
+    int64_t groups = ecc_wview_groups(w);
+    memset(out, 0, (size_t)groups * sizeof *out);
+    double *sum = calloc((size_t)groups + 1, sizeof *sum);
+    if (!sum || !groups) {
+        free(sum);
+        return;
+    }
+    for (int64_t i = 0; i < w->numel; i++) {
+        if (w->keep && !w->keep[i]) continue;
+        int64_t g = ecc_qlayout_group(&w->L, i);
+        float v = stored[i] / w->scale[g], r = ecc_qround(v);
+        float c = r + (float)w->zp[g];
+        double d = c < (float)w->lo ? w->lo - w->zp[g]
+                   : c > (float)w->hi ? w->hi - w->zp[g] : (double)r - v;
+        sum[g] += (double)grad[i] * d;
+    }
+    double per = (double)w->numel / (double)groups, k = 1.0 / sqrt(per * (double)w->hi);
+    for (int64_t g = 0; g < groups; g++) out[g] = (float)(sum[g] * k);
+    free(sum);
 }
 
 /* ---------------- activations ---------------- */

@@ -21,6 +21,7 @@ typedef struct ecc_wview {
     int32_t lo, hi;            /* integer range of f */
     int32_t *zp;               /* per group (owned) */
     uint8_t *codes;            /* numel scratch (owned) */
+    const float *scale;        /* per group: the quantizer's, or learned ones */
 } ecc_wview;
 
 /* The view of float32 initializer v: its mask when it covers v, and with
@@ -37,6 +38,14 @@ void ecc_wview_read(const ecc_wview *w, const float *stored, float *out);
 /* grad (d loss / d view) becomes d loss / d stored: zero at masked weights and
  * where stored lies outside the quantizer's clipping range. */
 void ecc_wview_grad(const ecc_wview *w, const float *stored, float *grad);
+/* Scale groups of a quantizing view. */
+int64_t ecc_wview_groups(const ecc_wview *w);
+/* LSQ (Esser et al. 2019): out[g] = d loss / d scale g from grad (d loss /
+ * d view, before ecc_wview_grad): per weight round(w/s) - w/s inside the
+ * clipping range, the clipped code outside, summed per group and scaled by
+ * 1 / sqrt(weights per group * largest code). */
+void ecc_wview_scale_grad(const ecc_wview *w, const float *stored, const float *grad,
+                          float *out);
 
 /* A per-tensor quantizer on an activation that a run can simulate. */
 bool ecc_act_quantizable(const ecc_quantizer *q);

@@ -61,6 +61,11 @@ static const ecc_opt_desc distill_opts[] = {
             "(same shapes)",
             NULL, 0, 0, NULL),
     ECC_OPT(ECC_OPT_FLOAT, "beta", "weight of each feature pair's MSE", "1", 0, 1e6, NULL),
+    ECC_OPT(ECC_OPT_BOOL, "lsq",
+            "learn the scales of the trained weights' quantizers (LSQ, Esser et al. 2019; "
+            "zero points stay)", "false", 0, 0, NULL),
+    ECC_OPT(ECC_OPT_FLOAT, "lsq_lr", "peak learning rate of the learned scales (0: lr)", "0", 0,
+            10, NULL),
 };
 
 /* ---------------- what trains ---------------- */
@@ -157,6 +162,44 @@ static void gradual_of(const ecc_value *v, ecc_gradual *g) {
                        .rank = v->init->rank};
     g->start = m->start < g->final ? m->start : g->final;
     memcpy(g->dims, v->init->dims, (size_t)v->init->rank * sizeof *g->dims);
+}
+
+/* With lsq: a buffer for the learned scales of each trained weight whose
+ * quantizer the interpreter simulates. */
+static ecc_status scales_alloc(ecc_ctx *ctx, picked *p) {
+    for (size_t i = 0; i < p->n; i++) {
+        const ecc_quantizer *q = p->v[i]->quant;
+        if (!q || !q->scale || ecc_interp_quant_unsupported(p->v[i]) || q->bits == 32) continue;
+        p->t[i].scales = malloc((size_t)q->scale->numel * sizeof(float) + 1);
+        if (!p->t[i].scales) return ECC_OOM(ctx);
+    }
+    return ECC_OK;
+}
+
+/* The learned scales into the quantizers (copy-on-write); reports how many
+ * and their mean relative change. */
+static ecc_status scales_write_back(const ecc_host_api *host, ecc_pass_run *run, picked *p) {
+    double change = 0;
+    int64_t count = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        ecc_quantizer *q = p->v[i]->quant;
+        if (!p->t[i].scales) continue;
+        ecc_status st = ecc_tensor_make_unique(run->ctx, &q->scale);
+        if (st) return st;
+        float *old = q->scale->data;
+        for (int64_t k = 0; k < q->scale->numel; k++, count++)
+            change += fabs((double)p->t[i].scales[k] - old[k]) / fabs((double)old[k] + 1e-30);
+        memcpy(old, p->t[i].scales, (size_t)q->scale->numel * sizeof(float));
+    }
+    if (count) {
+        host->stat(run, "lsq.scales", (double)count);
+        host->stat(run, "lsq.mean_relative_change", change / (double)count);
+    }
+    return ECC_OK;
+}
+
+static void scales_free(picked *p) {
+    for (size_t i = 0; i < p->n; i++) free(p->t[i].scales);
 }
 
 static void gradual_start(picked *p) {
@@ -364,6 +407,9 @@ static ecc_status config_of(const ecc_host_api *host, ecc_pass_run *run,
         c->optim.momentum = host->opt_float(run, "momentum");
         c->optim.nesterov = host->opt_bool(run, "nesterov");
     }
+    c->lsq = host->opt_bool(run, "lsq");
+    c->lsq_lr = host->opt_float(run, "lsq_lr") > 0 ? host->opt_float(run, "lsq_lr")
+                                                    : host->opt_float(run, "lr");
     c->lr = (ecc_lr_schedule){.kind = sched,
                               .lr = host->opt_float(run, "lr"),
                               .warmup = host->opt_int(run, "warmup"),
@@ -453,6 +499,7 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     ECC_FAIL_IF(p.n == 0, ctx, ECC_E_INPUT, "nothing to train: the model has no float32 weight "
                 "that train=%s selects", host->opt_string(run, "train"));
     gradual_start(&p);
+    if (cfg.lsq) ECC_TRY(scales_alloc(ctx, &p));
     const char *data = train_path(run), *lpath = calib_env_labels_path(run);
     ECC_TRY(calib_data_load(ctx, run->model, data, calib_env_given_size(run), &d));
     ECC_TRY(ecc_model_read(ctx, tpath, &tmodel));
@@ -473,6 +520,7 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
                          fs.f, fs.n, tmodel};
     ECC_TRY(ecc_train_run(ctx, run->model, p.t, p.n, &td, &cfg, trained, &res));
     ECC_TRY(write_back(host, run, &p, trained));
+    ECC_TRY(scales_write_back(host, run, &p));
     gradual_finish(ctx, g);
     report(host, run, &res, &p);
 fail:
@@ -484,6 +532,7 @@ fail:
     ecc_model_free(tmodel);
     calib_out_free(&teacher);
     calib_data_free(d);
+    scales_free(&p);
     free(p.t);
     free(p.v);
     free(p.g);

@@ -149,6 +149,19 @@ if [ $HAVE_ORT = 1 ]; then
     done
 fi
 
+# --- learned scales (lsq=true): the INT4 scales in the written file change,
+# and the file still scores above one-shot in ecc and ONNX Runtime alike
+expect 0 "prune,quant-weight,distill:lsq" -- "$ECC" compress testdata/mlp.onnx \
+    -o "$T/pql.onnx" --passes prune:sparsity=0.9,quant-weight:bits=4,distill:epochs=2:lsq=true \
+    --calib "$TRAIN" --calib-size 4000 --report "$T/pql.json"
+holds "$T/pql.json" 'r.passes[2].stats["lsq.scales"] > 100 &&
+    r.passes[2].stats["lsq.mean_relative_change"] > 0.001' && ok ||
+    bad "lsq=true did not change the scales: $(json "$T/pql.json" 'JSON.stringify(r.passes[2].stats)')"
+cmp -s "$T/pql.onnx" "$T/pqd.onnx" && bad "lsq=true wrote the same file as without" || ok
+a_pql=$(acc "$T/pql.onnx")
+node -e 'process.exit(+process.argv[2] > +process.argv[1] + 0.2 ? 0 : 1)' "$a_pq" "$a_pql" &&
+    ok || bad "learned scales: $a_pq one-shot, $a_pql after distill"
+
 # --- gradual pruning: the mask ramps during distill to the sparsity the
 # prune pass chose per layer (one-shot ranking replaced by the last one)
 expect 0 "prune gradual,distill" -- "$ECC" compress testdata/mlp.onnx -o "$T/pg.onnx" \

@@ -1052,6 +1052,69 @@ static void test_view_straight_through(void **state) {
     free(grads[1]);
 }
 
+/* LSQ: a learned scale's gradient is, per group, the sum over its weights of
+ * d loss / d view times round(w/s) - w/s inside the clipping range or the
+ * clipped code outside, scaled by 1/sqrt(weights per group * largest code);
+ * d loss / d view comes from a run whose weights already lie on the grid. */
+static void test_view_learned_scales(void **state) {
+    fixture *f = *state;
+    net(f);
+    run_pass(f, "quant-weight:block=32");
+    ecc_value *w = V("fc.w");
+    assert_int_equal(ecc_tensor_make_unique(f->ctx, &w->init), ECC_OK);
+    float *stored = w->init->data;
+    int64_t n = w->init->numel;
+    for (int64_t i = 0; i < n; i++) stored[i] *= 1.6f; /* some clipped */
+    float *on_grid = malloc((size_t)n * sizeof *on_grid), *dview = malloc((size_t)n * 4);
+    assert_int_equal(qc_fake_quant_weight(f->ctx, w->quant, w->init, on_grid), ECC_OK);
+    float x[576], dy[80];
+    sample_x(f, x);
+    for (int i = 0; i < 80; i++) dy[i] = frand(f, -1, 1);
+    ecc_rt_tensor d = {ECC_DTYPE_FLOAT, 2, {2, 40}, dy, sizeof dy};
+    const ecc_rt_tensor *douts[2] = {&d, NULL};
+    const char *params[] = {"fc.w", NULL};
+    ecc_interp_options o = {.struct_size = sizeof o, .threads = 1, .max_batch = 2,
+                            .params = params, .fake_quant = true, .learn_scales = true};
+    ecc_interp *it = NULL;
+    assert_int_equal(ecc_interp_create(f->ctx, f->m, &o, &it), ECC_OK);
+    int64_t groups = 0;
+    float *scales = ecc_interp_param_scales(it, 0, &groups);
+    assert_non_null(scales);
+    assert_int_equal(groups, w->quant->scale->numel);
+    view_run(f, it, x);
+    assert_int_equal(ecc_interp_backward(f->ctx, it, douts), ECC_OK);
+    const float *got = ecc_interp_param_scale_grad(it, 0);
+    ecc_interp *ref = view_interp(f, params, true); /* d loss / d view, all on the grid */
+    memcpy(ecc_interp_param(ref, 0), on_grid, (size_t)n * sizeof *on_grid);
+    view_run(f, ref, x);
+    assert_int_equal(ecc_interp_backward(f->ctx, ref, douts), ECC_OK);
+    memcpy(dview, ecc_interp_param_grad(ref, 0), (size_t)n * sizeof *dview);
+    ecc_qlayout L;
+    assert_int_equal(ecc_qlayout_of(f->ctx, w->quant, w->init->rank, w->init->dims, &L), ECC_OK);
+    double *want = calloc((size_t)groups, sizeof *want), worst = 0, norm = 0;
+    int64_t clipped = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t g = ecc_qlayout_group(&L, i);
+        double v = (double)(stored[i] / scales[g]), r = ecc_qround((float)v);
+        bool out = r < -7 || r > 7;
+        clipped += out;
+        want[g] += dview[i] * (out ? (r < -7 ? -7.0 : 7.0) : r - v);
+    }
+    double k = 1.0 / sqrt((double)n / (double)groups * 7.0);
+    for (int64_t g = 0; g < groups; g++) {
+        worst = fmax(worst, fabs(got[g] - want[g] * k));
+        norm = fmax(norm, fabs(want[g] * k));
+    }
+    printf("  %lld scales, %lld weights clipped: worst |LSQ gradient - formula| %.2e of %.2e\n",
+           (long long)groups, (long long)clipped, worst, norm);
+    assert_true(clipped > 0 && norm > 0 && worst <= 1e-5 * norm);
+    ecc_interp_free(it);
+    ecc_interp_free(ref);
+    free(want);
+    free(on_grid);
+    free(dview);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
@@ -1083,6 +1146,7 @@ int main(void) {
         T(test_view_quant_weight),
         T(test_view_quant_static),
         T(test_view_straight_through),
+        T(test_view_learned_scales),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,15 @@
 #define DIVERGED 1000.0
 #define LOSS_FLOOR 0.01
 
+/* The quantizer scales the interpreter learns, as optimizer parameters of
+ * their own (no weight decay), stepped at lsq_lr along the schedule. */
+typedef struct scale_set {
+    ecc_train_param *p;
+    size_t *target;        /* target index of each */
+    size_t n;
+    ecc_optim *opt;
+} scale_set;
+
 typedef struct train_state {
     ecc_ctx *ctx;
     const ecc_train_data *d;
@@ -36,6 +45,7 @@ typedef struct train_state {
     size_t *fgrad_cap;       /* floats */
     ecc_rt_tensor *fdout;    /* per feature: the gradient handed to backward */
     const ecc_rt_tensor **dout; /* per student output */
+    scale_set scales;        /* with lsq: the learned quantizer scales */
     uint64_t rng;
     double t0, last_draw;
 } train_state;
@@ -83,7 +93,8 @@ static ecc_status state_open(train_state *s, const struct ecc_model *student,
     ECC_FAIL_IF(!names, s->ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < n_targets; i++) names[i] = targets[i].name;
     ecc_interp_options o = {.struct_size = sizeof o, .threads = s->cfg->threads,
-                            .max_batch = s->cfg->batch, .params = names, .fake_quant = true};
+                            .max_batch = s->cfg->batch, .params = names, .fake_quant = true,
+                            .learn_scales = s->cfg->lsq};
     ECC_TRY(ecc_interp_create(s->ctx, student, &o, &s->it));
     ECC_FAIL_IF(ecc_interp_input_count(s->it) != s->d->n_inputs, s->ctx, ECC_E_INPUT,
                 "the data has %zu inputs, the model %zu", s->d->n_inputs,
@@ -304,6 +315,43 @@ static void draw_progress(train_state *s, int64_t epoch, int64_t step, int64_t t
     fflush(s->ctx->log);
 }
 
+/* ---------------- learned scales (LSQ) ---------------- */
+
+static ecc_status scales_open(train_state *s, size_t n_targets, scale_set *ss) {
+    ss->p = calloc(n_targets + 1, sizeof *ss->p);
+    ss->target = calloc(n_targets + 1, sizeof *ss->target);
+    if (!ss->p || !ss->target) return ECC_OOM(s->ctx);
+    for (size_t i = 0; i < n_targets; i++) {
+        int64_t n;
+        float *sc = ecc_interp_param_scales(s->it, i, &n);
+        if (!sc) continue;
+        ss->target[ss->n] = i;
+        ss->p[ss->n++] = (ecc_train_param){sc, ecc_interp_param_scale_grad(s->it, i), n, NULL,
+                                           false};
+    }
+    if (!ss->n) return ECC_OK;
+    ecc_optim_config oc = s->cfg->optim;
+    oc.weight_decay = 0;
+    return ecc_optim_create(s->ctx, &oc, ss->p, ss->n, &ss->opt);
+}
+
+static void scales_close(scale_set *ss) {
+    ecc_optim_free(ss->opt);
+    free(ss->p);
+    free(ss->target);
+}
+
+/* One step of the scales; a scale stays positive. */
+static ecc_status scales_step(const train_state *s, scale_set *ss, int64_t step, int64_t total) {
+    if (!ss->opt) return ECC_OK;
+    double lr = ecc_lr_at(&s->cfg->lr, step, total) * s->cfg->lsq_lr / s->cfg->lr.lr;
+    ecc_status st = ecc_optim_step(ss->opt, lr);
+    for (size_t k = 0; k < ss->n; k++)
+        for (int64_t j = 0; j < ss->p[k].n; j++)
+            if (!(ss->p[k].w[j] > 1e-12f)) ss->p[k].w[j] = 1e-12f;
+    return st;
+}
+
 static ecc_status step_once(train_state *s, ecc_optim *opt, const ecc_train_param *tp,
                             size_t n_tp, const int64_t *idx, int64_t n, int64_t step,
                             int64_t total, double *loss) {
@@ -321,6 +369,7 @@ static ecc_status step_once(train_state *s, ecc_optim *opt, const ecc_train_para
     ECC_TRY(ecc_interp_backward(s->ctx, s->it, s->dout));
     ecc_grad_clip(tp, n_tp, s->cfg->clip);
     ECC_TRY(ecc_optim_step(opt, ecc_lr_at(&s->cfg->lr, step, total)));
+    ECC_TRY(scales_step(s, &s->scales, step, total));
 fail:
     return st;
 }
@@ -370,6 +419,7 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
     ECC_TRY(features_open(&s));
     ECC_TRY(params_make(&s, targets, n_targets, &tp));
     ECC_TRY(ecc_optim_create(ctx, &cfg->optim, tp, n_targets, &opt));
+    if (cfg->lsq) ECC_TRY(scales_open(&s, n_targets, &s.scales));
     int64_t per_epoch = (s.n_train + cfg->batch - 1) / cfg->batch;
     int64_t total = cfg->steps > 0 ? cfg->steps : cfg->epochs * per_epoch;
     int64_t epochs = (total + per_epoch - 1) / per_epoch;
@@ -417,7 +467,12 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
     res->peak_bytes = peak + param_bytes(tp, n_targets, cfg->optim.kind == ECC_OPTIM_ADAMW ? 2 : 1);
     for (size_t i = 0; i < n_targets; i++)
         memcpy(trained[i], tp[i].w, (size_t)tp[i].n * sizeof(float));
+    for (size_t k = 0; k < s.scales.n; k++) {
+        float *out = targets[s.scales.target[k]].scales;
+        if (out) memcpy(out, s.scales.p[k].w, (size_t)s.scales.p[k].n * sizeof(float));
+    }
 fail:
+    scales_close(&s.scales);
     ecc_optim_free(opt);
     free(tp);
     state_close(&s);

@@ -157,6 +157,8 @@ typedef struct ecc_train_config {
     uint64_t seed;
     int threads;           /* interpreter threads; 0 = all cores */
     bool progress;         /* draw a progress line on the log stream (a terminal) */
+    bool lsq;              /* learn the quantizer scales of trained weights (LSQ) */
+    double lsq_lr;         /* their peak rate (the schedule's shape), > 0 */
 } ecc_train_config;
 
 /* ---------------- gradual pruning (gradual.c) ---------------- */
@@ -193,6 +195,8 @@ typedef struct ecc_train_target {
     uint8_t *keep;
     bool decay;
     const ecc_gradual *gradual;
+    float *scales;         /* with lsq: receives its learned quantizer scales (one per
+                              group, caller-allocated), or NULL */
 } ecc_train_target;
 
 typedef struct ecc_train_epoch {

@@ -86,8 +86,6 @@ typedef struct compose_rule {
 static const compose_rule compose_rules[] = {
     {"prune", "schedule", "gradual", true,
      "its masks ramp while a later pass fine-tunes: add distill after it"},
-    {"cluster", NULL, NULL, false,
-     "training a codebook is not in this build: put the training pass before cluster"},
     {"quant", "mode", "dynamic", false,
      "training cannot simulate activations quantized at run time: put the training pass "
      "before quant, or use quant's static mode"},

@@ -9,8 +9,9 @@
  * K weight layers). The loop is calibrate/train's (train.h). Quantizers from
  * earlier passes train jointly: the student reads weights and activations
  * fake-quantized by them (straight-through gradients) and keeps their
- * scales, so the lowered file computes what was trained. Codebooks are
- * refused: training them is not in yet. */
+ * scales, so the lowered file computes what was trained. A codebook
+ * (cluster) trains tied: its members share the sum of their gradients, so
+ * every kept weight still equals one of the (retrained) centroids. */
 #include "calib_stats.h"
 #include "layers.h"
 
@@ -145,6 +146,12 @@ static ecc_status pick(ecc_ctx *ctx, picked *p, ecc_value *v, bool decay) {
         if (st) return st;
     }
     p->t[p->n] = (ecc_train_target){v->name, masked ? m->keep->data : NULL, decay, NULL};
+    if (v->codebook && v->codebook->dtype == ECC_DTYPE_FLOAT) { /* trains tied, rewritten */
+        ecc_status st = ecc_tensor_make_unique(ctx, &v->codebook);
+        if (st) return st;
+        p->t[p->n].codebook = v->codebook->data;
+        p->t[p->n].codebook_k = v->codebook->numel;
+    }
     p->v[p->n++] = v;
     return ECC_OK;
 }
@@ -196,6 +203,18 @@ static ecc_status scales_write_back(const ecc_host_api *host, ecc_pass_run *run,
         host->stat(run, "lsq.mean_relative_change", change / (double)count);
     }
     return ECC_OK;
+}
+
+static int by_value(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Trained codebooks sorted again (the annotation keeps its centroids sorted). */
+static void codebooks_sort(picked *p) {
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].codebook)
+            qsort(p->t[i].codebook, (size_t)p->t[i].codebook_k, sizeof(float), by_value);
 }
 
 static void scales_free(picked *p) {
@@ -269,17 +288,11 @@ fail:
 /* ---------------- refusals ---------------- */
 
 /* Quantizers train through the interpreter's simulation (fake quantization,
- * straight-through gradients); what it cannot simulate, and codebooks, are
- * refused before any work. */
+ * straight-through gradients); what it cannot simulate is refused. */
 static ecc_status refuse_untrainable(ecc_ctx *ctx, const ecc_graph *g) {
     for (size_t i = 0; i < g->values.n; i++) {
         const ecc_value *v = g->values.items[i];
         const char *why = ecc_interp_quant_unsupported(v);
-        if (v->codebook)
-            return ecc_ctx_error(ctx, ECC_E_USAGE,
-                                 "'%s' carries a codebook from cluster; training a codebook is "
-                                 "not in this build: put distill before cluster",
-                                 v->name);
         if (why)
             return ecc_ctx_error(ctx, ECC_E_USAGE,
                                  "'%s' carries %s, which training cannot simulate: put distill "
@@ -521,6 +534,7 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     ECC_TRY(ecc_train_run(ctx, run->model, p.t, p.n, &td, &cfg, trained, &res));
     ECC_TRY(write_back(host, run, &p, trained));
     ECC_TRY(scales_write_back(host, run, &p));
+    codebooks_sort(&p);
     gradual_finish(ctx, g);
     report(host, run, &res, &p);
 fail:

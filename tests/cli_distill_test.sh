@@ -5,8 +5,8 @@
 # report carries the loss curve, the same seed gives the same bytes, ONNX
 # Runtime runs the result with ecc's top-1; quantizers before distill train
 # jointly (INT4 weights, W8A8) and ONNX Runtime scores the lowered file as ecc
-# does; bad options, missing data, a codebook or dynamic quantizer before
-# distill and a diverging run are refused with one-line errors, documented
+# does; a cluster codebook trains tied; bad options, missing data, a dynamic
+# quantizer before distill and a diverging run are refused with one-line errors, documented
 # exit codes and no output file.
 . "$(dirname "$0")/lib.sh"
 FM=/usr/share/datasets/fashion-mnist
@@ -162,6 +162,20 @@ a_pql=$(acc "$T/pql.onnx")
 node -e 'process.exit(+process.argv[2] > +process.argv[1] + 0.2 ? 0 : 1)' "$a_pq" "$a_pql" &&
     ok || bad "learned scales: $a_pq one-shot, $a_pql after distill"
 
+# --- weight sharing: a cluster codebook trains tied (Deep Compression): the
+# .ecc still stores codebook indices, above one-shot (only the 16 centroids
+# per layer and the biases move: it recovers slower than free weights)
+expect 0 "prune,cluster" -- "$ECC" compress testdata/mlp.onnx -o "$T/pc.ecc" \
+    --passes prune:sparsity=0.9,cluster:bits=4
+expect 0 "prune,cluster,distill" -- "$ECC" compress testdata/mlp.onnx -o "$T/pcd.ecc" \
+    --passes prune:sparsity=0.9,cluster:bits=4,distill:epochs=2 --calib "$TRAIN" \
+    --calib-size 4000
+"$ECC" inspect "$T/pcd.ecc" | grep -q "fc1.weight .*codebook" && ok ||
+    bad "the trained clustered weight is no longer stored as a codebook"
+a_pc=$(acc "$T/pc.ecc"); a_pcd=$(acc "$T/pcd.ecc")
+node -e 'process.exit(+process.argv[2] > +process.argv[1] + 0.1 ? 0 : 1)' "$a_pc" "$a_pcd" &&
+    ok || bad "tied codebook training: $a_pc one-shot, $a_pcd after distill"
+
 # --- gradual pruning: the mask ramps during distill to the sparsity the
 # prune pass chose per layer (one-shot ranking replaced by the last one)
 expect 0 "prune gradual,distill" -- "$ECC" compress testdata/mlp.onnx -o "$T/pg.onnx" \
@@ -186,8 +200,6 @@ refuse 1 "bad train=" "train=weights" -- --passes distill:train=weights --calib 
 refuse 1 "no data" "--calib" -- --passes prune,distill
 refuse 1 "--train is not --calib" "--calib" -- --passes prune:method=wanda,distill \
     --train testdata/fmnist_64.npy
-refuse 1 "codebook first" "codebook" -- --passes cluster,distill --calib "$TRAIN" \
-    --calib-size 100
 refuse 1 "dynamic quant first" "quant:mode=dynamic" -- --passes quant:mode=dynamic,distill \
     --calib "$TRAIN" --calib-size 100
 refuse 1 "gradual without distill" "needs a training pass after it" -- \

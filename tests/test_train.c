@@ -605,6 +605,44 @@ static void test_gradual_nm(void **state) {
         }
 }
 
+/* ---------------- weight sharing (tied.c) ---------------- */
+
+/* Members of a centroid share the sum of their gradients and stay equal
+ * through AdamW steps; removed weights and values off the codebook are left
+ * alone; the trained centroids are the members' values. */
+static void test_tied_codebook(void **state) {
+    fixture *f = *state;
+    const float book[3] = {-0.5f, 0.25f, 1.0f};
+    float w[12] = {0.25f, -0.5f, 1.0f, 0.25f, 0.0f, 1.0f, -0.5f, 0.25f, 0.7f, 1.0f, 0.25f, -0.5f};
+    uint8_t keep[12] = {1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1};
+    float g[12], cb[3];
+    ecc_tied t;
+    assert_int_equal(ecc_tied_open(f->ctx, w, keep, 12, book, 3, &t), ECC_OK);
+    assert_int_equal(t.group[4], -1); /* removed */
+    assert_int_equal(t.group[8], -1); /* 0.7 is no centroid */
+    ecc_train_param p = {w, g, 12, keep, false};
+    ecc_optim *opt = NULL;
+    ecc_optim_config cfg = ecc_optim_defaults(ECC_OPTIM_ADAMW);
+    assert_int_equal(ecc_optim_create(f->ctx, &cfg, &p, 1, &opt), ECC_OK);
+    for (int step = 0; step < 5; step++) {
+        for (int i = 0; i < 12; i++) g[i] = grid_rand(f);
+        double want = (double)g[0] + g[3] + g[7] + g[10];
+        float g8 = g[8];
+        ecc_tied_grad(&t, g);
+        assert_true(g[0] == (float)want && g[3] == g[0] && g[7] == g[0] && g[10] == g[0]);
+        assert_true(g[8] == g8);
+        assert_int_equal(ecc_optim_step(opt, 0.01), ECC_OK);
+        assert_true(w[0] == w[3] && w[3] == w[7] && w[7] == w[10]);
+        assert_true(w[1] == w[6] && w[6] == w[11] && w[2] == w[5] && w[5] == w[9]);
+        assert_true(w[4] == 0.0f);
+    }
+    assert_true(w[0] != 0.25f); /* it did train */
+    ecc_tied_centroids(&t, w, book, cb);
+    assert_true(cb[0] == w[1] && cb[1] == w[0] && cb[2] == w[2]);
+    ecc_optim_free(opt);
+    ecc_tied_close(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kl_gradient_fd, setup, teardown),
@@ -631,6 +669,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_gradual_schedule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gradual_unstructured, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gradual_nm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tied_codebook, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

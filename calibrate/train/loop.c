@@ -46,6 +46,7 @@ typedef struct train_state {
     ecc_rt_tensor *fdout;    /* per feature: the gradient handed to backward */
     const ecc_rt_tensor **dout; /* per student output */
     scale_set scales;        /* with lsq: the learned quantizer scales */
+    ecc_tied *tied;          /* per target: its codebook's members (k = 0: none) */
     uint64_t rng;
     double t0, last_draw;
 } train_state;
@@ -367,6 +368,8 @@ static ecc_status step_once(train_state *s, ecc_optim *opt, const ecc_train_para
     for (size_t k = 0; k < s->d->n_features; k++)
         s->dout[s->d->features[k].output] = &s->fdout[k];
     ECC_TRY(ecc_interp_backward(s->ctx, s->it, s->dout));
+    for (size_t i = 0; s->tied && i < n_tp; i++)
+        if (s->tied[i].k) ecc_tied_grad(&s->tied[i], tp[i].g);
     ecc_grad_clip(tp, n_tp, s->cfg->clip);
     ECC_TRY(ecc_optim_step(opt, ecc_lr_at(&s->cfg->lr, step, total)));
     ECC_TRY(scales_step(s, &s->scales, step, total));
@@ -399,6 +402,25 @@ static ecc_status ramp_masks(ecc_ctx *ctx, const ecc_train_target *targets,
     return ECC_OK;
 }
 
+/* Clustered targets: their members, found by value in their codebooks. */
+static ecc_status tied_open(train_state *s, const ecc_train_target *targets,
+                            const ecc_train_param *tp, size_t n) {
+    s->tied = calloc(n + 1, sizeof *s->tied);
+    if (!s->tied) return ECC_OOM(s->ctx);
+    for (size_t i = 0; i < n; i++) {
+        if (!targets[i].codebook || targets[i].codebook_k < 1) continue;
+        ecc_status st = ecc_tied_open(s->ctx, tp[i].w, targets[i].keep, tp[i].n,
+                                      targets[i].codebook, targets[i].codebook_k, &s->tied[i]);
+        if (st) return st;
+    }
+    return ECC_OK;
+}
+
+static void tied_close(train_state *s, size_t n) {
+    for (size_t i = 0; s->tied && i < n; i++) ecc_tied_close(&s->tied[i]);
+    free(s->tied);
+}
+
 static size_t param_bytes(const ecc_train_param *p, size_t n, int states) {
     size_t b = 0;
     for (size_t i = 0; i < n; i++) b += (size_t)p[i].n * sizeof(float) * (size_t)(2 + states);
@@ -420,6 +442,7 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
     ECC_TRY(params_make(&s, targets, n_targets, &tp));
     ECC_TRY(ecc_optim_create(ctx, &cfg->optim, tp, n_targets, &opt));
     if (cfg->lsq) ECC_TRY(scales_open(&s, n_targets, &s.scales));
+    ECC_TRY(tied_open(&s, targets, tp, n_targets));
     int64_t per_epoch = (s.n_train + cfg->batch - 1) / cfg->batch;
     int64_t total = cfg->steps > 0 ? cfg->steps : cfg->epochs * per_epoch;
     int64_t epochs = (total + per_epoch - 1) / per_epoch;
@@ -471,7 +494,11 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
         float *out = targets[s.scales.target[k]].scales;
         if (out) memcpy(out, s.scales.p[k].w, (size_t)s.scales.p[k].n * sizeof(float));
     }
+    for (size_t i = 0; i < n_targets; i++)
+        if (s.tied[i].k)
+            ecc_tied_centroids(&s.tied[i], tp[i].w, targets[i].codebook, targets[i].codebook);
 fail:
+    tied_close(&s, n_targets);
     scales_close(&s.scales);
     ecc_optim_free(opt);
     free(tp);

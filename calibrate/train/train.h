@@ -187,6 +187,25 @@ double ecc_gradual_sparsity(const ecc_gradual *g, int64_t step, int64_t total);
 ecc_status ecc_gradual_apply(ecc_ctx *ctx, const ecc_gradual *g, float *w, uint8_t *keep,
                              int64_t step, int64_t total);
 
+/* ---------------- weight sharing (tied.c) ---------------- */
+
+/* A clustered weight (codebook annotation): each kept weight belongs to the
+ * centroid it equals; members share the sum of their gradients. */
+typedef struct ecc_tied {
+    int32_t *group;        /* per weight: its centroid, or -1 (removed, or no centroid) */
+    int64_t *first;        /* per centroid: its first member, or -1 */
+    double *sum;           /* per centroid: scratch */
+    int64_t n, k;
+} ecc_tied;
+
+ecc_status ecc_tied_open(ecc_ctx *ctx, const float *w, const uint8_t *keep, int64_t n,
+                         const float *codebook, int64_t k, ecc_tied *t);
+/* Every member's gradient becomes its centroid's sum (fixed order). */
+void ecc_tied_grad(const ecc_tied *t, float *g);
+/* The trained centroids (a centroid without members keeps its old value). */
+void ecc_tied_centroids(const ecc_tied *t, const float *w, const float *old, float *out);
+void ecc_tied_close(ecc_tied *t);
+
 /* One trained tensor: an initializer of the student, its mask (or NULL),
  * whether weight decay applies, and (with a mask) its gradual schedule or
  * NULL: then keep is rewritten as the mask ramps. */
@@ -197,6 +216,9 @@ typedef struct ecc_train_target {
     const ecc_gradual *gradual;
     float *scales;         /* with lsq: receives its learned quantizer scales (one per
                               group, caller-allocated), or NULL */
+    float *codebook;       /* sorted centroids every kept weight equals (cluster), k of
+                              them, or NULL: they train tied and are rewritten in place */
+    int64_t codebook_k;
 } ecc_train_target;
 
 typedef struct ecc_train_epoch {

@@ -4,8 +4,9 @@
  * and the bias updated or created (Conv gets a third input, Gemm gets C,
  * MatMul gets a following Add). The BN output keeps its name. A weight read
  * by another node is cloned; a tensor shared elsewhere is copied on write.
- * Runs in every subgraph. Skips (with the reason in the verbose log) whatever
- * it cannot fold exactly. */
+ * A pruning mask stays (scaling keeps zeros zero), so `prune,quant` folds
+ * too. Runs in every subgraph. Skips (with the reason in the verbose log)
+ * whatever it cannot fold exactly. */
 #include "fold_bn.h"
 
 #include <math.h>
@@ -39,7 +40,7 @@ static const char *weight_problem(const ecc_value *v) {
     if (!v || !v->init) return "weight is not a constant initializer of this graph";
     if (v->init->dtype != ECC_DTYPE_FLOAT) return "weight is not float32";
     if (v->flags & ECC_VALUE_INPUT) return "weight is also a graph input (overridable)";
-    if (v->mask || v->quant) return "weight carries a pruning or quantization annotation";
+    if (v->quant) return "weight carries a quantization annotation";
     return NULL;
 }
 
@@ -61,6 +62,18 @@ fail:
     return st;
 }
 
+/* A pruning mask survives folding (rows or columns are scaled: zeros stay
+ * zero), so a clone of a masked weight carries the same mask. */
+static ecc_status copy_mask(ecc_ctx *ctx, const ecc_value *from, ecc_value *to) {
+    if (!from->mask) return ECC_OK;
+    ecc_mask *m = malloc(sizeof *m);
+    if (!m) return ECC_OOM(ctx);
+    *m = *from->mask;
+    m->keep = from->mask->keep ? ecc_tensor_ref(from->mask->keep) : NULL;
+    ecc_value_set_mask(to, m);
+    return ECC_OK;
+}
+
 /* The weight at slot of n, writable: cloned into a new initializer when
  * another node (or a graph output) reads the value, unshared otherwise. */
 static ecc_status writable_weight(bn_fold *f, ecc_node *n, uint32_t slot, float **out) {
@@ -71,6 +84,7 @@ static ecc_status writable_weight(bn_fold *f, ecc_node *n, uint32_t slot, float 
         ecc_value *nw = NULL;
         ECC_TRY(ecc_tensor_clone(f->ctx, w->init, &copy));
         ECC_TRY(new_init(f->ctx, f->g, w->name, copy, &nw));
+        ECC_TRY(copy_mask(f->ctx, w, nw));
         ecc_node_set_input(n, slot, nw);
         w = nw;
     } else {

@@ -281,6 +281,11 @@ expect 0 "quant folds bn" -- "$ECC" compress testdata/cnn.onnx -o "$T/fb.onnx" -
     --calib $CAL --report "$T/fb.json" -q
 holds "$T/fb.json" 'r.passes[0].stats.folded === 4' && ok || bad "quant folded 4 BatchNormalization"
 cmp -s "$T/fb.onnx" "$T/s8_cnn.onnx" && ok || bad "quant equals fold-bn,quant"
+# a pruning mask does not stop the fold (scaling keeps zeros zero)
+expect 0 "prune,quant folds bn" -- "$ECC" compress testdata/cnn.onnx -o "$T/pfb.onnx" \
+    --passes prune:sparsity=0.5,quant --calib $CAL --report "$T/pfb.json" -q
+holds "$T/pfb.json" 'r.passes[1].stats.folded === 4' && ok || bad "prune,quant folded 4 BN"
+"$ECC" inspect "$T/pfb.onnx" | grep -q "BatchNormalization" && bad "prune,quant left BN" || ok
 expect 0 "quant fold_bn=false" -- "$ECC" compress testdata/cnn.onnx -o "$T/nfb.onnx" \
     --passes quant:fold_bn=false --calib $CAL -q
 "$ECC" inspect "$T/nfb.onnx" | grep -q "BatchNormalization" && ok || bad "fold_bn=false keeps BN"

@@ -344,6 +344,25 @@ static void test_fold_bn_conv_bias(void **state) {
     assert_ptr_equal(((ecc_node *)f->m->graph->nodes.items[0])->inputs[2], V("B"));
 }
 
+/* A pruned weight folds too: the mask stays (on the clone of a shared
+ * weight as well) and the folded model computes what the pruned one did. */
+static void test_fold_bn_keeps_mask(void **state) {
+    fixture *f = *state;
+    conv_graph(f, false);
+    add(f, "Conv", "x W", "y2");
+    output(f, "y2");
+    run_pass(f, "prune:sparsity=0.5:min_params=1:head=true:scope=layer");
+    const ecc_mask *m = V("W")->mask;
+    assert_non_null(m);
+    int64_t xd[4] = {2, 3, 5, 5};
+    fold_and_compare(f, 4, xd, (const char *[]){"y", "y2"}, 2, 1);
+    ecc_value *folded = V("y")->producer->inputs[1];
+    assert_ptr_not_equal(folded, V("W")); /* cloned: W is shared */
+    assert_non_null(folded->mask);
+    assert_ptr_equal(folded->mask->keep, V("W")->mask->keep);
+    assert_true(folded->mask->sparsity == m->sparsity);
+}
+
 /* A weight read by two Convs is cloned; the other Conv keeps the original. */
 static void test_fold_bn_shared_weight(void **state) {
     fixture *f = *state;
@@ -648,6 +667,7 @@ int main(void) {
         T(test_fold_bn_conv_no_bias),
         T(test_fold_bn_conv_bias),
         T(test_fold_bn_shared_weight),
+        T(test_fold_bn_keeps_mask),
         T(test_fold_bn_teacher_tensor_untouched),
         cmocka_unit_test(test_fold_bn_gemm),
         T(test_fold_bn_matmul),

@@ -5,7 +5,10 @@
  * ConvTranspose as GEMM + col2im; ConvInteger and QLinearConv exactly, on
  * integer-valued doubles through dgemm. The geometry (output size,
  * padding) is shared with the pools (kernel_window.h) and checks every
- * attribute. */
+ * attribute. Conv's backward: dW by direct tiles (else im2col + GEMM in
+ * fixed blocks), dX by the direct path at stride 1 (else GEMM + col2im per
+ * image), each gradient element from a computation that does not depend on
+ * the thread count. */
 #include "kernel_window.h"
 #include "kernels_conv_direct.h"
 
@@ -664,6 +667,56 @@ static void ecc_conv_dw_plan(const ecc_window *g, ecc_conv_dw_job *j) {
     j->nb = j->nb < 1 ? 1 : j->nb > g->n ? g->n : j->nb;
 }
 
+/* dW by direct tiles (kernels_conv_direct.c): every image-group padded and
+ * its dY transposed, over the pool; then the tiles over the pool. */
+typedef struct ecc_conv_ddw_job {
+    const ecc_window *g;
+    const float *x, *dy;
+    float *planes, *dyt, *dw;
+    int64_t plane_sz, dyt_sz;
+} ecc_conv_ddw_job;
+
+static void ecc_conv_ddw_prep(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_conv_ddw_job *j = arg;
+    const ecc_window *g = j->g;
+    for (int64_t ig = begin; ig < end; ig++) {
+        int64_t n = ig / g->group, gr = ig % g->group;
+        ecc_conv_direct_pad(g, j->x + (n * g->c + gr * g->cg) * g->in_sz,
+                            j->planes + ig * j->plane_sz);
+        ecc_conv_direct_dyt(g, j->dy + (n * g->m + gr * g->mg) * g->out_sz,
+                            j->dyt + ig * j->dyt_sz);
+    }
+}
+
+static void ecc_conv_ddw_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ecc_conv_ddw_job *j = arg;
+    ecc_conv_direct_dw_run(j->g, j->planes, j->dyt, j->dw, begin, end);
+}
+
+static ecc_status ecc_conv_back_dw_direct(ecc_kernel_ctx *k, const ecc_window *g,
+                                          const float *x, const float *dy, float *dw) {
+    ecc_status st = ECC_OK;
+    int64_t packed = 0, plane = 0, planes = 0, dyts = 0, tasks = g->n * g->group;
+    ecc_conv_ddw_job j = {g, x, dy, NULL, NULL, dw, 0, 0};
+    ECC_KFAIL_IF(!ecc_conv_direct_sizes(g, &packed, &plane) ||
+                 !ecc_mul_i64(plane, tasks, &planes) || planes > ECC_KERNEL_MAX_BYTES / 8, k,
+                 "the convolution's padded input (%lld channels) is too large",
+                 (long long)g->cg);
+    j.plane_sz = plane;
+    j.dyt_sz = g->out_sz * ecc_conv_direct_dw_ld(g);
+    ECC_TRY(ecc_col_elems(k, tasks, j.dyt_sz, 1, &dyts));
+    ECC_TRY(ecc_col_scratch(k, planes, 1, &j.planes));
+    ECC_TRY(ecc_col_scratch(k, dyts, 1, &j.dyt));
+    ecc_kernel_parallel(k, tasks, ecc_k_work(tasks, plane + j.dyt_sz), ecc_conv_ddw_prep, &j);
+    ecc_kernel_parallel(k, ecc_conv_direct_dw_tasks(g),
+                        ecc_k_work(ecc_k_work(g->m, g->n * g->out_sz), g->cg * g->k_sz),
+                        ecc_conv_ddw_task, &j);
+fail:
+    return st;
+}
+
 static ecc_status ecc_conv_back_dw(ecc_kernel_ctx *k, const ecc_window *g, const float *x,
                                    const float *dy, float *dw) {
     ecc_status st = ECC_OK;
@@ -778,7 +831,10 @@ ECC_BACKWARD_PROTO(ecc_k_conv_back_f32) {
     const float *dy = dout[0]->data;
     if (n_in > 2 && in[2] && din[2]) ecc_conv_bias_back(dy, g.n, g.m, g.out_sz, din[2]->data);
     if (g.cg * g.k_sz == 0 || g.out_sz == 0 || g.n == 0) return ECC_OK;
-    if (din[1]) ECC_TRY(ecc_conv_back_dw(k, &g, in[0]->data, dy, din[1]->data));
+    if (din[1] && ecc_conv_direct_applies(&g))
+        ECC_TRY(ecc_conv_back_dw_direct(k, &g, in[0]->data, dy, din[1]->data));
+    else if (din[1])
+        ECC_TRY(ecc_conv_back_dw(k, &g, in[0]->data, dy, din[1]->data));
     if (din[0]) ECC_TRY(ecc_conv_back_dx(k, &g, in[1]->data, dy, din[0]->data));
 fail:
     return st;

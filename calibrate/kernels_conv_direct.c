@@ -9,7 +9,10 @@
  * even as the widest tile allows (OW = 14 at width 6: 5 + 5 + 4), so few
  * columns go through narrow, latency-bound tiles. With `accumulate` the
  * tile adds its sums into y (a Conv's dX in the backward pass, into a
- * zeroed gradient) instead of storing them.
+ * zeroed gradient) instead of storing them. The backward's dW uses the
+ * same planes and a mirrored tile: a block of output channels × Q weight
+ * columns (c, kh, kw), summing dY^T (one vector load per block vector)
+ * times the plane (one broadcast per column) over an image's positions.
  *
  * The vectors are GCC vector extensions; the tile is compiled once per
  * instruction set (AVX-512, AVX2 with FMA, the x86-64 baseline) and the
@@ -80,6 +83,49 @@ typedef void (*ecc_dc_tile_fn)(const ecc_dc_geom *t, const float *x, const void 
                 y[v * t->plane + p] = acc ? y[v * t->plane + p] + out[p][v] : out[p][v]; \
     }
 
+/* What a dW tile needs: output rows and columns, the plane's row step
+ * (stride x padded width) and column stride, floats per position of dY^T. */
+typedef struct ecc_dw_geom {
+    int64_t oh, ow, rstep, sw, ld;
+} ecc_dw_geom;
+
+/* dy: dY^T of one image-group at the block's first channel, [OH*OW][ld];
+ * x: its padded plane; off: the plane offsets of the tile's Q weight
+ * columns (c, kh, kw); dw: dW of the block's first channel at the first
+ * column, rows ldw apart; mv: channels of the block that exist. */
+typedef void (*ecc_dw_tile_fn)(const ecc_dw_geom *t, const float *dy, const float *x,
+                               const int64_t *off, int64_t mv, float *dw, int64_t ldw);
+
+/* dW of 2 vectors of output channels x Q weight columns over one image:
+ * sums over the output positions in order in registers, then added to dw. */
+#define ECC_DW_TILE(name, VT, Q, ATTR)                                                   \
+    ATTR static void name(const ecc_dw_geom *t, const float *dy, const float *x,         \
+                          const int64_t *off, int64_t mv, float *dw, int64_t ldw) {      \
+        enum { L = sizeof(VT) / sizeof(float) };                                         \
+        VT a0[Q], a1[Q];                                                                 \
+        _Pragma("GCC unroll 16") for (int q = 0; q < Q; q++) a0[q] = a1[q] = (VT){0};    \
+        for (int64_t oh = 0; oh < t->oh; oh++) {                                         \
+            const float *xr = x + oh * t->rstep;                                         \
+            const VT *d = (const VT *)(dy + oh * t->ow * t->ld);                         \
+            for (int64_t ow = 0; ow < t->ow; ow++, d += t->ld / L) {                     \
+                const VT d0 = d[0], d1 = d[1];                                           \
+                const float *xc = xr + ow * t->sw;                                       \
+                _Pragma("GCC unroll 16") for (int q = 0; q < Q; q++) {                   \
+                    float xv = xc[off[q]];                                               \
+                    a0[q] += d0 * xv;                                                    \
+                    a1[q] += d1 * xv;                                                    \
+                }                                                                        \
+            }                                                                            \
+        }                                                                                \
+        float out[Q][2 * L] __attribute__((aligned(64)));                               \
+        _Pragma("GCC unroll 16") for (int q = 0; q < Q; q++) {                           \
+            memcpy(out[q], &a0[q], sizeof(VT));                                          \
+            memcpy(out[q] + L, &a1[q], sizeof(VT));                                      \
+        }                                                                                \
+        for (int64_t v = 0; v < mv; v++)                                                 \
+            for (int q = 0; q < Q; q++) dw[v * ldw + q] += out[q][v];                    \
+    }
+
 /* Tiles of width 1..ECC_DC_PMAX columns; a variant fills 1..p. */
 #define ECC_DC_PMAX 7
 
@@ -87,6 +133,7 @@ typedef struct ecc_dc_variant {
     const char *name;
     int64_t block, p;        /* output channels per tile; columns of the widest tile */
     ecc_dc_tile_fn tile[ECC_DC_PMAX + 1]; /* tile[w]: w columns, 1 <= w <= p */
+    ecc_dw_tile_fn dw[ECC_DC_PMAX + 1];   /* dw[w]: w weight columns, 1 <= w <= p */
     bool (*cpu_runs)(void);  /* NULL: every CPU */
 } ecc_dc_variant;
 
@@ -98,7 +145,14 @@ typedef struct ecc_dc_variant {
     ECC_DC_TILE(pre##4, VT, 4, ATTR)                                                     \
     ECC_DC_TILE(pre##5, VT, 5, ATTR)                                                     \
     ECC_DC_TILE(pre##6, VT, 6, ATTR)                                                     \
-    ECC_DC_TILE(pre##7, VT, 7, ATTR)
+    ECC_DC_TILE(pre##7, VT, 7, ATTR)                                                     \
+    ECC_DW_TILE(pre##dw1, VT, 1, ATTR)                                                   \
+    ECC_DW_TILE(pre##dw2, VT, 2, ATTR)                                                   \
+    ECC_DW_TILE(pre##dw3, VT, 3, ATTR)                                                   \
+    ECC_DW_TILE(pre##dw4, VT, 4, ATTR)                                                   \
+    ECC_DW_TILE(pre##dw5, VT, 5, ATTR)                                                   \
+    ECC_DW_TILE(pre##dw6, VT, 6, ATTR)                                                   \
+    ECC_DW_TILE(pre##dw7, VT, 7, ATTR)
 
 #if defined(__x86_64__) || defined(__i386__)
 #define ECC_DC_AVX512 __attribute__((target("avx512f")))
@@ -117,7 +171,9 @@ static bool ecc_dc_has_avx2(void) {
 #endif
 ECC_DC_TILES(ecc_dc_base_, ecc_v4, )
 
-#define ECC_DC_LIST(pre) {NULL, pre##1, pre##2, pre##3, pre##4, pre##5, pre##6, pre##7}
+#define ECC_DC_LIST(pre)                                                                 \
+    {NULL, pre##1, pre##2, pre##3, pre##4, pre##5, pre##6, pre##7},                      \
+    {NULL, pre##dw1, pre##dw2, pre##dw3, pre##dw4, pre##dw5, pre##dw6, pre##dw7}
 
 /* Best first; "off" last. */
 static const ecc_dc_variant ecc_dc_variants[] = {
@@ -126,7 +182,7 @@ static const ecc_dc_variant ecc_dc_variants[] = {
     {"avx2", 16, 6, ECC_DC_LIST(ecc_dc_avx2_), ecc_dc_has_avx2},
 #endif
     {"base", 8, 4, ECC_DC_LIST(ecc_dc_base_), NULL},
-    {"off", 0, 0, {NULL}, NULL},
+    {"off", 0, 0, {NULL}, {NULL}, NULL},
 };
 #define ECC_DC_N (sizeof ecc_dc_variants / sizeof ecc_dc_variants[0])
 
@@ -245,5 +301,54 @@ void ecc_conv_direct_run(const ecc_window *g, int64_t gr, const float *plane,
         int64_t mv = g->mg - m0 < v->block ? g->mg - m0 : v->block;
         ecc_dc_row(v, &t, ow_n, plane + oh * g->s[1] * wp, packed + blk * kdim * v->block,
                    bias ? bias + m0 : NULL, mv, y + m0 * t.plane + oh * ow_n, accumulate);
+    }
+}
+
+/* ---------------- dW ---------------- */
+
+int64_t ecc_conv_direct_dw_ld(const ecc_window *g) {
+    return ecc_dc_blocks(g) * ecc_dc_get()->block;
+}
+
+void ecc_conv_direct_dyt(const ecc_window *g, const float *dy, float *dyt) {
+    int64_t ld = ecc_conv_direct_dw_ld(g), sz = g->out_sz;
+    for (int64_t p = 0; p < sz; p++) {
+        float *row = dyt + p * ld;
+        for (int64_t m = 0; m < g->mg; m++) row[m] = dy[m * sz + p];
+        for (int64_t m = g->mg; m < ld; m++) row[m] = 0.0f;
+    }
+}
+
+/* Weight columns (c, kh, kw) per task: the widest tile's. */
+static int64_t ecc_dw_groups(const ecc_window *g) {
+    int64_t q = ecc_dc_get()->p;
+    return (g->cg * g->k_sz + q - 1) / q;
+}
+
+int64_t ecc_conv_direct_dw_tasks(const ecc_window *g) {
+    return g->group * ecc_dc_blocks(g) * ecc_dw_groups(g);
+}
+
+void ecc_conv_direct_dw_run(const ecc_window *g, const float *planes, const float *dyt,
+                            float *dw, int64_t task_begin, int64_t task_end) {
+    const ecc_dc_variant *v = ecc_dc_get();
+    int64_t wp = ecc_dc_wp(g), chan = ecc_dc_hp(g) * wp, plane = g->cg * chan;
+    int64_t kdim = g->cg * g->k_sz, ld = ecc_conv_direct_dw_ld(g), sz = g->out_sz;
+    int64_t cols = ecc_dw_groups(g), blocks = ecc_dc_blocks(g);
+    ecc_dw_geom t = {g->out[1], g->out[2], g->s[1] * wp, g->s[2], ld};
+    for (int64_t task = task_begin; task < task_end; task++) {
+        int64_t gr = task / (blocks * cols), blk = task / cols % blocks;
+        int64_t c0 = task % cols * v->p, m0 = blk * v->block, off[ECC_DC_PMAX];
+        int64_t width = kdim - c0 < v->p ? kdim - c0 : v->p;
+        int64_t mv = g->mg - m0 < v->block ? g->mg - m0 : v->block;
+        for (int64_t q = 0; q < width; q++) {
+            int64_t r = c0 + q, kw = r % g->k[2], kh = r / g->k[2] % g->k[1];
+            off[q] = r / g->k_sz * chan + kh * g->d[1] * wp + kw * g->d[2];
+        }
+        float *out = dw + (gr * g->mg + m0) * kdim + c0;
+        for (int64_t n = 0; n < g->n; n++) {
+            int64_t ig = n * g->group + gr;
+            v->dw[width](&t, dyt + ig * sz * ld + m0, planes + ig * plane, off, mv, out, kdim);
+        }
     }
 }

@@ -36,4 +36,19 @@ void ecc_conv_direct_run(const ecc_window *g, int64_t gr, const float *plane,
                          const float *packed, const float *bias, float *y, int64_t row_begin,
                          int64_t row_end, bool accumulate);
 
+/* dW of a Conv by direct tiles (when ecc_conv_direct_applies): each image-
+ * group's padded plane (ecc_conv_direct_pad, planes one after another in
+ * (image, group) order) and its dY transposed to [OH*OW][ld] (ld =
+ * ecc_conv_direct_dw_ld, channels past M/group zero; ecc_conv_direct_dyt
+ * from dY [M/group, OH, OW]); then tasks [begin, end) of
+ * ecc_conv_direct_dw_tasks(g), each a block of output channels x a few
+ * weight columns over every image in order, add into dw [M, C/group*k]. A
+ * dW element sums its image's positions in order, then the images in
+ * order, whatever the threads. */
+int64_t ecc_conv_direct_dw_ld(const ecc_window *g);
+void ecc_conv_direct_dyt(const ecc_window *g, const float *dy, float *dyt);
+int64_t ecc_conv_direct_dw_tasks(const ecc_window *g);
+void ecc_conv_direct_dw_run(const ecc_window *g, const float *planes, const float *dyt,
+                            float *dw, int64_t task_begin, int64_t task_end);
+
 #endif

@@ -8,6 +8,7 @@
 #include "interp_internal.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,13 @@ float *ecc_interp_param_scales(ecc_interp *it, size_t i, int64_t *n) {
 
 float *ecc_interp_param_scale_grad(const ecc_interp *it, size_t i) {
     return i < it->n_params ? it->slots[it->params[i]].scale_grad : NULL;
+}
+
+size_t ecc_interp_act_scale_count(const ecc_interp *it) { return it->n_act_scales; }
+float *ecc_interp_act_scales(ecc_interp *it) { return it->act_scale; }
+float *ecc_interp_act_scale_grads(const ecc_interp *it) { return it->act_scale_grad; }
+const ecc_quantizer *ecc_interp_act_scale_quantizer(const ecc_interp *it, size_t i) {
+    return i < it->n_act_scales ? it->act_scale_q[i] : NULL;
 }
 
 float *ecc_interp_param_grad(const ecc_interp *it, size_t i) {
@@ -176,6 +184,7 @@ static void *gmem_take(ecc_interp *it, size_t bytes) {
     it->grad_bytes += b.bytes;
     if (it->grad_bytes + it->gpool_bytes > it->grad_peak)
         it->grad_peak = it->grad_bytes + it->gpool_bytes;
+    if (it->n_act_scales) memset(it->act_scale_grad, 0, it->n_act_scales * sizeof(float));
     return b.p;
 }
 
@@ -369,6 +378,20 @@ static ecc_status call_kernel(ecc_ctx *ctx, ecc_interp *it, uint32_t pos, bw_arg
     return st;
 }
 
+/* LSQ for a learned activation scale: d loss / d s += sum_i g_i d out_i / d s,
+ * scaled by 1/sqrt(features per sample * largest code). */
+static void act_scale_grad(ecc_interp *it, const ecc_slot *sl, const ecc_rt_tensor *g) {
+    int64_t n = ecc_rt_numel(g), per = g->rank > 0 && g->dims[0] > 0 ? n / g->dims[0] : n;
+    const float *x = g->data;
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += (double)x[i] * sl->lsq[i];
+    ecc_qformat f = ecc_qformat_of(sl->act_q);
+    int32_t lo, hi;
+    ecc_qformat_range(&f, &lo, &hi);
+    double k = 1.0 / sqrt((double)(per > 0 ? per : 1) * (double)hi);
+    it->act_scale_grad[sl->act_scale] += (float)(sum * k);
+}
+
 static ecc_status backward_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos, bw_args *a) {
     ecc_status st = ECC_OK;
     const ecc_inode *in = &it->nodes[pos];
@@ -377,7 +400,9 @@ static ecc_status backward_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos, bw_a
     if (!has_output_grad(it, in)) return ECC_OK;
     for (uint32_t j = 0; j < n->n_outputs; j++) { /* straight through rounded outputs */
         int32_t s = it->io[in->io + n->n_inputs + j];
-        if (s >= 0 && it->slots[s].clip && it->grads[s].data)
+        if (s < 0 || !it->grads[s].data) continue;
+        if (it->slots[s].act_scale >= 0) act_scale_grad(it, &it->slots[s], &it->grads[s]);
+        if (it->slots[s].clip)
             ecc_act_grad(it->slots[s].clip, it->grads[s].data, ecc_rt_numel(&it->grads[s]));
     }
     ECC_TRY(wanted_inputs(ctx, it, in, a, &any));
@@ -441,6 +466,7 @@ ecc_status ecc_interp_backward(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor
     for (size_t i = 0; i < it->n_params; i++)
         it->grad_bytes += (size_t)ecc_rt_numel(&it->slots[it->params[i]].t) * sizeof(float);
     it->grad_peak = it->grad_bytes + it->gpool_bytes;
+    if (it->n_act_scales) memset(it->act_scale_grad, 0, it->n_act_scales * sizeof(float));
     ECC_TRY(args_alloc(ctx, it, &a));
     ECC_TRY(seed_outputs(ctx, it, dout));
     blas_threads = ecc_blas_single(); /* as the forward run: the pool splits the work */

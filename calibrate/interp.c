@@ -513,15 +513,35 @@ static ecc_status ecc_finish_views(ecc_ctx *ctx, ecc_interp *it) {
     return ECC_OK;
 }
 
+/* learn_scales: the learned scale of quantizer q, one per scale tensor (tied
+ * values share it), appended on first sight. */
+static int32_t ecc_act_scale_of(ecc_interp *it, const ecc_quantizer *q) {
+    for (size_t k = 0; k < it->n_act_scales; k++)
+        if (it->act_scale_q[k]->scale == q->scale) return (int32_t)k;
+    size_t k = it->n_act_scales++;
+    it->act_scale_q[k] = q;
+    it->act_scale[k] = ((const float *)q->scale->data)[0];
+    return (int32_t)k;
+}
+
 /* With fake_quant: float activations and graph inputs whose quantizer the
  * run can simulate are rounded as produced, in memory of their own. */
-static void ecc_bind_act_quant(ecc_interp *it) {
-    for (size_t i = 0; it->fake_quant && i < it->n_slots; i++) {
+static ecc_status ecc_bind_act_quant(ecc_ctx *ctx, ecc_interp *it) {
+    if (it->learn_scales) {
+        it->act_scale = calloc(it->n_slots + 1, sizeof *it->act_scale);
+        it->act_scale_grad = calloc(it->n_slots + 1, sizeof *it->act_scale_grad);
+        it->act_scale_q = calloc(it->n_slots + 1, sizeof *it->act_scale_q);
+        if (!it->act_scale || !it->act_scale_grad || !it->act_scale_q) return ECC_OOM(ctx);
+    }
+    for (size_t i = 0; i < it->n_slots; i++) {
         ecc_slot *s = &it->slots[i];
-        if (s->v->init || !ecc_act_quantizable(s->v->quant)) continue;
+        s->act_scale = -1;
+        if (!it->fake_quant || s->v->init || !ecc_act_quantizable(s->v->quant)) continue;
         s->act_q = s->v->quant;
         s->own_data = true;
+        if (it->learn_scales && s->needs_grad) s->act_scale = ecc_act_scale_of(it, s->act_q);
     }
+    return ECC_OK;
 }
 
 static ecc_status ecc_bind_initializer(ecc_ctx *ctx, const ecc_interp *it, ecc_slot *s) {
@@ -917,12 +937,12 @@ ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
     ECC_TRY(ecc_bind_keep(ctx, it, opts && ECC_OPT_HAS(opts, keep) ? opts->keep : NULL));
     ECC_TRY(ecc_bind_params(ctx, it, opts && ECC_OPT_HAS(opts, params) ? opts->params : NULL));
     ECC_TRY(ecc_finish_views(ctx, it));
-    ecc_bind_act_quant(it);
     if (opts && ECC_OPT_HAS(opts, keep_all) && opts->keep_all) ecc_keep_all(it);
     ECC_TRY(ecc_order_nodes(ctx, it));
     ECC_TRY(ecc_wire_nodes(ctx, it));
     ECC_TRY(ecc_check_kernels(ctx, it));
     if (it->n_params) ECC_TRY(ecc_backward_plan(ctx, it));
+    ECC_TRY(ecc_bind_act_quant(ctx, it)); /* after the plan: which values need gradients */
     if (it->threads > 1) it->pool = ecc_pool_create(it->threads);
     if (!it->pool) it->threads = 1;
     if (!it->observe) ecc_fold_constants(ctx, it);
@@ -977,11 +997,15 @@ void ecc_interp_free(ecc_interp *it) {
         free(it->slots[i].scale);
         free(it->slots[i].scale_grad);
         free(it->slots[i].clip);
+        free(it->slots[i].lsq);
         if (it->slots[i].wview) ecc_wview_close(it->slots[i].wview);
         free(it->slots[i].wview);
     }
     free(it->slots);
     free(it->slot_of_id);
+    free(it->act_scale);
+    free(it->act_scale_grad);
+    free(it->act_scale_q);
     ecc_backward_release(it);
     free(it->params);
     free(it);
@@ -1225,20 +1249,30 @@ static void ecc_refresh_views(ecc_interp *it) {
     }
 }
 
+/* buf grown to at least n elements of size el. */
+static bool ecc_grow_to(void **buf, size_t *cap, size_t n, size_t el) {
+    if (n <= *cap) return true;
+    void *p = realloc(*buf, n * el);
+    if (!p) return false;
+    *buf = p;
+    *cap = n;
+    return true;
+}
+
 /* A produced activation with a quantizer rounded in place, with the clip
- * bits its gradient needs. */
-static ecc_status ecc_round_slot(ecc_ctx *ctx, ecc_slot *s) {
+ * bits its gradient needs (and, for a learned scale, d value / d scale). */
+static ecc_status ecc_round_slot(ecc_ctx *ctx, ecc_interp *it, ecc_slot *s) {
     if (!s->act_q || !s->produced || s->t.dtype != ECC_DTYPE_FLOAT || !s->t.nbytes)
         return ECC_OK;
     int64_t n = ecc_rt_numel(&s->t);
-    size_t bytes = (size_t)(n + 7) / 8;
-    if (s->needs_grad && bytes > s->clip_cap) {
-        uint8_t *c = realloc(s->clip, bytes);
-        if (!c) return ECC_OOM(ctx);
-        s->clip = c;
-        s->clip_cap = bytes;
-    }
-    ecc_act_fake_quant(s->act_q, s->t.data, n, s->needs_grad ? s->clip : NULL);
+    bool learn = s->act_scale >= 0;
+    if (s->needs_grad && !ecc_grow_to((void **)&s->clip, &s->clip_cap, (size_t)(n + 7) / 8, 1))
+        return ECC_OOM(ctx);
+    if (learn && !ecc_grow_to((void **)&s->lsq, &s->lsq_cap, (size_t)n, sizeof(float)))
+        return ECC_OOM(ctx);
+    float scale = learn ? it->act_scale[s->act_scale] : ((const float *)s->act_q->scale->data)[0];
+    ecc_act_fake_quant(s->act_q, scale, s->t.data, n, s->needs_grad ? s->clip : NULL,
+                       learn ? s->lsq : NULL);
     return ECC_OK;
 }
 
@@ -1248,7 +1282,7 @@ static ecc_status ecc_round_inputs(ecc_ctx *ctx, ecc_interp *it) {
         ecc_slot *s = &it->slots[it->inputs[i]];
         if (!s->act_q || s->t.dtype != ECC_DTYPE_FLOAT || !s->t.nbytes) continue;
         ecc_status st = ecc_own_copy(ctx, it, s);
-        if (!st) st = ecc_round_slot(ctx, s);
+        if (!st) st = ecc_round_slot(ctx, it, s);
         if (st) return st;
     }
     return ECC_OK;
@@ -1282,7 +1316,7 @@ static ecc_status ecc_run_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos) {
     }
     for (uint32_t j = 0; it->fake_quant && j < n->n_outputs; j++) {
         int32_t s = it->io[in->io + n->n_inputs + j];
-        if (s >= 0) ECC_TRY(ecc_round_slot(ctx, &it->slots[s]));
+        if (s >= 0) ECC_TRY(ecc_round_slot(ctx, it, &it->slots[s]));
     }
     if (it->observe) ECC_TRY(ecc_observe(ctx, it, in));
     if (it->recording) ecc_backward_keep(it, in);

@@ -60,8 +60,9 @@ typedef struct ecc_interp_options {
      * as it is produced; gradients pass straight through inside each
      * clipping range and are zero outside it. */
     bool fake_quant;
-    /* learn_scales (with fake_quant): a trained weight's quantizer scales are
-     * parameters too (ecc_interp_param_scales), with LSQ gradients. */
+    /* learn_scales (with fake_quant): a trained weight's quantizer scales, and
+     * the activation scales on trained paths, are parameters too
+     * (ecc_interp_param_scales, ecc_interp_act_scales), with LSQ gradients. */
     bool learn_scales;
 } ecc_interp_options;
 
@@ -115,6 +116,14 @@ float *ecc_interp_param_grad(const ecc_interp *it, size_t i);
  * their gradient after a backward; NULL (and *n = 0) when it has none. */
 float *ecc_interp_param_scales(ecc_interp *it, size_t i, int64_t *n);
 float *ecc_interp_param_scale_grad(const ecc_interp *it, size_t i);
+/* With learn_scales: the scales of the simulated activation quantizers on a
+ * trained path, one per scale tensor (values tied to one scale share it):
+ * count, values (writable between runs), gradients after a backward, and
+ * the quantizer each belongs to. */
+size_t ecc_interp_act_scale_count(const ecc_interp *it);
+float *ecc_interp_act_scales(ecc_interp *it);
+float *ecc_interp_act_scale_grads(const ecc_interp *it);
+const ecc_quantizer *ecc_interp_act_scale_quantizer(const ecc_interp *it, size_t i);
 /* Reverse-mode gradients of the last run. dout[i] is d(loss)/d(output i)
  * with that output's dtype and dims, or NULL (no gradient through it). Needs
  * the run's inputs still valid. Every node between a parameter

@@ -42,6 +42,9 @@ typedef struct ecc_slot {
     bool own_data;        /* never a view of another value's memory (rounded in place) */
     uint8_t *clip;        /* per element of the last run: outside the clipping range */
     size_t clip_cap;      /* bytes allocated at clip */
+    int32_t act_scale;    /* learn_scales: its learned scale (it->act_scale), or -1 */
+    float *lsq;           /* per element of the last run: d value / d scale (owned) */
+    size_t lsq_cap;       /* floats allocated at lsq */
 } ecc_slot;
 
 typedef struct ecc_buffer {
@@ -85,6 +88,9 @@ struct ecc_interp {
     int64_t max_batch;
     bool fake_quant;          /* weights and activations read as quantized (annotations) */
     bool learn_scales;        /* trained weights' quantizer scales train too (LSQ) */
+    float *act_scale, *act_scale_grad; /* learned activation scales, one per scale tensor */
+    const ecc_quantizer **act_scale_q; /* the quantizer each was first seen on */
+    size_t n_act_scales;
     /* values */
     ecc_slot *slots;
     size_t n_slots;

@@ -119,16 +119,18 @@ bool ecc_act_quantizable(const ecc_quantizer *q) {
     return has_scales(q) && q->granularity == ECC_QUANT_TENSOR && q->scale->numel == 1;
 }
 
-void ecc_act_fake_quant(const ecc_quantizer *q, float *x, int64_t n, uint8_t *clip) {
+void ecc_act_fake_quant(const ecc_quantizer *q, float s, float *x, int64_t n, uint8_t *clip,
+                        float *lsq) {
     ecc_qformat f = ecc_qformat_of(q);
     int32_t lo, hi, zp = ecc_quantizer_zero_point(q, 0);
     ecc_qformat_range(&f, &lo, &hi);
-    float s = ((const float *)q->scale->data)[0];
     if (clip) memset(clip, 0, (size_t)(n + 7) / 8);
     for (int64_t i = 0; i < n; i++) {
-        float r = ecc_qround(x[i] / s) + (float)zp;
-        if (clip && (r < (float)lo || r > (float)hi)) clip[i >> 3] |= (uint8_t)(1u << (i & 7));
+        float v = x[i] / s, r = ecc_qround(v) + (float)zp;
+        bool out = r < (float)lo || r > (float)hi;
+        if (clip && out) clip[i >> 3] |= (uint8_t)(1u << (i & 7));
         int32_t c = r < (float)lo ? lo : r > (float)hi ? hi : (int32_t)r;
+        if (lsq) lsq[i] = out ? (float)(c - zp) : r - (float)zp - v;
         x[i] = (float)(c - zp) * s;
     }
 }

@@ -49,9 +49,12 @@ void ecc_wview_scale_grad(const ecc_wview *w, const float *stored, const float *
 
 /* A per-tensor quantizer on an activation that a run can simulate. */
 bool ecc_act_quantizable(const ecc_quantizer *q);
-/* Quantize-dequantize x[0..n) in place by q; with clip (n bits, set here),
- * bit i tells that x[i] lay outside the clipping range. */
-void ecc_act_fake_quant(const ecc_quantizer *q, float *x, int64_t n, uint8_t *clip);
+/* Quantize-dequantize x[0..n) in place by q with scale s (q's own, or a
+ * learned one); with clip (n bits, set here), bit i tells that x[i] lay
+ * outside the clipping range; with lsq (n floats), lsq[i] = d out[i] / d s
+ * (LSQ: round(x/s) - x/s inside the range, the clipped code outside). */
+void ecc_act_fake_quant(const ecc_quantizer *q, float s, float *x, int64_t n, uint8_t *clip,
+                        float *lsq);
 /* Zero grad[i] wherever clip bit i is set. */
 void ecc_act_grad(const uint8_t *clip, float *grad, int64_t n);
 

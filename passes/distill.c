@@ -217,6 +217,15 @@ static void codebooks_sort(picked *p) {
             qsort(p->t[i].codebook, (size_t)p->t[i].codebook_k, sizeof(float), by_value);
 }
 
+/* Learned activation scales into their quantizers' scale tensors (shared by
+ * the values tied to them, which is what makes them tied). */
+static void act_scales_write_back(const ecc_host_api *host, ecc_pass_run *run,
+                                  const ecc_train_result *r) {
+    for (size_t k = 0; k < r->n_act_scales; k++)
+        ((float *)r->act_scales[k].q->scale->data)[0] = r->act_scales[k].scale;
+    if (r->n_act_scales) host->stat(run, "lsq.activation_scales", (double)r->n_act_scales);
+}
+
 static void scales_free(picked *p) {
     for (size_t i = 0; i < p->n; i++) free(p->t[i].scales);
 }
@@ -534,6 +543,7 @@ static ecc_status distill(const ecc_host_api *host, ecc_pass_run *run) {
     ECC_TRY(ecc_train_run(ctx, run->model, p.t, p.n, &td, &cfg, trained, &res));
     ECC_TRY(write_back(host, run, &p, trained));
     ECC_TRY(scales_write_back(host, run, &p));
+    act_scales_write_back(host, run, &res);
     codebooks_sort(&p);
     gradual_finish(ctx, g);
     report(host, run, &res, &p);

@@ -133,9 +133,11 @@ node -e 'process.exit(+process.argv[2] > +process.argv[1] + 0.2 ? 0 : 1)' "$a_pq
     ok || bad "INT4 joint training: $a_pq one-shot, $a_pqd after distill"
 "$ECC" inspect "$T/pqd.onnx" | grep -q "DequantizeLinear" && ok ||
     bad "the trained INT4 model lost its DequantizeLinear weights"
-expect 0 "prune,quant,distill (W8A8)" -- "$ECC" compress testdata/cnn.onnx -o "$T/cqd.onnx" \
-    --passes prune:sparsity=0.5,quant,distill:steps=20:batch=32 --calib "$TRAIN" \
-    --calib-size 1000 --report "$T/cqd.json"
+expect 0 "prune,quant,distill (W8A8, learned scales)" -- "$ECC" compress testdata/cnn.onnx \
+    -o "$T/cqd.onnx" --passes prune:sparsity=0.5,quant,distill:steps=20:batch=32:lsq=true \
+    --calib "$TRAIN" --calib-size 1000 --report "$T/cqd.json"
+holds "$T/cqd.json" 'r.passes[2].stats["lsq.activation_scales"] >= 4' && ok ||
+    bad "W8A8 lsq learned no activation scale: $(json "$T/cqd.json" 'JSON.stringify(r.passes[2].stats)')"
 "$ECC" inspect "$T/cqd.onnx" | grep -q "QuantizeLinear" && ok ||
     bad "the trained W8A8 model has no QuantizeLinear"
 if [ $HAVE_ORT = 1 ]; then

@@ -18,6 +18,7 @@
 
 #include "quant_common.h"
 #include "observers.h"
+#include "weight_view.h"
 #include "fixtures.h"
 
 #include <math.h>
@@ -1115,6 +1116,37 @@ static void test_view_learned_scales(void **state) {
     free(dview);
 }
 
+/* An activation rounded with a given (learned) scale: the values, the clip
+ * bits and d out / d s (LSQ: round(x/s) - x/s inside, the clipped code
+ * outside) on hand-picked inputs; uint8 asymmetric, zero point 10. */
+static void test_view_activation_lsq(void **state) {
+    fixture *f = *state;
+    ecc_tensor *sc = NULL, *zp = NULL;
+    int64_t one = 1;
+    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_FLOAT, 1, &one, &sc), ECC_OK);
+    assert_int_equal(ecc_tensor_create(f->ctx, ECC_DTYPE_UINT8, 1, &one, &zp), ECC_OK);
+    ((float *)sc->data)[0] = 0.5f;
+    ((uint8_t *)zp->data)[0] = 10;
+    ecc_quantizer q = {.bits = 8, .is_signed = false, .symmetric = false,
+                       .granularity = ECC_QUANT_TENSOR, .scale = sc, .zero_point = zp};
+    assert_true(ecc_act_quantizable(&q));
+    float x[5] = {0.3f, -4.9f, -6.0f, 200.0f, 1.26f}, lsq[5];
+    uint8_t clip[1];
+    ecc_act_fake_quant(&q, 0.25f, x, 5, clip, lsq); /* the learned 0.25, not q's 0.5 */
+    /* codes: round(x/0.25)+10 = 11 (1.2 -> 1), -10 (-19.6 -> -20 +10 = -10: clipped to 0),
+     * -14 (clipped), 810 (clipped to 255), 15 (5.04 -> 5) */
+    const float want_x[5] = {0.25f, -2.5f, -2.5f, 61.25f, 1.25f};
+    const float want_lsq[5] = {1.0f - 1.2f, -10.0f, -10.0f, 245.0f, 5.0f - 5.04f};
+    for (int i = 0; i < 5; i++) {
+        assert_true(x[i] == want_x[i]);
+        if (fabsf(lsq[i] - want_lsq[i]) > 1e-5f) fail_msg("lsq[%d] %g, want %g", i, lsq[i],
+                                                          want_lsq[i]);
+    }
+    assert_int_equal(clip[0], 0x0e); /* elements 1, 2, 3 */
+    ecc_tensor_unref(sc);
+    ecc_tensor_unref(zp);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
@@ -1147,6 +1179,7 @@ int main(void) {
         T(test_view_quant_static),
         T(test_view_straight_through),
         T(test_view_learned_scales),
+        T(test_view_activation_lsq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,10 +23,13 @@
 #define LOSS_FLOOR 0.01
 
 /* The quantizer scales the interpreter learns, as optimizer parameters of
- * their own (no weight decay), stepped at lsq_lr along the schedule. */
+ * their own (no weight decay), stepped at lsq_lr along the schedule. The
+ * optimizer moves their logarithms (gradient d/d log s = s d/ds), so a step
+ * is a relative change and one rate fits scales of any magnitude. */
 typedef struct scale_set {
-    ecc_train_param *p;
-    size_t *target;        /* target index of each */
+    ecc_train_param *p;    /* w: log of the scales (owned), g: the interpreter's gradient */
+    float **scale;         /* the interpreter's scales */
+    size_t *target;        /* target index of each, SIZE_MAX for the activation scales */
     size_t n;
     ecc_optim *opt;
 } scale_set;
@@ -318,38 +322,72 @@ static void draw_progress(train_state *s, int64_t epoch, int64_t step, int64_t t
 
 /* ---------------- learned scales (LSQ) ---------------- */
 
+/* Scale k of the set: the interpreter's values and gradient, optimised as
+ * their logarithms in a buffer of its own. */
+static ecc_status scales_add(train_state *s, scale_set *ss, size_t target, float *scale,
+                             float *grad, int64_t n) {
+    float *lg = malloc((size_t)n * sizeof *lg + 1);
+    if (!lg) return ECC_OOM(s->ctx);
+    for (int64_t j = 0; j < n; j++) lg[j] = logf(scale[j]);
+    ss->target[ss->n] = target;
+    ss->scale[ss->n] = scale;
+    ss->p[ss->n++] = (ecc_train_param){lg, grad, n, NULL, false};
+    return ECC_OK;
+}
+
 static ecc_status scales_open(train_state *s, size_t n_targets, scale_set *ss) {
-    ss->p = calloc(n_targets + 1, sizeof *ss->p);
-    ss->target = calloc(n_targets + 1, sizeof *ss->target);
-    if (!ss->p || !ss->target) return ECC_OOM(s->ctx);
+    ecc_status st = ECC_OK;
+    ss->p = calloc(n_targets + 2, sizeof *ss->p);
+    ss->scale = calloc(n_targets + 2, sizeof *ss->scale);
+    ss->target = calloc(n_targets + 2, sizeof *ss->target);
+    ECC_FAIL_IF(!ss->p || !ss->scale || !ss->target, s->ctx, ECC_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < n_targets; i++) {
         int64_t n;
         float *sc = ecc_interp_param_scales(s->it, i, &n);
-        if (!sc) continue;
-        ss->target[ss->n] = i;
-        ss->p[ss->n++] = (ecc_train_param){sc, ecc_interp_param_scale_grad(s->it, i), n, NULL,
-                                           false};
+        if (sc) ECC_TRY(scales_add(s, ss, i, sc, ecc_interp_param_scale_grad(s->it, i), n));
     }
+    size_t na = ecc_interp_act_scale_count(s->it);
+    if (na)
+        ECC_TRY(scales_add(s, ss, SIZE_MAX, ecc_interp_act_scales(s->it),
+                           ecc_interp_act_scale_grads(s->it), (int64_t)na));
     if (!ss->n) return ECC_OK;
     ecc_optim_config oc = s->cfg->optim;
     oc.weight_decay = 0;
-    return ecc_optim_create(s->ctx, &oc, ss->p, ss->n, &ss->opt);
+    ECC_TRY(ecc_optim_create(s->ctx, &oc, ss->p, ss->n, &ss->opt));
+fail:
+    return st;
+}
+
+/* The learned activation scales with their quantizers, for the caller. */
+static ecc_status act_scales_out(train_state *s, ecc_train_result *res) {
+    size_t na = s->cfg->lsq ? ecc_interp_act_scale_count(s->it) : 0;
+    if (!na) return ECC_OK;
+    res->act_scales = calloc(na, sizeof *res->act_scales);
+    if (!res->act_scales) return ECC_OOM(s->ctx);
+    const float *v = ecc_interp_act_scales(s->it);
+    for (size_t k = 0; k < na; k++)
+        res->act_scales[k] = (ecc_learned_scale){ecc_interp_act_scale_quantizer(s->it, k), v[k]};
+    res->n_act_scales = na;
+    return ECC_OK;
 }
 
 static void scales_close(scale_set *ss) {
     ecc_optim_free(ss->opt);
+    for (size_t k = 0; k < ss->n; k++) free(ss->p[k].w);
     free(ss->p);
+    free(ss->scale);
     free(ss->target);
 }
 
-/* One step of the scales; a scale stays positive. */
+/* One step of the scales, in log space. */
 static ecc_status scales_step(const train_state *s, scale_set *ss, int64_t step, int64_t total) {
     if (!ss->opt) return ECC_OK;
+    for (size_t k = 0; k < ss->n; k++)
+        for (int64_t j = 0; j < ss->p[k].n; j++) ss->p[k].g[j] *= ss->scale[k][j];
     double lr = ecc_lr_at(&s->cfg->lr, step, total) * s->cfg->lsq_lr / s->cfg->lr.lr;
     ecc_status st = ecc_optim_step(ss->opt, lr);
     for (size_t k = 0; k < ss->n; k++)
-        for (int64_t j = 0; j < ss->p[k].n; j++)
-            if (!(ss->p[k].w[j] > 1e-12f)) ss->p[k].w[j] = 1e-12f;
+        for (int64_t j = 0; j < ss->p[k].n; j++) ss->scale[k][j] = expf(ss->p[k].w[j]);
     return st;
 }
 
@@ -491,9 +529,11 @@ ecc_status ecc_train_run(ecc_ctx *ctx, const struct ecc_model *student,
     for (size_t i = 0; i < n_targets; i++)
         memcpy(trained[i], tp[i].w, (size_t)tp[i].n * sizeof(float));
     for (size_t k = 0; k < s.scales.n; k++) {
+        if (s.scales.target[k] == SIZE_MAX) continue;
         float *out = targets[s.scales.target[k]].scales;
-        if (out) memcpy(out, s.scales.p[k].w, (size_t)s.scales.p[k].n * sizeof(float));
+        if (out) memcpy(out, s.scales.scale[k], (size_t)s.scales.p[k].n * sizeof(float));
     }
+    ECC_TRY(act_scales_out(&s, res));
     for (size_t i = 0; i < n_targets; i++)
         if (s.tied[i].k)
             ecc_tied_centroids(&s.tied[i], tp[i].w, targets[i].codebook, targets[i].codebook);
@@ -510,4 +550,7 @@ void ecc_train_result_free(ecc_train_result *res) {
     if (!res) return;
     free(res->epochs);
     res->epochs = NULL;
+    free(res->act_scales);
+    res->act_scales = NULL;
+    res->n_act_scales = 0;
 }

@@ -228,6 +228,13 @@ typedef struct ecc_train_epoch {
     double val_acc;        /* held-out top-1 accuracy on labels (NaN without) */
 } ecc_train_epoch;
 
+/* A learned activation scale (lsq) and the quantizer it belongs to (the
+ * student's; values tied to one scale tensor share it). */
+typedef struct ecc_learned_scale {
+    const ecc_quantizer *q;
+    float scale;
+} ecc_learned_scale;
+
 typedef struct ecc_train_result {
     int64_t steps, train_samples, val_samples;
     double seconds, samples_per_second;
@@ -235,6 +242,8 @@ typedef struct ecc_train_result {
     ecc_train_epoch before;  /* held-out metrics before the first step */
     ecc_train_epoch *epochs; /* malloc'd, n_epochs entries (free with ecc_train_result_free) */
     int64_t n_epochs;
+    ecc_learned_scale *act_scales; /* with lsq: malloc'd, n_act_scales entries */
+    size_t n_act_scales;
 } ecc_train_result;
 
 /* Trains the named initializers of student on data. On success trained[i]

@@ -1003,18 +1003,26 @@ static void test_view_quant_static(void **state) {
     assert_true(vs_float < vs_lowered - 10.0); /* it is the quantized model, not the float one */
 }
 
-/* Straight-through gradients: a trained weight with a quantizer gets the
- * gradient at its quantized values where it lies inside the clipping range,
- * and zero where rounding clips it. */
-static void test_view_straight_through(void **state) {
-    fixture *f = *state;
+/* net with quant-weight's INT4 annotations and fc.w's stored weights scaled
+ * 1.6x past their fixed scales, so rounding clips some of them. */
+static ecc_value *clipped_fc_weight(fixture *f) {
     net(f);
     run_pass(f, "quant-weight:block=32");
     ecc_value *w = V("fc.w");
     assert_int_equal(ecc_tensor_make_unique(f->ctx, &w->init), ECC_OK);
     float *stored = w->init->data;
+    for (int64_t i = 0; i < w->init->numel; i++) stored[i] *= 1.6f;
+    return w;
+}
+
+/* Straight-through gradients: a trained weight with a quantizer gets the
+ * gradient at its quantized values where it lies inside the clipping range,
+ * and zero where rounding clips it. */
+static void test_view_straight_through(void **state) {
+    fixture *f = *state;
+    ecc_value *w = clipped_fc_weight(f);
+    float *stored = w->init->data;
     int64_t n = w->init->numel;
-    for (int64_t i = 0; i < n; i++) stored[i] *= 1.6f; /* past the fixed scales: clipped */
     float *on_grid = malloc((size_t)n * sizeof *on_grid);
     float *grads[2] = {malloc((size_t)n * sizeof(float)), malloc((size_t)n * sizeof(float))};
     assert_int_equal(qc_fake_quant_weight(f->ctx, w->quant, w->init, on_grid), ECC_OK);
@@ -1059,13 +1067,9 @@ static void test_view_straight_through(void **state) {
  * d loss / d view comes from a run whose weights already lie on the grid. */
 static void test_view_learned_scales(void **state) {
     fixture *f = *state;
-    net(f);
-    run_pass(f, "quant-weight:block=32");
-    ecc_value *w = V("fc.w");
-    assert_int_equal(ecc_tensor_make_unique(f->ctx, &w->init), ECC_OK);
+    ecc_value *w = clipped_fc_weight(f);
     float *stored = w->init->data;
     int64_t n = w->init->numel;
-    for (int64_t i = 0; i < n; i++) stored[i] *= 1.6f; /* some clipped */
     float *on_grid = malloc((size_t)n * sizeof *on_grid), *dview = malloc((size_t)n * 4);
     assert_int_equal(qc_fake_quant_weight(f->ctx, w->quant, w->init, on_grid), ECC_OK);
     float x[576], dy[80];

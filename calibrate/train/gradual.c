@@ -3,6 +3,8 @@
  * the re-ranking itself (whole tensor, or each N:M group). */
 #include "train.h"
 
+#include "../kernels.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +26,6 @@ bool ecc_gradual_due(const ecc_gradual *g, int64_t step, int64_t total) {
     int64_t T = ramp_end(total), every = g->every;
     if (every <= 0) every = T / AUTO_RANKINGS > 1 ? T / AUTO_RANKINGS : 1;
     return step == T || (step < T && step % every == 0);
-}
-
-static int64_t numel_of(const ecc_gradual *g) {
-    int64_t n = 1;
-    for (int32_t d = 0; d < g->rank; d++) n *= g->dims[d];
-    return n;
 }
 
 typedef struct ranked {
@@ -58,7 +54,7 @@ static void drop_smallest(ranked *r, float *w, uint8_t *keep, int64_t base, int6
 ecc_status ecc_gradual_apply(ecc_ctx *ctx, const ecc_gradual *g, float *w, uint8_t *keep,
                              int64_t step, int64_t total) {
     double s = ecc_gradual_sparsity(g, step, total);
-    int64_t n = numel_of(g);
+    int64_t n = ecc_k_prod(g->dims, 0, g->rank);
     if (!g->m) {
         ranked *r = malloc((size_t)(n + 1) * sizeof *r);
         if (!r) return ECC_OOM(ctx);
@@ -66,9 +62,8 @@ ecc_status ecc_gradual_apply(ecc_ctx *ctx, const ecc_gradual *g, float *w, uint8
         free(r);
         return ECC_OK;
     }
-    int64_t outer = 1, len = g->dims[g->axis], inner = 1;
-    for (int32_t d = 0; d < g->axis; d++) outer *= g->dims[d];
-    for (int32_t d = g->axis + 1; d < g->rank; d++) inner *= g->dims[d];
+    int64_t outer = ecc_k_prod(g->dims, 0, g->axis), len = g->dims[g->axis];
+    int64_t inner = ecc_k_prod(g->dims, g->axis + 1, g->rank);
     int64_t drop = g->final > 0 ? (int64_t)llround((g->m - g->n) * s / g->final) : 0;
     ranked r[64];
     if (g->m > 64) return ecc_ctx_error(ctx, ECC_E_USAGE, "N:M groups of more than 64");

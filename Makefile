@@ -11,7 +11,7 @@ DEFS    := -D_GNU_SOURCE
 # No code reads the floating-point exception flags, so the compiler may
 # evaluate both sides of a float select: clamps and NaN checks vectorize.
 FPFLAGS := -fno-trapping-math
-INCS    := -Icompress -I$(BUILD)/gen
+INCS    := -Icompress -Isweep -I$(BUILD)/gen
 ALL_CFLAGS = $(WARN) $(DEFS) $(FPFLAGS) $(CFLAGS) $(SAN) -fPIC $(INCS)
 LDLIBS  := -lprotobuf-c -lcjson -lzstd -lmd -llapacke -lopenblas -lz -lpng -ljpeg -lm -ldl -lpthread
 PREFIX  ?= /usr/local
@@ -20,7 +20,7 @@ ONNX_PROTO := /usr/include/onnx/onnx.proto
 GEN_C   := $(BUILD)/gen/onnx.pb-c.c
 GEN_H   := $(BUILD)/gen/onnx.pb-c.h
 
-LIB_DIRS := compress formats/onnx formats/artifact passes calibrate calibrate/train
+LIB_DIRS := compress formats/onnx formats/artifact passes calibrate calibrate/train sweep
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/onnx.pb-c.o
 CLI_SRC  := $(wildcard cli/*.c)

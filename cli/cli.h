@@ -59,6 +59,8 @@ extern const char ecc_help_sensitivity[];
 int ecc_cmd_unpack(int argc, char **argv); /* cmd_unpack.c */
 int ecc_cmd_verify(int argc, char **argv); /* cmd_verify.c */
 extern const char ecc_help_unpack[], ecc_help_verify[];
+int ecc_cmd_sweep(int argc, char **argv); /* cmd_sweep.c */
+extern const char ecc_help_sweep[];
 
 /* ---- options shared by run / eval / compare (cmd_run.c) ---- */
 #define ECC_CLI_MAX_DATA 16

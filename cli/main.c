@@ -26,6 +26,8 @@ static const ecc_cli_cmd ecc_commands[] = {
     {"run", "run a model on data and write every output as .npy", ecc_help_run, ecc_cmd_run},
     {"sensitivity", "per-layer output error when each layer alone is pruned (table, JSON)",
      ecc_help_sensitivity, ecc_cmd_sensitivity},
+    {"sweep", "compress and measure a grid of pipelines; results, Pareto fronts, plots",
+     ecc_help_sweep, ecc_cmd_sweep},
     {"unpack", "restore the ONNX model (QDQ or float) from a .ecc artifact", ecc_help_unpack,
      ecc_cmd_unpack},
     {"verify", "check every checksum and bound of a .ecc artifact (exit 0 or 2)",

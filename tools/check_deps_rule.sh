@@ -11,12 +11,13 @@ allowed() { # folder -> space-separated folders whose headers it may include
         calibrate) echo "calibrate compress" ;;
         calibrate/train) echo "calibrate/train calibrate compress" ;;
         passes) echo "passes compress calibrate calibrate/train" ;;
+        sweep) echo "sweep compress calibrate" ;;
         cli) echo "cli public" ;;
         plugins|tests/plugins) echo "plugin" ;;
         *) echo "any" ;;
     esac
 }
-for f in $(find compress formats calibrate passes cli plugins tests/plugins -name '*.[ch]' 2>/dev/null); do
+for f in $(find compress formats calibrate passes sweep cli plugins tests/plugins -name '*.[ch]' 2>/dev/null); do
     dir=$(dirname "$f")
     rules=$(allowed "$dir")
     [ "$rules" = any ] && continue
@@ -25,7 +26,7 @@ for f in $(find compress formats calibrate passes cli plugins tests/plugins -nam
         ok=0
         for r in $rules; do
             case "$r" in
-                public) case "$base" in ecc.h|ecc_plugin.h) ok=1 ;; esac ;;
+                public) case "$base" in ecc.h|ecc_plugin.h|ecc_sweep.h) ok=1 ;; esac ;;
                 plugin) [ "$base" = ecc_plugin.h ] && ok=1 ;;
                 *) [ -f "$r/$base" ] && ok=1
                    [ "$r" = formats/onnx ] && [ "$base" = onnx.pb-c.h ] && ok=1 ;;

@@ -1,4 +1,5 @@
-/* shape_rules.c — per-op shape inference rules and their sorted table. A rule
+/* shape_rules.c — per-op shape inference rules; which op uses which rule is
+ * the shape column of ops.def (the op traits table). A rule
  * reads its inputs through the helpers of shape_rules.h, computes output
  * dtypes and dims (symbolic dims flow through where the op allows it; every
  * dim computation is overflow-checked because dims come from untrusted files)
@@ -6,6 +7,9 @@
  * naming the node; anything not known stays unknown. */
 #include "shape_rules.h"
 
+#include "op_traits.h"
+
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -1689,169 +1693,19 @@ fail:
     return st;
 }
 
-/* ---------------- the table (sorted by strcmp) ---------------- */
+/* ---------------- the table: the shape column of ops.def ---------------- */
 
 static const ecc_sh_rule sh_rules[] = {
-    {"Abs", r_unary, 0},
-    {"Acos", r_unary, 0},
-    {"Acosh", r_unary, 0},
-    {"Add", r_binary, 0},
-    {"And", r_binary, ECC_DTYPE_BOOL},
-    {"ArgMax", r_argmax, 0},
-    {"ArgMin", r_argmax, 0},
-    {"Asin", r_unary, 0},
-    {"Asinh", r_unary, 0},
-    {"Atan", r_unary, 0},
-    {"Atanh", r_unary, 0},
-    {"AveragePool", r_pool, 0},
-    {"BatchNormalization", r_batchnorm, 0},
-    {"BitShift", r_binary, SH_FIRST},
-    {"BitwiseAnd", r_binary, 0},
-    {"BitwiseNot", r_unary, 0},
-    {"BitwiseOr", r_binary, 0},
-    {"BitwiseXor", r_binary, 0},
-    {"Cast", r_cast, 0},
-    {"CastLike", r_castlike, 0},
-    {"Ceil", r_unary, 0},
-    {"Celu", r_unary, 0},
-    {"Clip", r_unary, 0},
-    {"Concat", r_concat, 0},
-    {"Constant", r_constant, 0},
-    {"ConstantOfShape", r_constant_of_shape, 0},
-    {"Conv", r_conv, 0},
-    {"ConvInteger", r_conv, 1},
-    {"ConvTranspose", r_conv_transpose, 0},
-    {"Cos", r_unary, 0},
-    {"Cosh", r_unary, 0},
-    {"CumSum", r_unary, 0},
-    {"DepthToSpace", r_depth_space, 0},
-    {"DequantizeLinear", r_dequantize, 0},
-    {"Div", r_binary, 0},
-    {"Dropout", r_dropout, 0},
-    {"DynamicQuantizeLinear", r_dyn_quantize, 0},
-    {"Elu", r_unary, 0},
-    {"Equal", r_binary, ECC_DTYPE_BOOL},
-    {"Erf", r_unary, 0},
-    {"Exp", r_unary, 0},
-    {"Expand", r_expand, 0},
-    {"EyeLike", r_eyelike, 0},
-    {"Flatten", r_flatten, 0},
-    {"Floor", r_unary, 0},
-    {"Gather", r_gather, 0},
-    {"GatherElements", r_gather_elements, 0},
-    {"GatherND", r_gather_nd, 0},
-    {"Gelu", r_unary, 0},
-    {"Gemm", r_gemm, 0},
-    {"GlobalAveragePool", r_global_pool, 0},
-    {"GlobalLpPool", r_global_pool, 0},
-    {"GlobalMaxPool", r_global_pool, 0},
-    {"Greater", r_binary, ECC_DTYPE_BOOL},
-    {"GreaterOrEqual", r_binary, ECC_DTYPE_BOOL},
-    {"GroupNormalization", r_unary, 0},
-    {"HardSigmoid", r_unary, 0},
-    {"HardSwish", r_unary, 0},
-    {"Hardmax", r_unary, 0},
-    {"Identity", r_identity, 0},
-    {"If", r_if, 0},
-    {"InstanceNormalization", r_unary, 0},
-    {"IsInf", r_unary, ECC_DTYPE_BOOL},
-    {"IsNaN", r_unary, ECC_DTYPE_BOOL},
-    {"LRN", r_unary, 0},
-    {"LayerNormalization", r_layernorm, 0},
-    {"LeakyRelu", r_unary, 0},
-    {"Less", r_binary, ECC_DTYPE_BOOL},
-    {"LessOrEqual", r_binary, ECC_DTYPE_BOOL},
-    {"Log", r_unary, 0},
-    {"LogSoftmax", r_unary, 0},
-    {"Loop", r_loop, 0},
-    {"LpNormalization", r_unary, 0},
-    {"LpPool", r_pool, 0},
-    {"MatMul", r_matmul, 0},
-    {"MatMulInteger", r_matmul, 1},
-    {"Max", r_binary, 0},
-    {"MaxPool", r_pool, 1},
-    {"Mean", r_binary, 0},
-    {"MeanVarianceNormalization", r_unary, 0},
-    {"Min", r_binary, 0},
-    {"Mish", r_unary, 0},
-    {"Mod", r_binary, 0},
-    {"Mul", r_binary, 0},
-    {"Neg", r_neg, 0},
-    {"NonZero", r_nonzero, 0},
-    {"Not", r_unary, 0},
-    {"Or", r_binary, ECC_DTYPE_BOOL},
-    {"PRelu", r_unary, 0},
-    {"Pad", r_pad, 0},
-    {"Pow", r_binary, SH_FIRST},
-    {"QLinearConv", r_conv, 2},
-    {"QLinearMatMul", r_matmul, 2},
-    {"QuantizeLinear", r_quantize, 0},
-    {"Range", r_range, 0},
-    {"Reciprocal", r_unary, 0},
-    {"ReduceL1", r_reduce, 18},
-    {"ReduceL2", r_reduce, 18},
-    {"ReduceLogSum", r_reduce, 18},
-    {"ReduceLogSumExp", r_reduce, 18},
-    {"ReduceMax", r_reduce, 18},
-    {"ReduceMean", r_reduce, 18},
-    {"ReduceMin", r_reduce, 18},
-    {"ReduceProd", r_reduce, 18},
-    {"ReduceSum", r_reduce, 13},
-    {"ReduceSumSquare", r_reduce, 18},
-    {"Relu", r_unary, 0},
-    {"Reshape", r_reshape, 0},
-    {"Resize", r_resize, 0},
-    {"Round", r_unary, 0},
-    {"Scatter", r_unary, 0},
-    {"ScatterElements", r_unary, 0},
-    {"ScatterND", r_unary, 0},
-    {"Selu", r_unary, 0},
-    {"Shape", r_shape, 0},
-    {"Shrink", r_unary, 0},
-    {"Sigmoid", r_unary, 0},
-    {"Sign", r_unary, 0},
-    {"Sin", r_unary, 0},
-    {"Sinh", r_unary, 0},
-    {"Size", r_size, 0},
-    {"Slice", r_slice, 0},
-    {"Softmax", r_unary, 0},
-    {"Softplus", r_unary, 0},
-    {"Softsign", r_unary, 0},
-    {"SpaceToDepth", r_depth_space, 1},
-    {"Split", r_split, 0},
-    {"Sqrt", r_unary, 0},
-    {"Squeeze", r_squeeze, 0},
-    {"Sub", r_binary, 0},
-    {"Sum", r_binary, 0},
-    {"Tan", r_unary, 0},
-    {"Tanh", r_unary, 0},
-    {"ThresholdedRelu", r_unary, 0},
-    {"Tile", r_tile, 0},
-    {"TopK", r_topk, 0},
-    {"Transpose", r_transpose, 0},
-    {"Trilu", r_unary, 0},
-    {"Unsqueeze", r_unsqueeze, 0},
-    {"Upsample", r_resize, 1},
-    {"Where", r_where, 0},
-    {"Xor", r_binary, ECC_DTYPE_BOOL},
+#define ECC_OP(nm, flags, fold, chan, rule, arg) {#nm, rule, arg},
+#include "ops.def"
+#undef ECC_OP
 };
-
-#define SH_N_RULES (sizeof sh_rules / sizeof sh_rules[0])
+static_assert(sizeof sh_rules / sizeof sh_rules[0] == ECC_OP_COUNT,
+              "one shape entry per row of ops.def");
 
 const ecc_sh_rule *ecc_sh_rule_find(const char *op_type) {
-    size_t lo = 0, hi = SH_N_RULES;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(op_type, sh_rules[mid].op);
-        if (c == 0) return &sh_rules[mid];
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
-    }
-    return NULL;
+    const ecc_op_traits *t = ecc_op_find(op_type);
+    return t && sh_rules[t->id].fn ? &sh_rules[t->id] : NULL;
 }
 
-bool ecc_sh_rules_sorted(void) {
-    for (size_t i = 1; i < SH_N_RULES; i++)
-        if (strcmp(sh_rules[i - 1].op, sh_rules[i].op) >= 0) return false;
-    return true;
-}
+bool ecc_sh_rules_sorted(void) { return ecc_op_table_sorted(); }

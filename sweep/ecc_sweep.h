@@ -51,7 +51,7 @@ ecc_status ecc_sweep_run_trial(ecc_ctx *ctx, const ecc_sweep *sw, size_t i, cons
 ecc_status ecc_sweep_run(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir,
                          const ecc_sweep_options *opts, ecc_sweep_stats *stats);
 /* From DIR/trials.jsonl (the last line of each of this spec's trials):
- * trials.csv, summary.md, pareto_bytes.svg, pareto_latency.svg,
+ * trials.csv, summary.md, pareto.json, pareto_bytes.svg, pareto_latency.svg,
  * flops_latency.svg, each written atomically. *front (may be NULL): trials
  * on either Pareto front. */
 ecc_status ecc_sweep_finish(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir, size_t *front);

@@ -1,7 +1,8 @@
 /* pareto.c — the trials that no other beats: quality (accuracy with labels,
  * else top-1 agreement with the float model) against bytes and against
  * batch-1 latency; the plots of both fronts and of FLOPs against latency
- * (with the pairs the two rank differently), and DIR/summary.md. */
+ * (with the pairs the two rank differently), DIR/summary.md and
+ * DIR/pareto.json (the fronts' trials, for programs). */
 #include "sweep.h"
 #include "atomic.h"
 
@@ -76,7 +77,8 @@ static ecc_status plot(ecc_ctx *ctx, const char *dir, const char *name, const co
     p->n = 0;
     for (size_t i = 0; i < c->n; i++) {
         if (isnan(x[i]) || isnan(y[i])) continue;
-        pts[p->n++] = (sweep_point){x[i] * xscale, y[i], front ? front[i] : false, c->label[i]};
+        pts[p->n++] = (sweep_point){x[i] * xscale, y[i], front ? front[i] : false, c->label[i],
+                                    i + 1};
     }
     p->pts = pts;
     ECC_TRY(sweep_plot_write(ctx, path, p));
@@ -214,6 +216,46 @@ fail:
     return st;
 }
 
+/* ---------------- pareto.json ---------------- */
+
+static cJSON *front_json(const ecc_sweep *sw, const bool *front) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < sw->n_trials; i++) {
+        if (!front[i]) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "trial", (double)(i + 1));
+        cJSON_AddStringToObject(o, "key", sw->trials[i].key);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+/* The fronts for programs: which fields were compared and the trials on each. */
+static ecc_status write_json(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir, const cols *c) {
+    ecc_status st = ECC_OK;
+    ecc_atomic_file f = {0};
+    char *path = sweep_path(dir, "pareto.json"), *text = NULL;
+    cJSON *o = cJSON_CreateObject();
+    ECC_FAIL_IF(!path || !o, ctx, ECC_E_INTERNAL, "out of memory");
+    cJSON_AddStringToObject(o, "quality", quality_field(sw));
+    cJSON_AddStringToObject(o, "bytes", sw->ecc ? "ecc_bytes" : "onnx_bytes");
+    cJSON_AddStringToObject(o, "latency", "latency_b1_ms");
+    cJSON_AddItemToObject(o, "front_bytes", front_json(sw, c->fb));
+    cJSON_AddItemToObject(o, "front_latency", front_json(sw, c->fl));
+    text = cJSON_Print(o);
+    ECC_FAIL_IF(!text, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_TRY(ecc_atomic_open(ctx, path, &f));
+    ECC_FAIL_IF(fputs(text, f.fp) < 0 || fputc('\n', f.fp) == EOF, ctx, ECC_E_INTERNAL,
+                "cannot write %s: %s", path, strerror(errno));
+    ECC_TRY(ecc_atomic_commit(ctx, &f));
+fail:
+    ecc_atomic_abort(&f);
+    cJSON_free(text);
+    cJSON_Delete(o);
+    free(path);
+    return st;
+}
+
 ecc_status sweep_summary(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir,
                          const cJSON *const *res, size_t *n_front) {
     ecc_status st = ECC_OK;
@@ -221,6 +263,7 @@ ecc_status sweep_summary(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir,
     ECC_FAIL_IF(!cols_fill(sw, res, &c), ctx, ECC_E_INTERNAL, "out of memory");
     ECC_TRY(plots(ctx, sw, dir, &c));
     ECC_TRY(write_md(ctx, sw, dir, res, &c));
+    ECC_TRY(write_json(ctx, sw, dir, &c));
     if (n_front) {
         *n_front = 0;
         for (size_t i = 0; i < c.n; i++) *n_front += c.fb[i] || c.fl[i];

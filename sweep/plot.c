@@ -113,6 +113,8 @@ static void points(FILE *o, const sweep_plot *p, const axis *x, const axis *y) {
                     q->front ? "#d62728" : "#7f7f7f");
             xml_text(o, q->label);
             fprintf(o, " (%.4g, %.4g)</title></circle>\n", q->x, q->y);
+            fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#555\">%zu</text>\n",
+                    px(x, q->x) + 6, py(y, q->y) - 6, q->num);
         }
 }
 

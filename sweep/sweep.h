@@ -110,6 +110,7 @@ typedef struct sweep_point {
     double x, y;
     bool front;
     const char *label;     /* tooltip */
+    size_t num;            /* trial number, written beside the point */
 } sweep_point;
 typedef struct sweep_plot {
     const char *title, *xlabel, *ylabel;

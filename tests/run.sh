@@ -33,6 +33,7 @@ step cli-run sh tests/cli_run_test.sh
 step cli-prune sh tests/cli_prune_test.sh
 step cli-quant sh tests/cli_quant_test.sh
 step cli-distill sh tests/cli_distill_test.sh
+step cli-sweep sh tests/cli_sweep_test.sh
 step conformance "$BUILD/tests/tools/conformance"
 step conformance-short-names "$BUILD/tests/tools/conformance" --short-names
 step conformance-roundtrip sh tests/roundtrip_test.sh

@@ -21,7 +21,7 @@ const char ecc_help_sweep[] =
     "appended to DIR/trials.jsonl with the `ecc compress` command that reproduces it.\n"
     "Run again with the same DIR, only trials it does not hold yet run. A trial that\n"
     "fails or passes --timeout is recorded as failed and the sweep goes on.\n"
-    "At the end: DIR/trials.csv, DIR/summary.md (table, fronts marked),\n"
+    "At the end: DIR/trials.csv, DIR/summary.md (table, fronts marked), DIR/pareto.json,\n"
     "DIR/pareto_bytes.svg, DIR/pareto_latency.svg, DIR/flops_latency.svg; the models\n"
     "are in DIR/models/KEY.onnx.\n"
     "\n"
@@ -58,6 +58,7 @@ const char ecc_help_sweep[] =
 
 typedef struct sweep_args {
     const char *spec, *dir;
+    const char *measure; /* --measure-trial KEY: internal, the runner's measuring child */
     bool dry_run, quiet, retry;
     double timeout;
 } sweep_args;
@@ -86,6 +87,8 @@ static int sweep_parse(int argc, char **argv, sweep_args *s) {
             int rc;
             if (!(v = ecc_args_value(&a, w))) return ECC_EXIT_USAGE;
             if ((rc = parse_timeout(v, &s->timeout))) return rc;
+        } else if (!strcmp(w, "--measure-trial")) {
+            if (!(s->measure = ecc_args_value(&a, w))) return ECC_EXIT_USAGE;
         } else if (!strcmp(w, "--dry-run")) s->dry_run = true;
         else if (!strcmp(w, "--retry-failed")) s->retry = true;
         else if (!strcmp(w, "-q") || !strcmp(w, "--quiet")) s->quiet = true;
@@ -99,7 +102,7 @@ static int sweep_parse(int argc, char **argv, sweep_args *s) {
 static void print_stats(const ecc_sweep_stats *s, const char *dir) {
     printf("sweep: %zu trials: %zu run (%zu failed), %zu already in %s; %zu on a Pareto front\n",
            s->trials, s->ran, s->failed, s->done_before, dir, s->front);
-    printf("wrote %s/trials.jsonl, trials.csv, summary.md, pareto_bytes.svg, "
+    printf("wrote %s/trials.jsonl, trials.csv, summary.md, pareto.json, pareto_bytes.svg, "
            "pareto_latency.svg, flops_latency.svg\n", dir);
 }
 
@@ -113,8 +116,9 @@ int ecc_cmd_sweep(int argc, char **argv) {
     if (!ctx) return ecc_cli_fail(ECC_EXIT_INTERNAL, "out of memory");
     ecc_ctx_set_verbosity(ctx, s.quiet ? -1 : 0);
     ecc_status st = ecc_sweep_load(ctx, s.spec, &sw);
-    if (!st && s.dry_run) st = ecc_sweep_list(ctx, sw, s.dir, stdout);
-    if (!st && !s.dry_run) {
+    if (!st && s.measure) st = ecc_sweep_measure_trial(ctx, sw, s.measure, s.dir, stdout);
+    else if (!st && s.dry_run) st = ecc_sweep_list(ctx, sw, s.dir, stdout);
+    else if (!st) {
         ecc_sweep_options o = {sizeof o, NULL, s.timeout, s.retry,
                                !s.quiet && isatty(STDERR_FILENO)};
         st = ecc_sweep_run(ctx, sw, s.dir, &o, &stats);

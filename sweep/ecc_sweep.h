@@ -46,6 +46,12 @@ typedef struct ecc_sweep_stats {
  * whether the trial failed. */
 ecc_status ecc_sweep_run_trial(ecc_ctx *ctx, const ecc_sweep *sw, size_t i, const char *dir,
                                const ecc_sweep_options *opts, bool *failed);
+/* Measures the model of the trial with this key (DIR/models/KEY.onnx, and
+ * writes KEY.ecc when the spec asks) and writes the numbers as one JSON object
+ * to out. The runner calls it in a child process (`ecc sweep SPEC
+ * --measure-trial KEY -o DIR`). */
+ecc_status ecc_sweep_measure_trial(ecc_ctx *ctx, const ecc_sweep *sw, const char *key,
+                                   const char *dir, FILE *out);
 /* Creates DIR (and DIR/models), runs every trial DIR/trials.jsonl does not
  * hold yet, in order, then ecc_sweep_finish. stats may be NULL. */
 ecc_status ecc_sweep_run(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir,

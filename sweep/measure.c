@@ -3,7 +3,7 @@
  * graph's shapes, accuracy on labelled held-out data (as `ecc eval`), top-1
  * agreement and output SQNR against the float model (as `ecc compare`), and
  * latency with the interpreter: batch 1 and batch N, one warm-up run, then
- * the median of K timed runs. The runner calls it in a forked child. */
+ * the median of K timed runs. Runs in the child `ecc sweep --measure-trial`. */
 #include "sweep.h"
 #include "ir.h"
 

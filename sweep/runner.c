@@ -1,9 +1,10 @@
 /* runner.c — one trial, isolated from the sweep: a child process runs
  * `EXE compress ...` (stdout and stderr to DIR/models/KEY.log; killed at the
- * deadline; it dies with the sweep), then a forked child measures the model
- * and sends its numbers back through a pipe (a crash there is the trial's, not
- * the sweep's). The parent waits for each child in turn, so measurements of
- * two trials never overlap. The result — measured, or failed with exit code
+ * deadline; it dies with the sweep), then another runs `EXE sweep SPEC
+ * --measure-trial KEY -o DIR`, which measures the model and prints its numbers
+ * as JSON on a pipe (a crash there is the trial's, not the sweep's). The
+ * parent waits for each child in turn, so measurements of two trials never
+ * overlap. The result — measured, or failed with exit code
  * and first error line — is appended as one line to DIR/trials.jsonl. */
 #include "sweep.h"
 
@@ -90,18 +91,21 @@ static void die_with_parent(pid_t parent) {
     if (getppid() != parent) _exit(127);
 }
 
-static pid_t spawn_compress(const trial_argv *a, const char *log_path) {
+/* Runs argv with standard input from /dev/null, standard error to log_path
+ * (truncated, or appended to), standard output to out_fd (or the log when -1). */
+static pid_t spawn(const char *const *argv, int out_fd, const char *log_path, bool append) {
     pid_t parent = getpid();
     fflush(NULL);
     pid_t pid = fork();
     if (pid != 0) return pid;
     die_with_parent(parent);
-    int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (log < 0 || null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+    int log = open(log_path, flags, 0666), null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (log < 0 || null < 0 || dup2(null, 0) < 0 || dup2(out_fd >= 0 ? out_fd : log, 1) < 0 ||
+        dup2(log, 2) < 0)
         _exit(127);
-    execv(a->v[0], (char *const *)a->v);
-    dprintf(2, "ecc: error: %s: cannot run: %s\n", a->v[0], strerror(errno));
+    execv(argv[0], (char *const *)argv);
+    dprintf(2, "ecc: error: %s: cannot run: %s\n", argv[0], strerror(errno));
     _exit(127);
 }
 
@@ -162,32 +166,53 @@ static void describe(int status, bool in_time, double timeout, const char *phase
     }
 }
 
+/* ---------------- a trial's files ---------------- */
+
+typedef struct trial_paths {
+    char *onnx, *ecc, *report, *log;
+} trial_paths;
+
+static void paths_free(trial_paths *p) {
+    free(p->onnx), free(p->ecc), free(p->report), free(p->log);
+}
+
+static bool paths_make(const char *dir, const sweep_trial *t, bool ecc, trial_paths *p) {
+    char name[SWEEP_KEY_LEN + 32];
+    static const char *const ext[] = {".onnx", ".ecc", ".report.json", ".log"};
+    char **slot[] = {&p->onnx, &p->ecc, &p->report, &p->log};
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < 4; i++) {
+        if (i == 1 && !ecc) continue;
+        snprintf(name, sizeof name, "models/%s%s", t->key, ext[i]);
+        if (!(*slot[i] = sweep_path(dir, name))) return false;
+    }
+    return true;
+}
+
 /* ---------------- measuring in a child ---------------- */
 
-static void child_measure(int fd, const ecc_sweep *sw, const sweep_trial *t, const char *onnx,
-                          const char *ecc) {
-    ecc_ctx *ctx = ecc_ctx_create();
+ecc_status ecc_sweep_measure_trial(ecc_ctx *ctx, const ecc_sweep *sw, const char *key,
+                                   const char *dir, FILE *out) {
+    ecc_status st = ECC_OK;
+    trial_paths p = {0};
     cJSON *obj = cJSON_CreateObject();
-    if (!ctx || !obj) _exit(ECC_E_INTERNAL);
-    ecc_ctx_set_verbosity(ctx, -1);
-    ecc_status st = sweep_measure(ctx, sw, t, onnx, ecc, obj);
-    if (st) {
-        cJSON_Delete(obj);
-        obj = cJSON_CreateObject();
-        if (obj) cJSON_AddStringToObject(obj, "error", ecc_ctx_message(ctx));
-    }
-    char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
-    size_t n = text ? strlen(text) : 0, off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, text + off, n - off);
-        if (w <= 0 && errno != EINTR) break;
-        off += w > 0 ? (size_t)w : 0;
-    }
+    char *text = NULL;
+    size_t i = 0;
+    while (i < sw->n_trials && strcmp(sw->trials[i].key, key)) i++;
+    ECC_FAIL_IF(i == sw->n_trials, ctx, ECC_E_USAGE, "no trial of %s has the key '%s'",
+                sw->spec_path, key);
+    ECC_FAIL_IF(!obj || !paths_make(dir, &sw->trials[i], sw->ecc, &p), ctx, ECC_E_INTERNAL,
+                "out of memory");
+    ECC_TRY(sweep_measure(ctx, sw, &sw->trials[i], p.onnx, p.ecc, obj));
+    text = cJSON_PrintUnformatted(obj);
+    ECC_FAIL_IF(!text, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_FAIL_IF(fputs(text, out) < 0 || fflush(out) != 0, ctx, ECC_E_INTERNAL,
+                "cannot write the measurements: %s", strerror(errno));
+fail:
     cJSON_free(text);
     cJSON_Delete(obj);
-    ecc_ctx_free(ctx);
-    close(fd);
-    _exit(st ? (int)st : 0);
+    paths_free(&p);
+    return st;
 }
 
 /* Reads everything the child sends until EOF or the deadline. */
@@ -215,36 +240,33 @@ static char *read_pipe(int fd, double deadline) {
     return buf;
 }
 
-/* Runs the measurement in a forked child; merges its numbers into line, or
- * fills code/err when it failed. */
-static bool measure_isolated(const ecc_sweep *sw, const sweep_trial *t, const char *onnx,
-                             const char *ecc, double deadline, double timeout, cJSON *line,
-                             int *code, char *err, size_t cap) {
+/* Runs `EXE sweep SPEC --measure-trial KEY -o DIR` (its standard error appended
+ * to the trial's log); merges the numbers it prints into line, or fills code
+ * and err when it failed. */
+static bool measure_isolated(const ecc_sweep *sw, const sweep_trial *t, const char *exe,
+                             const char *dir, const char *log, double deadline, double timeout,
+                             cJSON *line, int *code, char *err, size_t cap) {
     int fds[2], status = 0;
+    const char *argv[] = {exe, "sweep", sw->spec_path, "--measure-trial", t->key, "-o", dir,
+                          NULL};
     if (pipe2(fds, O_CLOEXEC) != 0) {
         snprintf(err, cap, "cannot create a pipe: %s", strerror(errno));
+        *code = -1;
         return false;
     }
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        die_with_parent(parent);
-        close(fds[0]);
-        child_measure(fds[1], sw, t, onnx, ecc);
-    }
+    pid_t pid = spawn(argv, fds[1], log, true);
     close(fds[1]);
     char *text = pid > 0 ? read_pipe(fds[0], deadline) : NULL;
     close(fds[0]);
     bool in_time = pid > 0 ? wait_until(pid, deadline, &status) : true;
     cJSON *res = text ? cJSON_Parse(text) : NULL;
     free(text);
-    const char *msg = sweep_str(res, "error");
+    bool ok = pid > 0 && in_time && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+              cJSON_IsObject(res);
     err[0] = 0;
-    if (msg) snprintf(err, cap, "ecc: error: %s", msg);
-    bool ok = pid > 0 && in_time && WIFEXITED(status) && WEXITSTATUS(status) == 0 && res && !msg;
     if (pid < 0) snprintf(err, cap, "cannot fork: %s", strerror(errno)), *code = -1;
-    else if (!ok) describe(status, in_time, timeout, "measurement", code, err, cap);
+    else if (!ok) first_error(log, err, cap), describe(status, in_time, timeout, "measurement",
+                                                       code, err, cap);
     for (cJSON *it = ok ? res->child : NULL; it; it = it->next)
         cJSON_AddItemToObject(line, it->string, cJSON_Duplicate(it, true));
     cJSON_Delete(res);
@@ -252,27 +274,6 @@ static bool measure_isolated(const ecc_sweep *sw, const sweep_trial *t, const ch
 }
 
 /* ---------------- one trial ---------------- */
-
-typedef struct trial_paths {
-    char *onnx, *ecc, *report, *log;
-} trial_paths;
-
-static void paths_free(trial_paths *p) {
-    free(p->onnx), free(p->ecc), free(p->report), free(p->log);
-}
-
-static bool paths_make(const char *dir, const sweep_trial *t, bool ecc, trial_paths *p) {
-    char name[SWEEP_KEY_LEN + 32];
-    static const char *const ext[] = {".onnx", ".ecc", ".report.json", ".log"};
-    char **slot[] = {&p->onnx, &p->ecc, &p->report, &p->log};
-    memset(p, 0, sizeof *p);
-    for (size_t i = 0; i < 4; i++) {
-        if (i == 1 && !ecc) continue;
-        snprintf(name, sizeof name, "models/%s%s", t->key, ext[i]);
-        if (!(*slot[i] = sweep_path(dir, name))) return false;
-    }
-    return true;
-}
 
 /* Seconds the compress run itself took, from its report (wall time when absent). */
 static double compress_seconds(const char *report, double wall) {
@@ -315,11 +316,11 @@ static void line_ok(cJSON *o) {
 
 /* Compress then measure; fills line. */
 static void run_phases(const ecc_sweep *sw, const sweep_trial *t, const trial_argv *a,
-                       const trial_paths *p, double timeout, cJSON *line) {
+                       const trial_paths *p, const char *dir, double timeout, cJSON *line) {
     char err[1024] = "";
     int status = 0, code = 0;
     double t0 = ecc_now_seconds(), deadline = timeout > 0 ? t0 + timeout : 0;
-    pid_t pid = spawn_compress(a, p->log);
+    pid_t pid = spawn(a->v, -1, p->log, false);
     bool in_time = pid > 0 ? wait_until(pid, deadline, &status) : true;
     double wall = ecc_now_seconds() - t0;
     cJSON_AddNumberToObject(line, "compress_seconds", compress_seconds(p->report, wall));
@@ -331,7 +332,7 @@ static void run_phases(const ecc_sweep *sw, const sweep_trial *t, const trial_ar
         return;
     }
     double m0 = ecc_now_seconds();
-    if (!measure_isolated(sw, t, p->onnx, p->ecc, deadline, timeout, line, &code, err,
+    if (!measure_isolated(sw, t, a->v[0], dir, p->log, deadline, timeout, line, &code, err,
                           sizeof err)) {
         line_fail(line, "measure", code, err);
         return;
@@ -368,7 +369,7 @@ ecc_status ecc_sweep_run_trial(ecc_ctx *ctx, const ecc_sweep *sw, size_t i, cons
     line = cmd ? line_start(sw, i, cmd) : NULL;
     ECC_FAIL_IF(!line, ctx, ECC_E_INTERNAL, "out of memory");
     arg(&a, "--report"), arg(&a, p.report), arg(&a, "-q");
-    run_phases(sw, t, &a, &p, opts ? opts->timeout : 0, line);
+    run_phases(sw, t, &a, &p, dir, opts ? opts->timeout : 0, line);
     if (failed) *failed = !sweep_ok(line);
     ECC_TRY(sweep_store_append(ctx, dir, line));
 fail:

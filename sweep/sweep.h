@@ -6,7 +6,7 @@
  *   runner.c   one trial: the child `ecc compress` (timeout, log, exit code),
  *              then the measurement, then its result line
  *   measure.c  measuring a compressed model (bytes, accuracy / agreement, SQNR,
- *              latency, params, FLOPs), in a forked child
+ *              latency, params, FLOPs), in the child `ecc sweep --measure-trial`
  *   store.c    DIR/trials.jsonl (atomic appends, reading back), trials.csv
  *   pareto.c   non-dominated trials, summary.md
  *   plot.c     hand-written SVG scatter plots

@@ -15,6 +15,7 @@
  * marks the plan stale; the next run records again. Graph outputs and kept
  * values are never reused. */
 #include "interp_internal.h"
+#include "op_traits.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -837,11 +838,8 @@ int ecc_blas_single(void) {
 static ecc_status ecc_run_node(ecc_ctx *ctx, ecc_interp *it, uint32_t pos);
 static void ecc_free_fallback(ecc_interp *it);
 
-/* Ops whose result is not a function of their inputs. */
-static bool ecc_op_random(const char *op) {
-    return strncmp(op, "Random", 6) == 0 || strcmp(op, "Multinomial") == 0 ||
-           strcmp(op, "Bernoulli") == 0 || strcmp(op, "Dropout") == 0;
-}
+/* Ops whose result is not a function of their inputs (RANDOM in ops.def). */
+static bool ecc_op_random(const char *op) { return ecc_op_has(op, ECC_OPF_RANDOM); }
 
 static bool ecc_inputs_const(const ecc_interp *it, const ecc_inode *in) {
     for (uint32_t j = 0; j < in->node->n_inputs; j++) {

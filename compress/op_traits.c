@@ -45,6 +45,16 @@ bool ecc_op_has(const char *op_type, uint32_t flags) {
     return t && (t->flags & flags) == flags;
 }
 
+const ecc_op_traits *ecc_op_of(const ecc_node *n) {
+    bool onnx = !n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
+    return onnx ? ecc_op_find(n->op_type) : NULL;
+}
+
+bool ecc_node_op_has(const ecc_node *n, uint32_t flags) {
+    const ecc_op_traits *t = ecc_op_of(n);
+    return t && (t->flags & flags) == flags;
+}
+
 bool ecc_op_table_sorted(void) {
     for (size_t i = 1; i < ECC_OP_COUNT; i++)
         if (strcmp(ecc_ops[i - 1].name, ecc_ops[i].name) >= 0) return false;

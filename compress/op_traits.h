@@ -5,6 +5,8 @@
 #ifndef ECC_OP_TRAITS_H
 #define ECC_OP_TRAITS_H
 
+#include "ir.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +59,10 @@ const ecc_op_traits *ecc_op_find(const char *op_type);
 const ecc_op_traits *ecc_op_get(ecc_op_id id);
 /* True when op_type has a row carrying every flag in flags. */
 bool ecc_op_has(const char *op_type, uint32_t flags);
+/* Row of n's op when n is in the default domain ("" or "ai.onnx"), else NULL. */
+const ecc_op_traits *ecc_op_of(const ecc_node *n);
+/* True when n is a default-domain op whose row carries every flag in flags. */
+bool ecc_node_op_has(const ecc_node *n, uint32_t flags);
 /* True when the rows are strictly sorted by name (checked by the tests). */
 bool ecc_op_table_sorted(void);
 

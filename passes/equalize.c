@@ -13,6 +13,7 @@
  * as a whole. BatchNormalization must be folded first (fold-bn); pairs whose
  * middle tensor has other readers, shared weights or annotated weights are
  * skipped with the reason in the verbose log. Main graph only. */
+#include "op_traits.h"
 #include "quant_common.h"
 
 #include <math.h>
@@ -35,12 +36,9 @@ typedef struct eq_pair {
     int64_t per_channel;     /* L2 features per channel (Flatten into a Gemm), else 1 */
 } eq_pair;
 
+/* A positive per-channel scale passes through n (SCALE_COMMUTES in ops.def). */
 static bool commutes(const ecc_node *n) {
-    static const char *const ops[] = {"Relu", "LeakyRelu", "MaxPool", "AveragePool",
-                                      "Identity", "Dropout", "Flatten", "Reshape"};
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (wl_is_onnx(n, ops[i])) return true;
-    return false;
+    return ecc_node_op_has(n, ECC_OPF_SCALE_COMMUTES);
 }
 
 /* Input channel of L2's canonical element (r, c). */

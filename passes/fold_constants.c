@@ -1,9 +1,11 @@
 /* fold_constants.c — the `fold-constants` pass: a node whose inputs are all
- * constant is evaluated once and its output becomes an initializer. A small
- * table {op, min_opset, kernel} covers the shape-arithmetic ops exporters
- * leave behind (Shape also folds from a fully known static shape). Results
+ * constant is evaluated once and its output becomes an initializer. Kernels
+ * cover the shape-arithmetic ops exporters leave behind; which op folds from
+ * which opset is ops.def's fold_since column (Shape also folds from a fully
+ * known static shape: FOLD_SHAPE_ONLY). Results
  * over `max_bytes` are left alone; inputs nothing reads any more are dropped.
  * Runs in every subgraph; graph outputs stay produced by nodes. */
+#include "op_traits.h"
 #include "pipeline.h"
 
 #include <math.h>
@@ -427,30 +429,25 @@ static ecc_status fold_range(fold_cx *cx, ecc_tensor **out) {
 
 /* ---------------- the table ---------------- */
 
-typedef struct fold_rule {
-    const char *op;
-    int64_t min_opset;   /* the form the kernel implements exists from this opset */
-    bool any_input;      /* true: input 0 need not be constant (Shape) */
-    fold_fn fold;
-} fold_rule;
-
-static const fold_rule fold_rules[] = {
-    {"Identity", 1, false, fold_identity},   {"Cast", 6, false, fold_cast},
-    {"Shape", 1, true, fold_shape},          {"Reshape", 5, false, fold_reshape},
-    {"Unsqueeze", 1, false, fold_unsqueeze}, {"Squeeze", 1, false, fold_squeeze},
-    {"Concat", 4, false, fold_concat},       {"Gather", 1, false, fold_gather},
-    {"Transpose", 1, false, fold_transpose}, {"Add", 7, false, fold_add},
-    {"Sub", 7, false, fold_sub},             {"Mul", 7, false, fold_mul},
-    {"Div", 7, false, fold_div},             {"Neg", 6, false, fold_neg},
-    {"Sqrt", 6, false, fold_sqrt},           {"Range", 11, false, fold_range},
+/* Kernel per op; which ops fold, from which opset and whether input 0 need
+ * only a static shape are the fold_since column and FOLD_SHAPE_ONLY flag of
+ * ops.def. */
+static const fold_fn fold_kernels[ECC_OP_COUNT] = {
+    [ECC_OP_Identity] = fold_identity,   [ECC_OP_Cast] = fold_cast,
+    [ECC_OP_Shape] = fold_shape,         [ECC_OP_Reshape] = fold_reshape,
+    [ECC_OP_Unsqueeze] = fold_unsqueeze, [ECC_OP_Squeeze] = fold_squeeze,
+    [ECC_OP_Concat] = fold_concat,       [ECC_OP_Gather] = fold_gather,
+    [ECC_OP_Transpose] = fold_transpose, [ECC_OP_Add] = fold_add,
+    [ECC_OP_Sub] = fold_sub,             [ECC_OP_Mul] = fold_mul,
+    [ECC_OP_Div] = fold_div,             [ECC_OP_Neg] = fold_neg,
+    [ECC_OP_Sqrt] = fold_sqrt,           [ECC_OP_Range] = fold_range,
 };
 
-static const fold_rule *rule_for(const ecc_node *n, int64_t opset) {
-    if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) return NULL;
-    for (size_t i = 0; i < sizeof fold_rules / sizeof fold_rules[0]; i++)
-        if (strcmp(fold_rules[i].op, n->op_type) == 0 && opset >= fold_rules[i].min_opset)
-            return &fold_rules[i];
-    return NULL;
+/* The op's row when n folds at this opset. */
+static const ecc_op_traits *rule_for(const ecc_node *n, int64_t opset) {
+    const ecc_op_traits *t = ecc_op_of(n);
+    bool folds = t && t->fold_since && opset >= t->fold_since && fold_kernels[t->id];
+    return folds ? t : NULL;
 }
 
 /* ---------------- the pass ---------------- */
@@ -463,13 +460,13 @@ typedef struct fold_state {
 } fold_state;
 
 /* Fills cx->in; false when an input that must be constant is not. */
-static bool gather_inputs(fold_cx *cx, const fold_rule *r) {
+static bool gather_inputs(fold_cx *cx, const ecc_op_traits *r) {
     const ecc_node *n = cx->n;
     if (n->n_inputs == 0 || n->n_inputs > FOLD_MAX_INPUTS || !n->inputs[0]) return false;
     cx->n_in = n->n_inputs;
     for (uint32_t i = 0; i < n->n_inputs; i++) {
         cx->in[i] = n->inputs[i] ? ecc_value_const(n->inputs[i]) : NULL;
-        if (n->inputs[i] && !cx->in[i] && !(i == 0 && r->any_input)) return false;
+        if (n->inputs[i] && !cx->in[i] && !(i == 0 && (r->flags & ECC_OPF_FOLD_SHAPE_ONLY))) return false;
     }
     return true;
 }
@@ -508,11 +505,11 @@ static ecc_status fold_node(ecc_ctx *ctx, ecc_graph *g, ecc_node *n, fold_state 
                             bool *folded) {
     ecc_status st = ECC_OK;
     ecc_tensor *t = NULL;
-    const fold_rule *r = rule_for(n, s->opset);
+    const ecc_op_traits *r = rule_for(n, s->opset);
     fold_cx cx = {.ctx = ctx, .n = n, .opset = s->opset, .max_bytes = s->max_bytes};
     *folded = false;
     if (!r || !output_foldable(n) || !gather_inputs(&cx, r)) return ECC_OK;
-    ECC_TRY(r->fold(&cx, &t));
+    ECC_TRY(fold_kernels[r->id](&cx, &t));
     if (!t) {
         s->declined++;
         s->host->log(s->run, "%s '%s' not folded: %s", n->op_type, n->name,

@@ -15,7 +15,8 @@
  * group and block their inputs. Anything else that reads a layout (graph
  * outputs, LayerNormalization, Transpose, Softmax over channels, unknown ops,
  * subgraph captures) blocks its spaces, so an unsupported pattern is skipped,
- * never broken. Each free space keeps its best channels (criterion l1, l2,
+ * never broken. Which rule an op follows is its channels column in ops.def.
+ * Each free space keeps its best channels (criterion l1, l2,
  * bn = |gamma|, activation = mean |x| on calibration data), `ratio` removed
  * (or a uniform ratio found for `target_flops`), rounded to `round_to`.
  * Rewriting slices every recorded constant (weights on their output or input
@@ -24,6 +25,7 @@
  * initializers when rewritten. With bias_correct, the mean contribution of
  * the removed input channels (calibration data) is added back into each
  * consumer's bias. Main graph only. */
+#include "op_traits.h"
 #include "prune_common.h"
 
 #include <math.h>
@@ -541,38 +543,18 @@ static bool rule_reshape(pc_state *s, ecc_node *n) {
     return true;
 }
 
-static const struct {
-    const char *op;
-    pc_rule_fn fn;
-} pc_rules[] = {
-    {"Abs", rule_unary},         {"Add", rule_eltwise},
-    {"AveragePool", rule_pool},  {"BatchNormalization", rule_bn},
-    {"Cast", rule_unary},        {"Celu", rule_unary},
-    {"Clip", rule_unary},        {"Concat", rule_concat},
-    {"Conv", rule_conv},         {"Div", rule_eltwise},
-    {"Dropout", rule_unary},     {"Elu", rule_unary},
-    {"Erf", rule_unary},         {"Exp", rule_unary},
-    {"Flatten", rule_flatten},   {"Gelu", rule_unary},
-    {"Gemm", rule_gemm},         {"GlobalAveragePool", rule_pool},
-    {"GlobalLpPool", rule_pool}, {"GlobalMaxPool", rule_pool},
-    {"HardSigmoid", rule_unary}, {"HardSwish", rule_unary},
-    {"Identity", rule_unary},    {"LeakyRelu", rule_unary},
-    {"LpPool", rule_pool},       {"MatMul", rule_matmul},
-    {"Max", rule_eltwise},       {"MaxPool", rule_pool},
-    {"Mean", rule_eltwise},      {"Min", rule_eltwise},
-    {"Mish", rule_unary},        {"Mul", rule_eltwise},
-    {"Neg", rule_unary},         {"PRelu", rule_eltwise},
-    {"Relu", rule_unary},        {"Reshape", rule_reshape},
-    {"Selu", rule_unary},        {"Sigmoid", rule_unary},
-    {"Softplus", rule_unary},    {"Softsign", rule_unary},
-    {"Sqrt", rule_unary},        {"Sub", rule_eltwise},
-    {"Sum", rule_eltwise},       {"Tanh", rule_unary},
+/* Rule per channels column of ops.def (ECC_CHAN_NONE: none). */
+static const pc_rule_fn pc_rules[ECC_CHAN_COUNT] = {
+    [ECC_CHAN_UNARY] = rule_unary,     [ECC_CHAN_ELTWISE] = rule_eltwise,
+    [ECC_CHAN_POOL] = rule_pool,       [ECC_CHAN_BN] = rule_bn,
+    [ECC_CHAN_CONCAT] = rule_concat,   [ECC_CHAN_CONV] = rule_conv,
+    [ECC_CHAN_FLATTEN] = rule_flatten, [ECC_CHAN_GEMM] = rule_gemm,
+    [ECC_CHAN_MATMUL] = rule_matmul,   [ECC_CHAN_RESHAPE] = rule_reshape,
 };
 
 static pc_rule_fn rule_of(const ecc_node *n) {
-    for (size_t i = 0; i < sizeof pc_rules / sizeof pc_rules[0]; i++)
-        if (wl_is_onnx(n, pc_rules[i].op)) return pc_rules[i].fn;
-    return NULL;
+    const ecc_op_traits *t = ecc_op_of(n);
+    return t ? pc_rules[t->channels] : NULL;
 }
 
 /* Dropout/MaxPool extra outputs: only output 0 carries channels we follow. */

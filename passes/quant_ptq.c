@@ -38,6 +38,7 @@
  * fake-quantize it with that one, its bias is corrected for it and stored
  * in int32 unless its scales are blocked. Everything stays an annotation
  * until lowering. */
+#include "op_traits.h"
 #include "quant_common.h"
 #include "../calibrate/observers.h"
 
@@ -191,13 +192,10 @@ static bool is_float_act(const ecc_value *v) {
            !(v->flags & ECC_VALUE_OUTER);
 }
 
-/* Ops whose output holds only values of their input (same grid). */
+/* Ops whose output holds only values of their input (same grid: SAME_GRID
+ * in ops.def). */
 static bool is_passthrough(const ecc_node *n) {
-    static const char *const ops[] = {"Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze",
-                                      "MaxPool", "Identity", "Dropout"};
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (wl_is_onnx(n, ops[i])) return n->n_outputs >= 1 && n->n_inputs >= 1;
-    return false;
+    return ecc_node_op_has(n, ECC_OPF_SAME_GRID) && n->n_outputs >= 1 && n->n_inputs >= 1;
 }
 
 /* The tensor whose range v shares: up through passthrough ops. */

@@ -2,10 +2,11 @@
  * Quantized models need opset 13 (per-axis QuantizeLinear/DequantizeLinear)
  * or 21 (INT4/UINT4, block_size); a model exported at a lower opset keeps
  * its meaning only if the nodes whose signature changed on the way are
- * rewritten. A table lists, per op, the opset of each change and the
+ * rewritten. A table lists, per op (its ops.def row), the opset of each change and the
  * rewrite; ops without an exact rewrite are refused, naming the node. Ops
  * whose later versions only added types or optional features need nothing. */
 #include "lower_quant.h"
+#include "op_traits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -288,45 +289,47 @@ static ecc_status no_rewrite(up_ctx *u, ecc_node *n, int64_t since, const char *
 }
 
 static const struct {
-    const char *op;
+    ecc_op_id op;       /* its row in ops.def */
     int64_t since;      /* first opset with the new signature */
     up_fn fn;
     const char *arg;
 } changes[] = {
-    {"BatchNormalization", 9, bn_spatial, "spatial|consumed_inputs"},
-    {"Clip", 11, clip_inputs, NULL},
-    {"DFT", 20, no_rewrite, "dft_length and axis became inputs"},
-    {"Dropout", 12, drop_attrs, "ratio|is_test"},
-    {"GridSample", 20, grid_modes, NULL},
-    {"GroupNormalization", 21, no_rewrite, "scale and bias became per channel"},
-    {"Hardmax", 13, softmax_axis, NULL},
-    {"LogSoftmax", 13, softmax_axis, NULL},
-    {"Pad", 11, pad_inputs, NULL},
-    {"ReduceL1", 18, attr_to_input, "axes:1"},
-    {"ReduceL2", 18, attr_to_input, "axes:1"},
-    {"ReduceLogSum", 18, attr_to_input, "axes:1"},
-    {"ReduceLogSumExp", 18, attr_to_input, "axes:1"},
-    {"ReduceMax", 18, attr_to_input, "axes:1"},
-    {"ReduceMean", 18, attr_to_input, "axes:1"},
-    {"ReduceMin", 18, attr_to_input, "axes:1"},
-    {"ReduceProd", 18, attr_to_input, "axes:1"},
-    {"ReduceSum", 13, attr_to_input, "axes:1"},
-    {"ReduceSumSquare", 18, attr_to_input, "axes:1"},
-    {"Resize", 11, no_rewrite, "roi became an input and the coordinate default changed"},
-    {"RoiAlign", 16, pin_default, "coordinate_transformation_mode=output_half_pixel"},
-    {"Scatter", 11, rename_op, "ScatterElements"},
-    {"Slice", 10, slice_inputs, NULL},
-    {"Softmax", 13, softmax_axis, NULL},
-    {"Split", 13, attr_to_input, "split:1"},
-    {"Split", 18, split_num_outputs, NULL},
-    {"Squeeze", 13, attr_to_input, "axes:1"},
-    {"TopK", 10, attr_to_input, "k:1"},
-    {"Unsqueeze", 13, attr_to_input, "axes:1"},
-    {"Upsample", 10, no_rewrite, "Upsample was removed (use Resize)"},
+    {ECC_OP_BatchNormalization, 9, bn_spatial, "spatial|consumed_inputs"},
+    {ECC_OP_Clip, 11, clip_inputs, NULL},
+    {ECC_OP_DFT, 20, no_rewrite, "dft_length and axis became inputs"},
+    {ECC_OP_Dropout, 12, drop_attrs, "ratio|is_test"},
+    {ECC_OP_GridSample, 20, grid_modes, NULL},
+    {ECC_OP_GroupNormalization, 21, no_rewrite, "scale and bias became per channel"},
+    {ECC_OP_Hardmax, 13, softmax_axis, NULL},
+    {ECC_OP_LogSoftmax, 13, softmax_axis, NULL},
+    {ECC_OP_Pad, 11, pad_inputs, NULL},
+    {ECC_OP_ReduceL1, 18, attr_to_input, "axes:1"},
+    {ECC_OP_ReduceL2, 18, attr_to_input, "axes:1"},
+    {ECC_OP_ReduceLogSum, 18, attr_to_input, "axes:1"},
+    {ECC_OP_ReduceLogSumExp, 18, attr_to_input, "axes:1"},
+    {ECC_OP_ReduceMax, 18, attr_to_input, "axes:1"},
+    {ECC_OP_ReduceMean, 18, attr_to_input, "axes:1"},
+    {ECC_OP_ReduceMin, 18, attr_to_input, "axes:1"},
+    {ECC_OP_ReduceProd, 18, attr_to_input, "axes:1"},
+    {ECC_OP_ReduceSum, 13, attr_to_input, "axes:1"},
+    {ECC_OP_ReduceSumSquare, 18, attr_to_input, "axes:1"},
+    {ECC_OP_Resize, 11, no_rewrite, "roi became an input and the coordinate default changed"},
+    {ECC_OP_RoiAlign, 16, pin_default, "coordinate_transformation_mode=output_half_pixel"},
+    {ECC_OP_Scatter, 11, rename_op, "ScatterElements"},
+    {ECC_OP_Slice, 10, slice_inputs, NULL},
+    {ECC_OP_Softmax, 13, softmax_axis, NULL},
+    {ECC_OP_Split, 13, attr_to_input, "split:1"},
+    {ECC_OP_Split, 18, split_num_outputs, NULL},
+    {ECC_OP_Squeeze, 13, attr_to_input, "axes:1"},
+    {ECC_OP_TopK, 10, attr_to_input, "k:1"},
+    {ECC_OP_Unsqueeze, 13, attr_to_input, "axes:1"},
+    {ECC_OP_Upsample, 10, no_rewrite, "Upsample was removed (use Resize)"},
 };
 
-static bool default_domain(const ecc_node *n) {
-    return !n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
+/* True when n is the default-domain op of the traits row id. */
+static bool is_op(const ecc_node *n, ecc_op_id id) {
+    const ecc_op_traits *t = ecc_op_of(n);
+    return t && t->id == id;
 }
 
 static ecc_status upgrade_graph(up_ctx *u, int64_t from, int64_t to) {
@@ -339,7 +342,7 @@ static ecc_status upgrade_graph(up_ctx *u, int64_t from, int64_t to) {
         if (changes[k].since <= from || changes[k].since > to) continue;
         for (size_t i = 0; i < nodes.n; i++) {
             ecc_node *n = nodes.items[i];
-            if (!n || !default_domain(n) || strcmp(n->op_type, changes[k].op) != 0) continue;
+            if (!n || !is_op(n, changes[k].op)) continue;
             size_t at = ecc_graph_index_of(u->g, n);
             ECC_TRY(changes[k].fn(u, n, changes[k].since, changes[k].arg));
             /* a rebuilt node took n's place */

@@ -39,18 +39,21 @@ static mode_t ecc_new_file_mode(void) {
     return 0666 & ~mask;
 }
 
+/* errno as the message says it: a failed allocation is "out of memory". */
+static const char *why(int err) { return err == ENOMEM ? "out of memory" : strerror(err); }
+
 /* The target itself: no temp file, no rename, no fsync. */
 static ecc_status ecc_atomic_stream(ecc_ctx *ctx, const char *path, ecc_atomic_file *out) {
     ecc_status st = ECC_OK;
     bool is_stdout = !strcmp(path, "-");
     const char *name = is_stdout ? "standard output" : path;
     int fd = is_stdout ? dup(STDOUT_FILENO) : open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-    ECC_FAIL_IF(fd < 0, ctx, ECC_E_INTERNAL, "cannot open output %s: %s", name, strerror(errno));
+    ECC_FAIL_IF(fd < 0, ctx, ECC_E_INTERNAL, "cannot open output %s: %s", name, why(errno));
     out->final_path = strdup(name);
     ECC_FAIL_IF(!out->final_path, ctx, ECC_E_INTERNAL, "out of memory");
     out->fp = fdopen(fd, "wb");
     ECC_FAIL_IF(!out->fp, ctx, ECC_E_INTERNAL, "cannot open output %s: %s", name,
-                strerror(errno));
+                why(errno));
     return ECC_OK;
 fail:
     if (fd >= 0) close(fd);
@@ -72,12 +75,12 @@ static ecc_status ecc_atomic_temp(ecc_ctx *ctx, const char *target, mode_t mode,
     snprintf(out->tmp_path, len + 32, "%.*s.%s.tmp.XXXXXX", dlen, target, target + dlen);
     fd = mkstemp(out->tmp_path);
     ECC_FAIL_IF(fd < 0, ctx, ECC_E_INTERNAL, "cannot create output %s: %s", target,
-                strerror(errno));
+                why(errno));
     ECC_FAIL_IF(fchmod(fd, mode) != 0, ctx, ECC_E_INTERNAL, "cannot set the mode of %s: %s",
-                out->tmp_path, strerror(errno));
+                out->tmp_path, why(errno));
     out->fp = fdopen(fd, "wb");
     ECC_FAIL_IF(!out->fp, ctx, ECC_E_INTERNAL, "cannot open output %s: %s", target,
-                strerror(errno));
+                why(errno));
     return ECC_OK;
 fail:
     if (fd >= 0) {
@@ -98,7 +101,7 @@ static ecc_status ecc_atomic_replace(ecc_ctx *ctx, const char *path, mode_t mode
     char *real = realpath(path, NULL);
     if (!real)
         return ecc_ctx_error(ctx, ECC_E_INTERNAL, "cannot resolve output %s: %s", path,
-                             strerror(errno));
+                             why(errno));
     ecc_status st = ecc_atomic_temp(ctx, real, mode, out);
     free(real);
     return st;
@@ -137,10 +140,10 @@ ecc_status ecc_atomic_commit(ecc_ctx *ctx, ecc_atomic_file *f) {
     bad |= fclose(f->fp) != 0;
     f->fp = NULL;
     ECC_FAIL_IF(bad, ctx, ECC_E_INTERNAL, "cannot write %s: %s", f->final_path,
-                strerror(err ? err : EIO));
+                why(err ? err : EIO));
     if (is_file) {
         ECC_FAIL_IF(rename(f->tmp_path, f->final_path) != 0, ctx, ECC_E_INTERNAL,
-                    "cannot rename output into %s: %s", f->final_path, strerror(errno));
+                    "cannot rename output into %s: %s", f->final_path, why(errno));
         ecc_fsync_dir(f->final_path);
     }
     ecc_atomic_release(f);

@@ -128,6 +128,12 @@ static int ecc_cmp_bytes_desc(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
+/* o[key] += v, when both exist (a failed allocation is caught at the end). */
+static void json_add(cJSON *o, const char *key, double v) {
+    cJSON *c = o ? cJSON_GetObjectItem(o, key) : NULL;
+    if (c) cJSON_SetNumberValue(c, c->valuedouble + v);
+}
+
 static void ecc_add_params(cJSON *root, const ecc_model *m) {
     cJSON *per = cJSON_CreateObject();
     int64_t params = 0, bytes = 0;
@@ -143,10 +149,9 @@ static void ecc_add_params(cJSON *root, const ecc_model *m) {
             cJSON_AddNumberToObject(e, "params", 0);
             cJSON_AddNumberToObject(e, "bytes", 0);
         }
-        cJSON *c;
-        c = cJSON_GetObjectItem(e, "tensors"); cJSON_SetNumberValue(c, c->valuedouble + 1);
-        c = cJSON_GetObjectItem(e, "params"); cJSON_SetNumberValue(c, c->valuedouble + (double)t->numel);
-        c = cJSON_GetObjectItem(e, "bytes"); cJSON_SetNumberValue(c, c->valuedouble + (double)t->nbytes);
+        json_add(e, "tensors", 1);
+        json_add(e, "params", (double)t->numel);
+        json_add(e, "bytes", (double)t->nbytes);
     }
     cJSON_AddNumberToObject(root, "parameters", (double)params);
     cJSON_AddNumberToObject(root, "parameter_bytes", (double)bytes);
@@ -280,8 +285,28 @@ static void ecc_inspect_text(FILE *out, const cJSON *r) {
     }
 }
 
-ecc_status ecc_model_inspect(ecc_ctx *ctx, const ecc_model *model, bool json, FILE *out) {
+/* cJSON allocations while the report is built: one that fails marks the
+ * report incomplete, reported as out of memory instead of printed in part. */
+static bool json_failed;
+static void *json_malloc(size_t n) {
+    void *p = malloc(n);
+    if (!p) json_failed = true;
+    return p;
+}
+
+static cJSON *ecc_inspect_build_checked(const ecc_model *model) {
+    cJSON_Hooks hooks = {json_malloc, free};
+    cJSON_InitHooks(&hooks);
+    json_failed = false;
     cJSON *r = ecc_inspect_build(model);
+    cJSON_InitHooks(NULL);
+    if (r && !json_failed) return r;
+    cJSON_Delete(r);
+    return NULL;
+}
+
+ecc_status ecc_model_inspect(ecc_ctx *ctx, const ecc_model *model, bool json, FILE *out) {
+    cJSON *r = ecc_inspect_build_checked(model);
     if (!r) return ECC_OOM(ctx);
     if (json) {
         char *s = cJSON_Print(r);

@@ -316,8 +316,9 @@ expect 2 "0 samples: sensitivity" -- "$ECC" sensitivity testdata/mlp.onnx --data
 # allocation failing, verify of a sound artifact and inspect of a model exit
 # 0 or 3 with "out of memory", never 2 (they reported a corrupt file).
 # N starts past the allocations of the libraries' constructors (OpenBLAS
-# exits 1 on its own there); inspect stops at 168, where reading the model
-# ends (compress/inspect.c's report does not check its cJSON allocations yet).
+# exits 1 on its own there). Then whole runs: inspect (its report's cJSON
+# allocations), and compress with calibration and with training (prune,quant
+# on the CNN; prune,distill on the MLP), at every 7th allocation to the end.
 cat >"$T/failn.c" <<'C'
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -343,16 +344,23 @@ void *realloc(void *p, size_t n) {
 C
 if ${CC:-cc} -shared -fPIC -O1 -o "$T/failn.so" "$T/failn.c" -ldl 2>"$T/cc"; then
     oom_bad=""
-    for n in $(seq 12 3 240); do
-        cmds="verify -q testdata/artifact/small.ecc"
-        [ "$n" -le 168 ] && cmds="$cmds|inspect testdata/mlp.onnx"
-        IFS='|'; set -- $cmds; unset IFS
-        for cmd in "$@"; do
-            # shellcheck disable=SC2086
-            ECC_FAIL_AT=$n LD_PRELOAD="$T/failn.so" "$ECC" $cmd >/dev/null 2>"$T/err"; rc=$?
-            [ "$rc" = 0 ] || { [ "$rc" = 3 ] && grep -q "out of memory" "$T/err"; } ||
-                oom_bad="$oom_bad [$cmd, N=$n: exit $rc $(head -c 120 "$T/err")]"
-        done
+    oom_run() { # N CMD...: exit 0, or 3 saying "out of memory"
+        n=$1; shift
+        ECC_FAIL_AT=$n LD_PRELOAD="$T/failn.so" "$ECC" "$@" >/dev/null 2>"$T/err"; rc=$?
+        [ "$rc" = 0 ] || { [ "$rc" = 3 ] && grep -q "out of memory" "$T/err"; } ||
+            oom_bad="$oom_bad [$*, N=$n: exit $rc $(head -c 120 "$T/err")]"
+    }
+    for n in $(seq 12 3 360); do
+        oom_run "$n" verify -q testdata/artifact/small.ecc
+        oom_run "$n" inspect testdata/mlp.onnx
+    done
+    for n in $(seq 12 7 950); do
+        oom_run "$n" compress testdata/cnn.onnx -o "$T/oom.onnx" -q \
+            --passes prune:sparsity=0.5,quant --calib testdata/fmnist_64.npy
+    done
+    for n in $(seq 12 7 520); do
+        oom_run "$n" compress testdata/mlp.onnx -o "$T/oom.onnx" -q \
+            --passes prune:sparsity=0.5,distill:steps=2:batch=8 --calib testdata/fmnist_64.npy
     done
     [ -z "$oom_bad" ] && ok || bad "allocation failure not reported as out of memory:$oom_bad"
 else

@@ -114,6 +114,21 @@ static long long ecc_file_size(const char *path) {
     return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
+/* Zeros pruning left take full space in an ONNX file (stored dense): say so,
+ * and where they would not. */
+static void note_zeros(const ecc_compress_args *c, const ecc_write_options *wo,
+                       const ecc_model *m) {
+    size_t len = strlen(c->out);
+    bool ecc_name = len >= 4 && strcmp(c->out + len - 4, ".ecc") == 0;
+    bool onnx = wo->format == ECC_FORMAT_ONNX || (wo->format == ECC_FORMAT_AUTO && !ecc_name);
+    double z = ecc_model_weight_zeros(m);
+    if (c->verbosity < 0 || !onnx || z < 0.25) return;
+    fprintf(stderr,
+            "ecc: note: %.0f%% of the weights are zeros, stored dense in ONNX; -o FILE.ecc "
+            "stores them sparse\n",
+            100.0 * z);
+}
+
 int ecc_cmd_compress(int argc, char **argv) {
     ecc_compress_args c = {0};
     int rc = ecc_compress_parse(argc, argv, &c);
@@ -160,6 +175,7 @@ int ecc_cmd_compress(int argc, char **argv) {
         ecc_report_set_number(rep, "seconds", secs);
         if ((st = ecc_report_write(ctx, rep, c.report))) goto fail;
     }
+    note_zeros(&c, &wo, m);
     if (c.verbosity >= 0 && out_size < 0)
         fprintf(stderr, "ecc: wrote %s in %.2f s\n", ecc_cli_output_name(c.out), secs);
     else if (c.verbosity >= 0)

@@ -76,6 +76,9 @@ ecc_status ecc_model_shorten_names(ecc_ctx *ctx, ecc_model *model);
 ecc_status ecc_model_verify(ecc_ctx *ctx, const ecc_model *model);
 /* Human summary (json=false) or JSON document (json=true) to `out`. */
 ecc_status ecc_model_inspect(ecc_ctx *ctx, const ecc_model *model, bool json, FILE *out);
+/* The share of exact zeros among the float32 weights of rank >= 2 of the
+ * main graph (0 when it has none). */
+double ecc_model_weight_zeros(const ecc_model *model);
 
 /* ---- registry of passes (built-ins + plugins) ---- */
 /* Creates a registry holding every built-in pass; free with ecc_registry_free. */

@@ -88,6 +88,18 @@ static double ecc_zero_fraction(const ecc_tensor *t) {
     return (double)zeros / (double)t->numel;
 }
 
+double ecc_model_weight_zeros(const ecc_model *model) {
+    double zeros = 0, all = 0;
+    const ecc_graph *g = model->graph;
+    for (size_t i = 0; i < g->inits.n; i++) {
+        const ecc_tensor *t = ((const ecc_value *)g->inits.items[i])->init;
+        if (!t || t->dtype != ECC_DTYPE_FLOAT || t->rank < 2) continue;
+        zeros += ecc_zero_fraction(t) * (double)t->numel;
+        all += (double)t->numel;
+    }
+    return all > 0 ? zeros / all : 0.0;
+}
+
 /* The DequantizeLinear reading v as its quantized input, if any. */
 static const ecc_node *ecc_dq_consumer(const ecc_value *v) {
     for (uint32_t i = 0; i < v->n_uses; i++) {

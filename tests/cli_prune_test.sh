@@ -74,6 +74,15 @@ expect 0 "wanda 1:4 mlp" -- "$ECC" compress testdata/mlp.onnx -o "$T/mlp_w14.onn
     --passes prune:method=wanda:pattern=1:4 --calib $CAL -q
 nm_check "$T/mlp_w14.onnx" 1 4 && ok || bad "1:4 property after wanda"
 
+# --- unstructured zeros take full space in ONNX: a note says where they do not
+expect 0 "prune 0.9 to onnx" -- "$ECC" compress testdata/mlp.onnx -o "$T/m90.onnx" \
+    --passes prune:sparsity=0.9
+grep -q "note: 90% of the weights are zeros, stored dense in ONNX; -o FILE.ecc" "$T/err" && ok ||
+    bad "no note on zeros stored dense: $(cat "$T/err")"
+expect 0 "prune 0.9 to ecc" -- "$ECC" compress testdata/mlp.onnx -o "$T/m90.ecc" \
+    --passes prune:sparsity=0.9
+grep -q "stored dense" "$T/err" && bad "the zeros note on an .ecc output" || ok
+
 # --- exact sparsity in the report, defaults reported
 expect 0 "prune 0.5 layer" -- "$ECC" compress testdata/cnn.onnx -o "$T/c50.onnx" \
     --passes prune:sparsity=0.5:scope=layer --report "$T/c50.json"

@@ -7,6 +7,7 @@
  * Runs in every subgraph; graph outputs stay produced by nodes. */
 #include "op_traits.h"
 #include "pipeline.h"
+#include "../calibrate/interp.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -50,18 +51,80 @@ static size_t elem_bytes(int32_t dtype) {
     return tr->bits / 8;
 }
 
+/* Why a result of this type and shape is not stored, or NULL when it is. */
+static const char *result_refused(const fold_cx *cx, int32_t dtype, int32_t rank,
+                                  const int64_t *dims) {
+    int64_t numel = 1;
+    size_t nbytes = 0;
+    for (int32_t i = 0; i < rank; i++)
+        if (dims[i] < 0 || !ecc_mul_i64(numel, dims[i], &numel)) return "invalid result shape";
+    if (!ecc_dtype_nbytes(dtype, numel, &nbytes) || nbytes > (uint64_t)cx->max_bytes)
+        return "result larger than max_bytes";
+    return NULL;
+}
+
 /* New tensor, declined (NULL, why set) when over max_bytes. */
 static ecc_status new_tensor(fold_cx *cx, int32_t dtype, int32_t rank, const int64_t *dims,
                              ecc_tensor **out) {
-    int64_t numel = 1;
-    size_t nbytes = 0;
+    const char *why = result_refused(cx, dtype, rank, dims);
     *out = NULL;
-    for (int32_t i = 0; i < rank; i++)
-        if (dims[i] < 0 || !ecc_mul_i64(numel, dims[i], &numel))
-            return decline(cx, "invalid result shape");
-    if (!ecc_dtype_nbytes(dtype, numel, &nbytes) || nbytes > (uint64_t)cx->max_bytes)
-        return decline(cx, "result larger than max_bytes");
-    return ecc_tensor_create(cx->ctx, dtype, rank, dims, out);
+    return why ? decline(cx, why) : ecc_tensor_create(cx->ctx, dtype, rank, dims, out);
+}
+
+/* ---------------- the interpreter: a model of the node alone ---------------- */
+
+/* Copies n's op, attributes and constant inputs into a one-node model whose
+ * output 0 is the model's output. */
+static ecc_status node_model(fold_cx *cx, ecc_model **out) {
+    ecc_status st = ECC_OK;
+    ecc_model *m = NULL;
+    ecc_value *ins[FOLD_MAX_INPUTS] = {0}, *y = NULL;
+    ECC_TRY(ecc_model_create(cx->ctx, &m));
+    ECC_TRY(ecc_model_set_opset(cx->ctx, m, "", cx->opset));
+    for (uint32_t i = 0; i < cx->n_in; i++) {
+        char name[16];
+        if (!cx->in[i]) continue;
+        snprintf(name, sizeof name, "in%u", (unsigned)i);
+        ECC_TRY(ecc_graph_add_value(cx->ctx, m->graph, name, &ins[i]));
+        ECC_TRY(ecc_graph_set_initializer(cx->ctx, m->graph, ins[i], (ecc_tensor *)cx->in[i]));
+    }
+    ECC_TRY(ecc_graph_add_value(cx->ctx, m->graph, "y", &y));
+    y->flags |= ECC_VALUE_OUTPUT;
+    ECC_FAIL_IF(!ecc_ptrvec_push(&m->graph->outputs, y), cx->ctx, ECC_E_INTERNAL, "out of memory");
+    ecc_node *n = NULL;
+    ECC_TRY(ecc_graph_add_node(cx->ctx, m->graph, cx->n->op_type, "", cx->n->name, ins, cx->n_in,
+                               &y, 1, &n));
+    for (uint32_t i = 0; i < cx->n->n_attrs; i++)
+        ECC_TRY(ecc_node_set_attr(cx->ctx, n, &cx->n->attrs[i]));
+    *out = m;
+    return ECC_OK;
+fail:
+    ecc_model_free(m);
+    return st;
+}
+
+/* Runs the node through the interpreter's kernel: *out = its output 0, or
+ * NULL with cx->why set when the kernel refuses or the result is too big. */
+static ecc_status fold_run(fold_cx *cx, ecc_tensor **out) {
+    ecc_status st = ECC_OK;
+    ecc_model *m = NULL;
+    ecc_interp *it = NULL;
+    ecc_interp_options opts = {.struct_size = sizeof opts, .threads = 1};
+    *out = NULL;
+    ECC_TRY(node_model(cx, &m));
+    if (ecc_interp_create(cx->ctx, m, &opts, &it) != ECC_OK ||
+        ecc_interp_run(cx->ctx, it, NULL, 0) != ECC_OK) {
+        ecc_ctx_clear(cx->ctx);
+        st = decline(cx, "the kernel refuses it");
+        goto fail;
+    }
+    const ecc_rt_tensor *r = ecc_interp_result(it, 0);
+    ECC_TRY(new_tensor(cx, r->dtype, r->rank, r->dims, out));
+    if (*out && r->nbytes) memcpy((*out)->data, r->data, r->nbytes);
+fail:
+    ecc_interp_free(it);
+    ecc_model_free(m);
+    return st;
 }
 
 /* Same data, new dims (numel must match). */
@@ -319,30 +382,6 @@ static ecc_status fold_cast(fold_cx *cx, ecc_tensor **out) {
     return ECC_OK;
 }
 
-typedef enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } bin_op;
-
-static bool bin_i64(bin_op op, int64_t a, int64_t b, int64_t *r) {
-    uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
-    switch (op) { /* wrap around like the runtimes; division by zero declines */
-    case BIN_ADD: *r = (int64_t)(ua + ub); return true;
-    case BIN_SUB: *r = (int64_t)(ua - ub); return true;
-    case BIN_MUL: *r = (int64_t)(ua * ub); return true;
-    default:
-        if (b == 0 || (a == INT64_MIN && b == -1)) return false;
-        *r = a / b;
-        return true;
-    }
-}
-
-static float bin_f32(bin_op op, float a, float b) {
-    switch (op) {
-    case BIN_ADD: return a + b;
-    case BIN_SUB: return a - b;
-    case BIN_MUL: return a * b;
-    default: return a / b;
-    }
-}
-
 /* Same shapes, or one side a single element of no higher rank. */
 static const ecc_tensor *bin_shape(const ecc_tensor *a, const ecc_tensor *b) {
     if (a->rank == b->rank && !memcmp(a->dims, b->dims, (size_t)a->rank * sizeof *a->dims))
@@ -352,59 +391,47 @@ static const ecc_tensor *bin_shape(const ecc_tensor *a, const ecc_tensor *b) {
     return NULL;
 }
 
-static ecc_status fold_binary(fold_cx *cx, bin_op op, ecc_tensor **out) {
+/* An int64 division by zero, or INT64_MIN / -1, at some element. */
+static bool div_traps(const ecc_tensor *a, const ecc_tensor *b, int64_t numel) {
+    for (int64_t i = 0; i < numel; i++) {
+        int64_t x = get_i64(a, a->numel == 1 ? 0 : i), y = get_i64(b, b->numel == 1 ? 0 : i);
+        if (y == 0 || (x == INT64_MIN && y == -1)) return true;
+    }
+    return false;
+}
+
+/* Add, Sub, Mul, Div on float32 or int64 (wrapping like the runtimes), same
+ * shape or a scalar side; the interpreter's kernel computes it. */
+static ecc_status fold_binary(fold_cx *cx, bool divide, ecc_tensor **out) {
     const ecc_tensor *a = cx->in[0], *b = cx->in[1];
+    *out = NULL;
     if (!b || a->dtype != b->dtype || !numeric_ok(a)) return decline(cx, "unsupported types");
     const ecc_tensor *shape = bin_shape(a, b);
     if (!shape) return decline(cx, "broadcast beyond same-shape or scalar");
-    ecc_status st = new_tensor(cx, a->dtype, shape->rank, shape->dims, out);
-    if (st != ECC_OK || !*out) return st;
-    for (int64_t i = 0; i < shape->numel; i++) {
-        int64_t ia = a->numel == 1 ? 0 : i, ib = b->numel == 1 ? 0 : i;
-        if (a->dtype == ECC_DTYPE_FLOAT) {
-            ((float *)(*out)->data)[i] =
-                bin_f32(op, ((const float *)a->data)[ia], ((const float *)b->data)[ib]);
-        } else if (!bin_i64(op, ((const int64_t *)a->data)[ia], ((const int64_t *)b->data)[ib],
-                            &((int64_t *)(*out)->data)[i])) {
-            ecc_tensor_unref(*out);
-            *out = NULL;
-            return decline(cx, "integer division by zero or overflow");
-        }
-    }
-    return ECC_OK;
+    const char *why = result_refused(cx, a->dtype, shape->rank, shape->dims);
+    if (why) return decline(cx, why);
+    if (divide && a->dtype == ECC_DTYPE_INT64 && div_traps(a, b, shape->numel))
+        return decline(cx, "integer division by zero or overflow");
+    return fold_run(cx, out);
 }
 
-static ecc_status fold_add(fold_cx *cx, ecc_tensor **out) { return fold_binary(cx, BIN_ADD, out); }
-static ecc_status fold_sub(fold_cx *cx, ecc_tensor **out) { return fold_binary(cx, BIN_SUB, out); }
-static ecc_status fold_mul(fold_cx *cx, ecc_tensor **out) { return fold_binary(cx, BIN_MUL, out); }
-static ecc_status fold_div(fold_cx *cx, ecc_tensor **out) { return fold_binary(cx, BIN_DIV, out); }
+static ecc_status fold_arith(fold_cx *cx, ecc_tensor **out) { return fold_binary(cx, false, out); }
+static ecc_status fold_div(fold_cx *cx, ecc_tensor **out) { return fold_binary(cx, true, out); }
 
 static ecc_status fold_neg(fold_cx *cx, ecc_tensor **out) {
-    const ecc_tensor *t = cx->in[0];
-    if (!numeric_ok(t)) return decline(cx, "unsupported type");
-    ecc_status st = new_tensor(cx, t->dtype, t->rank, t->dims, out);
-    if (st != ECC_OK || !*out) return st;
-    for (int64_t i = 0; i < t->numel; i++) {
-        if (t->dtype == ECC_DTYPE_FLOAT)
-            ((float *)(*out)->data)[i] = -((const float *)t->data)[i];
-        else
-            ((int64_t *)(*out)->data)[i] = (int64_t)(0 - (uint64_t)((const int64_t *)t->data)[i]);
-    }
-    return ECC_OK;
+    *out = NULL;
+    return numeric_ok(cx->in[0]) ? fold_run(cx, out) : decline(cx, "unsupported type");
 }
 
 static ecc_status fold_sqrt(fold_cx *cx, ecc_tensor **out) {
-    const ecc_tensor *t = cx->in[0];
-    if (t->dtype != ECC_DTYPE_FLOAT) return decline(cx, "not float32");
-    ecc_status st = new_tensor(cx, t->dtype, t->rank, t->dims, out);
-    if (st != ECC_OK || !*out) return st;
-    for (int64_t i = 0; i < t->numel; i++)
-        ((float *)(*out)->data)[i] = sqrtf(((const float *)t->data)[i]);
-    return ECC_OK;
+    *out = NULL;
+    return cx->in[0]->dtype == ECC_DTYPE_FLOAT ? fold_run(cx, out) : decline(cx, "not float32");
 }
 
+/* Scalar start, limit, delta of one numeric type; the kernel computes it. */
 static ecc_status fold_range(fold_cx *cx, ecc_tensor **out) {
     const ecc_tensor *s = cx->in[0], *l = cx->in[1], *d = cx->in[2];
+    *out = NULL;
     if (!l || !d || s->numel != 1 || l->numel != 1 || d->numel != 1 || !numeric_ok(s) ||
         l->dtype != s->dtype || d->dtype != s->dtype)
         return decline(cx, "unsupported inputs");
@@ -415,16 +442,15 @@ static ecc_status fold_range(fold_cx *cx, ecc_tensor **out) {
     double count = ceil((limit - start) / delta);
     int64_t n = count > 0 ? (int64_t)count : 0;
     if (count > 1e12) return decline(cx, "range too long");
-    ecc_status st = new_tensor(cx, s->dtype, 1, &n, out);
-    if (st != ECC_OK || !*out) return st;
-    for (int64_t i = 0; i < n; i++) {
-        if (s->dtype == ECC_DTYPE_FLOAT) /* ONNX: start + i*delta, accumulated in float */
-            ((float *)(*out)->data)[i] = (float)start + (float)i * (float)delta;
-        else
-            ((int64_t *)(*out)->data)[i] = /* wraps like the runtimes, no UB */
-                (int64_t)((uint64_t)get_i64(s, 0) + (uint64_t)i * (uint64_t)get_i64(d, 0));
+    const char *why = result_refused(cx, s->dtype, 1, &n);
+    if (why) return decline(cx, why);
+    ecc_status st = fold_run(cx, out);
+    if (st == ECC_OK && *out && (*out)->numel != n) { /* 64-bit ends beyond double precision */
+        ecc_tensor_unref(*out);
+        *out = NULL;
+        return decline(cx, "range length not exact");
     }
-    return ECC_OK;
+    return st;
 }
 
 /* ---------------- the table ---------------- */
@@ -437,8 +463,8 @@ static const fold_fn fold_kernels[ECC_OP_COUNT] = {
     [ECC_OP_Shape] = fold_shape,         [ECC_OP_Reshape] = fold_reshape,
     [ECC_OP_Unsqueeze] = fold_unsqueeze, [ECC_OP_Squeeze] = fold_squeeze,
     [ECC_OP_Concat] = fold_concat,       [ECC_OP_Gather] = fold_gather,
-    [ECC_OP_Transpose] = fold_transpose, [ECC_OP_Add] = fold_add,
-    [ECC_OP_Sub] = fold_sub,             [ECC_OP_Mul] = fold_mul,
+    [ECC_OP_Transpose] = fold_transpose, [ECC_OP_Add] = fold_arith,
+    [ECC_OP_Sub] = fold_arith,           [ECC_OP_Mul] = fold_arith,
     [ECC_OP_Div] = fold_div,             [ECC_OP_Neg] = fold_neg,
     [ECC_OP_Sqrt] = fold_sqrt,           [ECC_OP_Range] = fold_range,
 };
@@ -466,7 +492,8 @@ static bool gather_inputs(fold_cx *cx, const ecc_op_traits *r) {
     cx->n_in = n->n_inputs;
     for (uint32_t i = 0; i < n->n_inputs; i++) {
         cx->in[i] = n->inputs[i] ? ecc_value_const(n->inputs[i]) : NULL;
-        if (n->inputs[i] && !cx->in[i] && !(i == 0 && (r->flags & ECC_OPF_FOLD_SHAPE_ONLY))) return false;
+        bool shape_only = i == 0 && (r->flags & ECC_OPF_FOLD_SHAPE_ONLY);
+        if (n->inputs[i] && !cx->in[i] && !shape_only) return false;
     }
     return true;
 }

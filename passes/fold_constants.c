@@ -1,9 +1,10 @@
 /* fold_constants.c — the `fold-constants` pass: a node whose inputs are all
- * constant is evaluated once and its output becomes an initializer. Kernels
- * cover the shape-arithmetic ops exporters leave behind; which op folds from
+ * constant is evaluated once and its output becomes an initializer. Per-op
+ * checks cover the shape-arithmetic ops exporters leave behind; arithmetic
+ * runs through the interpreter's kernels (fold_run). Which op folds from
  * which opset is ops.def's fold_since column (Shape also folds from a fully
- * known static shape: FOLD_SHAPE_ONLY). Results
- * over `max_bytes` are left alone; inputs nothing reads any more are dropped.
+ * known static shape: FOLD_SHAPE_ONLY). Results over `max_bytes` are left
+ * alone; inputs nothing reads any more are dropped.
  * Runs in every subgraph; graph outputs stay produced by nodes. */
 #include "op_traits.h"
 #include "pipeline.h"

@@ -22,7 +22,8 @@
 #
 #   SEEDS=3 SIZE=10000 EPOCHS=1 TARGETS="24int8 90int4" \
 #       sh bench/joint_vs_sequential.sh [mlp cnn transformer]     (ECC=path/to/ecc)
-# Progress goes to stderr, the markdown table to stdout.
+# Models from the arguments, else MODELS, else "mlp cnn". Progress goes to
+# stderr, the markdown table to stdout. docs/results.md has the measured table.
 set -e
 ECC=${ECC:-${BUILD:-build}/ecc}
 . bench/lib.sh
@@ -36,7 +37,9 @@ TRAIN="--calib $FM/train-images-idx3-ubyte.gz --calib-size $SIZE"
 STEPS=$(( EPOCHS * ((SIZE - SIZE / 10 + 63) / 64) ))
 D_OPT="distill:steps=$STEPS"
 
-# Options another change may add; probe what this build lists.
+# Arms (d) and (e) need prune:schedule= and distill:lsq=; a build that does
+# not list them prints n/a for the arm (so does a run refused with exit 1,
+# "unknown option").
 GRADUAL=0; LSQ=0
 "$ECC" passes prune 2>/dev/null | grep -q ':schedule=' && GRADUAL=1
 "$ECC" passes distill 2>/dev/null | grep -q ':lsq=' && LSQ=1

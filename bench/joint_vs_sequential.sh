@@ -20,7 +20,7 @@
 # is the per-seed difference to arm (b) of the same seed, and its mean. Arm (a)
 # has no random choice (the seed only shuffles training): it runs once.
 #
-#   SEEDS=3 SIZE=10000 EPOCHS=1 TARGETS="24int8 90int4" \
+#   SEEDS=3 SIZE=10000 EPOCHS=1 TARGETS="24int8 90int4" ARMS="a b c d e" \
 #       sh bench/joint_vs_sequential.sh [mlp cnn transformer]     (ECC=path/to/ecc)
 # Models from the arguments, else MODELS, else "mlp cnn". Progress goes to
 # stderr, the markdown table to stdout. docs/results.md has the measured table.
@@ -32,6 +32,8 @@ SEEDS=${SEEDS:-3}
 SIZE=${SIZE:-10000}
 EPOCHS=${EPOCHS:-1}
 TARGETS=${TARGETS:-24int8 90int4}
+ARMS=${ARMS:-a b c d e}
+want() { case " $ARMS " in *" $1 "*) return 0 ;; esac; return 1; }
 models=${*:-${MODELS:-mlp cnn}}
 TRAIN="--calib $FM/train-images-idx3-ubyte.gz --calib-size $SIZE"
 STEPS=$(( EPOCHS * ((SIZE - SIZE / 10 + 63) / 64) ))
@@ -87,7 +89,8 @@ row() {
         return
     fi
     paired=-
-    if [ "$3" != "(a)" ] && [ "$3" != "(b)" ] && ! head -n 1 "$D/res.b" | grep -qE '^(na|fail)'; then
+    if [ "$3" != "(a)" ] && [ "$3" != "(b)" ] && [ -f "$D/res.b" ] &&
+        ! head -n 1 "$D/res.b" | grep -qE '^(na|fail)'; then
         paired=$(awk 'NR == FNR { b[$1] = $2; next } ($1 in b) {
                 d = ($2 - b[$1]) * 100; s = s (n ? ", " : "") sprintf("%+.2f", d); t += d; n++ }
             END { if (n) { m = sprintf("%+.2f", t / n); if (m == "-0.00") m = "+0.00"
@@ -126,19 +129,19 @@ for m in $models; do
         G="$P:schedule=gradual,$Q,$D_OPT"
         L="$P,$Q,$D_OPT:lsq=true"
         rm -f "$D"/res.*
-        run "$m" "$A" 1 "$D/res.a"
+        if want a; then run "$m" "$A" 1 "$D/res.a"; fi
         s=1
         while [ $s -le "$SEEDS" ]; do
-            run "$m" "$B" $s "$D/res.b"
-            run "$m" "$C" $s "$D/res.c"
-            if [ $GRADUAL = 1 ]; then run "$m" "$G" $s "$D/res.d"; else echo na >"$D/res.d"; fi
-            if [ $LSQ = 1 ]; then run "$m" "$L" $s "$D/res.e"; else echo na >"$D/res.e"; fi
+            if want b; then run "$m" "$B" $s "$D/res.b"; fi
+            if want c; then run "$m" "$C" $s "$D/res.c"; fi
+            if ! want d; then :; elif [ $GRADUAL = 1 ]; then run "$m" "$G" $s "$D/res.d"; else echo na >"$D/res.d"; fi
+            if ! want e; then :; elif [ $LSQ = 1 ]; then run "$m" "$L" $s "$D/res.e"; else echo na >"$D/res.e"; fi
             s=$((s + 1))
         done
-        row "$m" "$tn" "(a)" "$A" "$D/res.a"
-        row "$m" "$tn" "(b)" "$B" "$D/res.b"
-        row "$m" "$tn" "(c)" "$C" "$D/res.c"
-        row "$m" "$tn" "(d)" "$G" "$D/res.d"
-        row "$m" "$tn" "(e)" "$L" "$D/res.e"
+        if want a; then row "$m" "$tn" "(a)" "$A" "$D/res.a"; fi
+        if want b; then row "$m" "$tn" "(b)" "$B" "$D/res.b"; fi
+        if want c; then row "$m" "$tn" "(c)" "$C" "$D/res.c"; fi
+        if want d; then row "$m" "$tn" "(d)" "$G" "$D/res.d"; fi
+        if want e; then row "$m" "$tn" "(e)" "$L" "$D/res.e"; fi
     done
 done

@@ -108,7 +108,7 @@ row() {
               st == "-" ? "0" : st, tn ? sprintf("%.1f", ts / tn) : "-" }' "$5"
 }
 
-log "$ECC at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), seeds 1..$SEEDS, $SIZE images, $STEPS distill steps per training arm, gradual=$GRADUAL lsq=$LSQ"
+log "$ECC, seeds 1..$SEEDS, $SIZE images, $STEPS distill steps per training arm, gradual=$GRADUAL lsq=$LSQ"
 printf '| model | target | arm | pipeline | ORT top-1 %%, mean (min–max) | ecc eval %% | Δ vs (b) per seed, points | .ecc bytes | vs float .onnx | distill steps | train s |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 for m in $models; do

@@ -25,6 +25,15 @@ run "compress cnn" "$ECC" compress testdata/cnn.onnx -o "$T/cnn.onnx" \
 run "inspect transformer" "$ECC" inspect --json testdata/transformer.onnx
 run "distill" "$ECC" compress testdata/cnn.onnx -o "$T/d.onnx" --calib testdata/fmnist_64.npy \
     --passes prune:sparsity=0.7,distill:steps=2:batch=16 -q
+# joint training: gradual masks, INT4 fake quantization with learned scales,
+# a tied codebook, W8A8 activations (a few steps on the small MLP)
+run "joint distill" "$ECC" compress testdata/mlp.onnx -o "$T/j.onnx" \
+    --calib testdata/fmnist_64.npy -q \
+    --passes prune:sparsity=0.5:schedule=gradual,quant-weight:bits=4,distill:steps=3:batch=8:lsq=true
+run "cluster distill" "$ECC" compress testdata/mlp.onnx -o "$T/c.ecc" \
+    --calib testdata/fmnist_64.npy --passes cluster:bits=4,distill:steps=2:batch=8 -q
+run "quant distill" "$ECC" compress testdata/mlp.onnx -o "$T/q.onnx" \
+    --calib testdata/fmnist_64.npy --passes quant,distill:steps=2:batch=8:lsq=true -q
 run "plugin" "$ECC" compress testdata/mlp.onnx -o "$T/m.onnx" \
     --plugin "$BUILD/plugins/threshold_weights.so" --passes threshold-weights -q
 summary valgrind

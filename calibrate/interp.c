@@ -19,6 +19,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -818,8 +819,12 @@ static size_t ecc_memory_limit(void) {
     return (size_t)pages / 2 * (size_t)page;
 }
 
+/* The CPUs this process may run on (taskset, cgroups' cpusets), else the
+ * online ones: a pool wider than that only spins and switches. */
 static int ecc_default_threads(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                          : sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 

@@ -194,26 +194,28 @@ static void header(FILE *o, const ecc_sweep *sw, const cJSON *const *res) {
                "|---|\n", quality_field(sw), (long long)sw->lat_batch);
 }
 
+typedef struct md_arg {
+    const ecc_sweep *sw;
+    const cJSON *const *res;
+    const cols *c;
+} md_arg;
+
+static bool md_body(FILE *fp, const void *arg) {
+    const md_arg *a = arg;
+    header(fp, a->sw, a->res);
+    for (size_t i = 0; i < a->sw->n_trials; i++) table_row(fp, a->sw, i, a->res[i], a->c);
+    fputs("\n![quality vs bytes](pareto_bytes.svg) ![quality vs latency](pareto_latency.svg)\n",
+          fp);
+    flops_vs_latency(fp, a->c);
+    failures(fp, a->sw, a->res);
+    fputs("\nEvery trial's `command` in trials.jsonl / trials.csv reproduces its model.\n", fp);
+    return true;
+}
+
 static ecc_status write_md(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir,
                            const cJSON *const *res, const cols *c) {
-    ecc_status st = ECC_OK;
-    ecc_atomic_file f = {0};
-    char *path = sweep_path(dir, "summary.md");
-    ECC_FAIL_IF(!path, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(ecc_atomic_open(ctx, path, &f));
-    header(f.fp, sw, res);
-    for (size_t i = 0; i < sw->n_trials; i++) table_row(f.fp, sw, i, res[i], c);
-    fputs("\n![quality vs bytes](pareto_bytes.svg) ![quality vs latency](pareto_latency.svg)\n",
-          f.fp);
-    flops_vs_latency(f.fp, c);
-    failures(f.fp, sw, res);
-    fputs("\nEvery trial's `command` in trials.jsonl / trials.csv reproduces its model.\n", f.fp);
-    ECC_FAIL_IF(ferror(f.fp), ctx, ECC_E_INTERNAL, "cannot write %s: %s", path, strerror(errno));
-    ECC_TRY(ecc_atomic_commit(ctx, &f));
-fail:
-    ecc_atomic_abort(&f);
-    free(path);
-    return st;
+    md_arg a = {sw, res, c};
+    return sweep_write_file(ctx, dir, "summary.md", md_body, &a);
 }
 
 /* ---------------- pareto.json ---------------- */
@@ -230,13 +232,18 @@ static cJSON *front_json(const ecc_sweep *sw, const bool *front) {
     return a;
 }
 
+static bool text_body(FILE *fp, const void *arg) { /* write errors: ferror */
+    fputs(arg, fp);
+    fputc('\n', fp);
+    return true;
+}
+
 /* The fronts for programs: which fields were compared and the trials on each. */
 static ecc_status write_json(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir, const cols *c) {
     ecc_status st = ECC_OK;
-    ecc_atomic_file f = {0};
-    char *path = sweep_path(dir, "pareto.json"), *text = NULL;
+    char *text = NULL;
     cJSON *o = cJSON_CreateObject();
-    ECC_FAIL_IF(!path || !o, ctx, ECC_E_INTERNAL, "out of memory");
+    ECC_FAIL_IF(!o, ctx, ECC_E_INTERNAL, "out of memory");
     cJSON_AddStringToObject(o, "quality", quality_field(sw));
     cJSON_AddStringToObject(o, "bytes", sw->ecc ? "ecc_bytes" : "onnx_bytes");
     cJSON_AddStringToObject(o, "latency", "latency_b1_ms");
@@ -244,15 +251,10 @@ static ecc_status write_json(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir,
     cJSON_AddItemToObject(o, "front_latency", front_json(sw, c->fl));
     text = cJSON_Print(o);
     ECC_FAIL_IF(!text, ctx, ECC_E_INTERNAL, "out of memory");
-    ECC_TRY(ecc_atomic_open(ctx, path, &f));
-    ECC_FAIL_IF(fputs(text, f.fp) < 0 || fputc('\n', f.fp) == EOF, ctx, ECC_E_INTERNAL,
-                "cannot write %s: %s", path, strerror(errno));
-    ECC_TRY(ecc_atomic_commit(ctx, &f));
+    ECC_TRY(sweep_write_file(ctx, dir, "pareto.json", text_body, text));
 fail:
-    ecc_atomic_abort(&f);
     cJSON_free(text);
     cJSON_Delete(o);
-    free(path);
     return st;
 }
 

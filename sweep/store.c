@@ -197,22 +197,38 @@ static void csv_row(FILE *o, size_t i, const cJSON *r) {
     fputc('\n', o);
 }
 
-ecc_status sweep_store_csv(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir,
-                           const cJSON *const *res) {
+ecc_status sweep_write_file(ecc_ctx *ctx, const char *dir, const char *name, sweep_body_fn body,
+                            const void *arg) {
     ecc_status st = ECC_OK;
     ecc_atomic_file f = {0};
-    char *path = sweep_path(dir, "trials.csv");
+    char *path = sweep_path(dir, name);
     ECC_FAIL_IF(!path, ctx, ECC_E_INTERNAL, "out of memory");
     ECC_TRY(ecc_atomic_open(ctx, path, &f));
-    for (size_t c = 0; c < N_CSV_COLS; c++)
-        fprintf(f.fp, "%s%s", c ? "," : "", csv_cols[c].header);
-    fputc('\n', f.fp);
-    for (size_t i = 0; i < sw->n_trials; i++)
-        if (res[i]) csv_row(f.fp, i, res[i]);
+    ECC_FAIL_IF(!body(f.fp, arg), ctx, ECC_E_INTERNAL, "%s: out of memory", path);
     ECC_FAIL_IF(ferror(f.fp), ctx, ECC_E_INTERNAL, "cannot write %s: %s", path, strerror(errno));
     ECC_TRY(ecc_atomic_commit(ctx, &f));
 fail:
     ecc_atomic_abort(&f);
     free(path);
     return st;
+}
+
+typedef struct csv_arg {
+    const ecc_sweep *sw;
+    const cJSON *const *res;
+} csv_arg;
+
+static bool csv_body(FILE *fp, const void *arg) {
+    const csv_arg *a = arg;
+    for (size_t c = 0; c < N_CSV_COLS; c++) fprintf(fp, "%s%s", c ? "," : "", csv_cols[c].header);
+    fputc('\n', fp);
+    for (size_t i = 0; i < a->sw->n_trials; i++)
+        if (a->res[i]) csv_row(fp, i, a->res[i]);
+    return true;
+}
+
+ecc_status sweep_store_csv(ecc_ctx *ctx, const ecc_sweep *sw, const char *dir,
+                           const cJSON *const *res) {
+    csv_arg a = {sw, res};
+    return sweep_write_file(ctx, dir, "trials.csv", csv_body, &a);
 }

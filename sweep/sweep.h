@@ -96,6 +96,11 @@ const char *sweep_str(const cJSON *o, const char *name);
 bool sweep_ok(const cJSON *o);
 /* "dir/name" malloc'd (NULL on OOM or overflow); _n: the first dir_len bytes of dir. */
 char *sweep_path(const char *dir, const char *name);
+/* Writes DIR/name atomically: body(fp, arg) writes the content and returns
+ * false on out of memory; a write error or failure leaves no file. */
+typedef bool (*sweep_body_fn)(FILE *fp, const void *arg);
+ecc_status sweep_write_file(ecc_ctx *ctx, const char *dir, const char *name, sweep_body_fn body,
+                            const void *arg);
 char *sweep_path_n(const char *dir, size_t dir_len, const char *name);
 
 /* pareto.c */

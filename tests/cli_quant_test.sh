@@ -276,6 +276,13 @@ holds "$T/qx.json" 'r.passes[1].stats["tensor.fc.weight.bits"] === 4' && ok || b
 runs "$T/qx.onnx" "quant-weight after quant with exclude"
 
 # --- determinism
+# GPTQ and SparseGPT: the same bytes whatever OpenBLAS's thread count
+for t in 1 2; do
+    expect 0 "gptq+sparsegpt, OpenBLAS $t" -- env OPENBLAS_NUM_THREADS=$t "$ECC" compress \
+        testdata/transformer.onnx -o "$T/ob$t.onnx" --calib $CAL -q \
+        --passes prune:method=sparsegpt,quant-weight:method=gptq
+done
+cmp -s "$T/ob1.onnx" "$T/ob2.onnx" && ok || bad "GPTQ/SparseGPT bytes depend on OPENBLAS_NUM_THREADS"
 # quant and quant-weight fold BatchNormalization first unless told not to
 expect 0 "quant folds bn" -- "$ECC" compress testdata/cnn.onnx -o "$T/fb.onnx" --passes quant \
     --calib $CAL --report "$T/fb.json" -q

@@ -76,6 +76,11 @@ static bool reads_input(const ecc_interp *it, const ecc_inode *in, ecc_saves sav
     }
 }
 
+/* Does a kernel under rule `saves` read its outputs? */
+static bool reads_outputs(ecc_saves saves) {
+    return saves == ECC_SAVES_ALL || saves == ECC_SAVES_OUTPUTS;
+}
+
 /* The buffer holding slot s lives to the end of the run (the layout never
  * reuses it); initializers, caller inputs and memory outside the plan stay
  * valid until the next run anyway. */
@@ -90,7 +95,7 @@ void ecc_backward_keep(ecc_interp *it, const ecc_inode *in) {
     for (uint32_t j = 0; j < n->n_inputs; j++)
         if (it->io[in->io + j] >= 0 && reads_input(it, in, saves, j))
             keep_slot(it, it->io[in->io + j]);
-    if (saves != ECC_SAVES_ALL && saves != ECC_SAVES_OUTPUTS) return;
+    if (!reads_outputs(saves)) return;
     for (uint32_t j = 0; j < n->n_outputs; j++) keep_slot(it, it->io[in->io + n->n_inputs + j]);
 }
 
@@ -343,7 +348,7 @@ static ecc_status wanted_inputs(ecc_ctx *ctx, ecc_interp *it, const ecc_inode *i
 static void set_views(ecc_interp *it, const ecc_inode *in, bw_args *a) {
     const ecc_node *n = in->node;
     ecc_saves saves = in->kern->saves;
-    bool outs = saves == ECC_SAVES_ALL || saves == ECC_SAVES_OUTPUTS;
+    bool outs = reads_outputs(saves);
     for (uint32_t j = 0; j < n->n_inputs; j++) {
         int32_t s = it->io[in->io + j];
         if (s < 0) continue;

@@ -74,17 +74,22 @@ void ecc_wview_read(const ecc_wview *w, const float *stored, float *out) {
     ecc_qlayout_dequantize(w->codes, &w->L, &w->f, w->scale, w->zp, out);
 }
 
+/* Weight i of a quantizing view: its group, stored/scale (v) and the code
+ * it rounds to before clamping (c); true when c lies outside the range. */
+static bool wview_round(const ecc_wview *w, const float *stored, int64_t i, int64_t *g,
+                        float *v, float *c) {
+    *g = ecc_qlayout_group(&w->L, i);
+    *v = stored[i] / w->scale[*g];
+    *c = ecc_qround(*v) + (float)w->zp[*g];
+    return *c < (float)w->lo || *c > (float)w->hi;
+}
+
 void ecc_wview_grad(const ecc_wview *w, const float *stored, float *grad) {
-    const float *scale = w->scale;
     for (int64_t i = 0; i < w->numel; i++) {
-        if (w->keep && !w->keep[i]) {
+        int64_t g;
+        float v, c;
+        if ((w->keep && !w->keep[i]) || (w->q && wview_round(w, stored, i, &g, &v, &c)))
             grad[i] = 0.0f;
-            continue;
-        }
-        if (!w->q) continue;
-        int64_t g = ecc_qlayout_group(&w->L, i);
-        float r = ecc_qround(stored[i] / scale[g]) + (float)w->zp[g];
-        if (r < (float)w->lo || r > (float)w->hi) grad[i] = 0.0f;
     }
 }
 
@@ -101,11 +106,11 @@ void ecc_wview_scale_grad(const ecc_wview *w, const float *stored, const float *
     }
     for (int64_t i = 0; i < w->numel; i++) {
         if (w->keep && !w->keep[i]) continue;
-        int64_t g = ecc_qlayout_group(&w->L, i);
-        float v = stored[i] / w->scale[g], r = ecc_qround(v);
-        float c = r + (float)w->zp[g];
-        double d = c < (float)w->lo ? w->lo - w->zp[g]
-                   : c > (float)w->hi ? w->hi - w->zp[g] : (double)r - v;
+        int64_t g;
+        float v, c;
+        bool clipped = wview_round(w, stored, i, &g, &v, &c);
+        double d = !clipped ? (double)(c - (float)w->zp[g]) - v
+                   : c < (float)w->lo ? w->lo - w->zp[g] : w->hi - w->zp[g];
         sum[g] += (double)grad[i] * d;
     }
     double per = (double)w->numel / (double)groups, k = 1.0 / sqrt(per * (double)w->hi);

@@ -158,12 +158,17 @@ static ecc_status pick(ecc_ctx *ctx, picked *p, ecc_value *v, bool decay) {
 
 /* prune:schedule=gradual: the mask's final sparsity and pattern become the
  * target's schedule, and the mask starts dense (gradual.c ramps it). */
-static void gradual_of(const ecc_value *v, ecc_gradual *g) {
-    const ecc_mask *m = v->mask;
+/* The share of weights mask m removes. */
+static double mask_sparsity(const ecc_mask *m) {
     const uint8_t *keep = m->keep->data;
     int64_t zeros = 0;
     for (int64_t i = 0; i < m->keep->numel; i++) zeros += !keep[i];
-    *g = (ecc_gradual){.final = (double)zeros / (double)m->keep->numel, .every = m->every,
+    return m->keep->numel ? (double)zeros / (double)m->keep->numel : 0.0;
+}
+
+static void gradual_of(const ecc_value *v, ecc_gradual *g) {
+    const ecc_mask *m = v->mask;
+    *g = (ecc_gradual){.final = mask_sparsity(m), .every = m->every,
                        .n = m->pattern == ECC_MASK_NM ? m->n : 0,
                        .m = m->pattern == ECC_MASK_NM ? m->m : 0, .axis = m->axis,
                        .rank = v->init->rank};
@@ -246,10 +251,7 @@ static void gradual_finish(ecc_ctx *ctx, ecc_graph *g) {
     for (size_t i = 0; i < g->values.n; i++) {
         ecc_mask *m = ((ecc_value *)g->values.items[i])->mask;
         if (!m || !m->gradual || !m->keep) continue;
-        const uint8_t *keep = m->keep->data;
-        int64_t zeros = 0;
-        for (int64_t k = 0; k < m->keep->numel; k++) zeros += !keep[k];
-        m->sparsity = (double)zeros / (double)m->keep->numel;
+        m->sparsity = mask_sparsity(m);
         m->gradual = false;
         ecc_log(ctx, 1, "distill: '%s' pruned gradually to %.1f%%",
                 ((ecc_value *)g->values.items[i])->name, 100.0 * m->sparsity);

@@ -7,7 +7,6 @@
  * thread count. */
 #include "interp_internal.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,7 +477,7 @@ ecc_status ecc_interp_backward(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor
     for (uint32_t pos = (uint32_t)it->n_nodes; pos-- > 0;) ECC_TRY(backward_node(ctx, it, pos, &a));
     collect_params(it);
 fail:
-    if (blas_threads) openblas_set_num_threads(blas_threads);
+    ecc_blas_restore(blas_threads);
     grads_drop_all(it);
     args_free(&a);
     return st;

@@ -17,7 +17,6 @@
 #include "interp_internal.h"
 #include "op_traits.h"
 
-#include <cblas.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -828,15 +827,6 @@ static int ecc_default_threads(void) {
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
-/* Kernels split work over the interpreter's own pool and call BLAS on one
- * thread: OpenBLAS's threads, spinning between calls, would take the cores
- * the pool needs. Passes that call BLAS outside the interpreter keep
- * OpenBLAS's own threading: this returns the setting to put back. */
-int ecc_blas_single(void) {
-    int before = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    return before;
-}
 
 /* ================= constant folding at create ================= */
 
@@ -904,7 +894,7 @@ static void ecc_fold_constants(ecc_ctx *ctx, ecc_interp *it) {
         if (!fold) it->nodes[kept++] = *in;
     }
     it->n_nodes = kept;
-    openblas_set_num_threads(blas_threads);
+    ecc_blas_restore(blas_threads);
 }
 
 ecc_status ecc_interp_create(ecc_ctx *ctx, const ecc_model *model,
@@ -1427,10 +1417,10 @@ ecc_status ecc_interp_run(ecc_ctx *ctx, ecc_interp *it, const ecc_rt_tensor *inp
     for (uint32_t pos = 0; pos < it->n_nodes; pos++) ECC_TRY(ecc_run_node(ctx, it, pos));
     if (it->recording) ECC_TRY(ecc_finish_recording(ctx, it));
     ECC_TRY(ecc_own_passthrough(ctx, it));
-    openblas_set_num_threads(blas_threads);
+    ecc_blas_restore(blas_threads);
     return ECC_OK;
 fail:
-    if (blas_threads) openblas_set_num_threads(blas_threads);
+    ecc_blas_restore(blas_threads);
     /* A failed run leaves no plan: the next run records again. */
     if (it->recording) ecc_free_record_mem(it);
     it->recording = it->planned = false;

@@ -156,9 +156,7 @@ struct ecc_kernel_ctx {
 
 /* interp.c */
 const char *ecc_node_label(const ecc_node *n); /* name, else first output's */
-/* BLAS on one thread while kernels split work over the pool; returns the
- * setting to put back (openblas_set_num_threads). */
-int ecc_blas_single(void);
+
 
 /* backward.c */
 /* At create, with parameters: which values depend on one, and a backward

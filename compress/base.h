@@ -66,6 +66,15 @@ ecc_status ecc_input_check(ecc_ctx *ctx, const char *path); /* stat only (dlopen
 ecc_status ecc_input_open(ecc_ctx *ctx, const char *path, int *fd, int64_t *size);
 ecc_status ecc_input_fopen(ecc_ctx *ctx, const char *path, FILE **out, int64_t *size);
 
+/* ---- BLAS threads ---- */
+/* BLAS on one thread (ctx.c); returns the setting to put back with
+ * ecc_blas_restore. The interpreter's kernels split work over its own pool
+ * (OpenBLAS's threads, spinning between calls, would take its cores), and
+ * passes run so too: OpenBLAS rounds a product differently when it cuts it
+ * over threads, and outputs must not depend on the core count. */
+int ecc_blas_single(void);
+void ecc_blas_restore(int threads);
+
 /* ---- clock and seeded random streams ---- */
 /* Seconds on the monotonic clock: for timings, never for an output. */
 static inline double ecc_now_seconds(void) {

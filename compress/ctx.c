@@ -6,6 +6,7 @@
  * can neither drive the terminal nor split the one-line error. */
 #include "base.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,4 +110,16 @@ void ecc_log(ecc_ctx *ctx, int level, const char *fmt, ...) {
     ecc_escape_text(safe, sizeof safe, raw);
     fputs(safe, ctx->log);
     fputc('\n', ctx->log);
+}
+
+/* ---- BLAS threads ---- */
+
+int ecc_blas_single(void) {
+    int before = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return before;
+}
+
+void ecc_blas_restore(int threads) {
+    if (threads > 0) openblas_set_num_threads(threads);
 }

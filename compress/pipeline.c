@@ -7,8 +7,6 @@
  * options.c. */
 #include "pipeline.h"
 
-#include <cblas.h>
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -374,14 +372,10 @@ ecc_status ecc_pipeline_run(ecc_ctx *ctx, ecc_pipeline *pl, ecc_model *model,
     }
     ecc_run_cache cache = {.env = env, .trains = pipeline_trains(pl)}, *outer = current_cache;
     current_cache = &cache;
-    /* BLAS on one thread while passes run: OpenBLAS rounds a product
-     * differently when it cuts it over threads, so GPTQ, SparseGPT and the
-     * Hessians would give other bytes on another core count */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    int blas_threads = ecc_blas_single(); /* GPTQ, SparseGPT: same bytes on any core count */
     for (size_t i = 0; i < pl->n && st == ECC_OK; i++)
         st = run_one(ctx, &pl->passes[i], model, env, report);
-    openblas_set_num_threads(blas_threads);
+    ecc_blas_restore(blas_threads);
     current_cache = outer;
     cache_free(&cache);
     ECC_TRY(st);
